@@ -1,0 +1,334 @@
+"""The headless command line: index, search, status, eval… over the same core as the window."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime
+
+from app import __version__
+
+COMMANDS = ("index", "search", "status", "skipped", "folders", "remove", "config", "eval",
+            "watch", "bench")
+
+
+def wants_cli(args: list[str]) -> bool:
+    """Whether these arguments ask for the command line rather than the window."""
+    return any(a in COMMANDS or a in ("-h", "--help", "--version") for a in args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sift", description="Sift finds files by meaning: local, offline, private.")
+    p.add_argument("--version", action="version", version=f"sift {__version__}")
+    p.add_argument("--data-dir", help="where Sift keeps its index and settings "
+                   "(default: the platform's user data folder; env SIFT_DATA_DIR)")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("index", help="index folders (and remember them); no folder: all known")
+    s.add_argument("folders", nargs="*")
+
+    s = sub.add_parser("search", help="search by meaning and keywords")
+    s.add_argument("query", nargs="+")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("-n", "--limit", type=int, default=None, help="number of files to show")
+    s.add_argument("--folder", help="only files below this folder")
+    s.add_argument("--type", action="append", default=[], metavar="EXT",
+                   help="only files of this type, e.g. pdf (repeatable)")
+    s.add_argument("--since", help="only files modified on or after this date (YYYY-MM-DD)")
+    s.add_argument("--no-rerank", action="store_true", help="skip the cross-encoder")
+
+    s = sub.add_parser("status", help="what is indexed, the model, and skipped files")
+    s.add_argument("--json", action="store_true")
+
+    sub.add_parser("skipped", help="list every file that could not be indexed, and why")
+    sub.add_parser("folders", help="list indexed folders")
+    s = sub.add_parser("remove", help="stop indexing a folder and forget its files")
+    s.add_argument("folder")
+
+    s = sub.add_parser("config", help="show or change a setting: sift config [KEY [VALUE]]")
+    s.add_argument("key", nargs="?")
+    s.add_argument("value", nargs="*")
+
+    s = sub.add_parser("eval", help="measure retrieval quality on a BEIR-layout collection")
+    s.add_argument("dir")
+    s.add_argument("--run-out", help="write the ranked lists in TREC run format")
+    s.add_argument("--max-queries", type=int, default=None)
+    s.add_argument("--no-rerank", action="store_true")
+    s.add_argument("--reranker", help="cross-encoder id or folder for the rerank stage")
+    s.add_argument("--keep", help="index into this folder and keep it (reused when present)")
+
+    s = sub.add_parser("watch", help="watch folders and keep the index up to date (Ctrl-C stops)")
+    s.add_argument("folders", nargs="*")
+
+    s = sub.add_parser("bench", help="measure encoding backends and indexing throughput")
+    s.add_argument("--corpus", default=None, help="BEIR folder with corpus.jsonl")
+    s.add_argument("--chunks", type=int, default=400)
+    return p
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from app.main import setup_logging
+
+    setup_logging(args.verbose)
+    if not args.command:
+        parser.print_help()
+        return 0
+    from app.core.errors import KnownError
+
+    try:
+        return int(HANDLERS[args.command](args) or 0)
+    except KnownError as exc:
+        print(f"sift: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nsift: interrupted", file=sys.stderr)
+        return 130
+
+
+def _library(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+
+    return Library(resolve_paths(args.data_dir))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from app.core.errors import KnownError
+
+    lib = _library(args)
+    folders = args.folders
+    for f in folders:
+        if not os.path.isdir(f):
+            raise KnownError(f"'{f}' is not a folder.")
+    if not folders and not lib.settings.folders:
+        print("No folders yet. Give one: sift index ~/Documents", file=sys.stderr)
+        return 1
+    live = sys.stderr.isatty()
+
+    def progress(p):  # type: ignore[no-untyped-def]
+        if live and p.phase == "indexing":
+            eta = f", {p.eta_s:.0f}s left" if p.eta_s is not None else ""
+            print(f"\r  {p.files_done}/{p.files_total} files, {p.chunks_done} passages{eta}   ",
+                  end="", file=sys.stderr, flush=True)
+
+    try:
+        report = lib.index(folders or None, progress)
+    finally:
+        lib.close()
+    if live:
+        print(file=sys.stderr)
+    rate = report.chunks / report.seconds if report.seconds else 0.0
+    print(f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated, "
+          f"{report.moved} moved, {report.removed} removed, {report.unchanged} unchanged, "
+          f"{report.skipped} skipped; {report.chunks} passages ({rate:.1f}/s).")
+    for s in report.skipped_files[:20]:
+        print(f"  skipped {s.path}: {s.reason}")
+    if len(report.skipped_files) > 20:
+        print(f"  … and {len(report.skipped_files) - 20} more (sift skipped)")
+    return 130 if report.cancelled else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from app.core.search import Filters
+
+    lib = _library(args)
+    since = None
+    if args.since:
+        since = datetime.strptime(args.since, "%Y-%m-%d").timestamp()
+    folder = os.path.abspath(os.path.expanduser(args.folder)) if args.folder else None
+    filters = Filters(folder=folder, types=tuple(args.type), modified_after=since)
+    query = " ".join(args.query)
+    try:
+        resp = lib.search(query, limit=args.limit, filters=filters,
+                          rerank=False if args.no_rerank else None)
+    finally:
+        lib.close()
+    if args.json:
+        print(json.dumps(response_json(resp), ensure_ascii=False, indent=2))
+        return 0
+    if resp.rerank_note:
+        print(f"({resp.rerank_note})", file=sys.stderr)
+    if not resp.hits:
+        print("No matches.")
+        return 0
+    if resp.weak:
+        print("No good match; the closest files are:")
+    bold = "\033[1m" if sys.stdout.isatty() else ""
+    reset = "\033[0m" if sys.stdout.isatty() else ""
+    for i, hit in enumerate(resp.hits, 1):
+        print(f"{i:2}. {bold}{hit.path}{reset}  ({hit.score:.3f})")
+        for p in hit.passages[:2]:
+            where = f"page {p.page}" if p.page else f"line {p.line}"
+            print(f"      [{where}] {_mark(p.text, p.highlights, bold, reset)}")
+    return 0
+
+
+def _mark(text: str, spans, on: str, off: str) -> str:  # type: ignore[no-untyped-def]
+    if not on:
+        on, off = "[", "]"
+    out, last = [], 0
+    for a, b in spans:
+        out += [text[last:a], on, text[a:b], off]
+        last = b
+    out.append(text[last:])
+    return "".join(out)
+
+
+def response_json(resp) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "query": resp.query,
+        "reranked": resp.reranked,
+        "rerank_note": resp.rerank_note,
+        "weak": resp.weak,
+        "elapsed_ms": round(resp.elapsed_ms, 1),
+        "results": [
+            {
+                "path": h.path,
+                "score": round(h.score, 6),
+                "passages": [
+                    {"text": p.text, "page": p.page, "line": p.line,
+                     "highlights": [list(s) for s in p.highlights]}
+                    for p in h.passages
+                ],
+            }
+            for h in resp.hits
+        ],
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    lib = _library(args)
+    stats = lib.stats()
+    meta = lib.meta()
+    counts = lib.folder_counts()
+    info = None
+    if getattr(args, "json", False) is False:
+        pass
+    backend = meta.get("backend", "")
+    data = {
+        "data_dir": stats.data_dir,
+        "model": stats.model,
+        "backend": backend,
+        "files": stats.files,
+        "passages": stats.chunks,
+        "skipped": stats.skipped,
+        "folders": {f: {"files": counts.get(f, (0, 0))[0], "passages": counts.get(f, (0, 0))[1],
+                        "reachable": os.path.isdir(f)} for f in stats.folders},
+        "reranker": lib.settings.reranker if lib.settings.rerank else None,
+        "last_indexed": float(meta["last_indexed"]) if "last_indexed" in meta else None,
+    }
+    del info
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    print(f"Data folder: {stats.data_dir}")
+    print(f"Model:       {stats.model}" + (f" ({backend})" if backend else ""))
+    print(f"Reranker:    {data['reranker'] or 'off'}")
+    print(f"Index:       {stats.files} files, {stats.chunks} passages, {stats.skipped} skipped")
+    if data["last_indexed"]:
+        print(f"Updated:     {time.strftime('%Y-%m-%d %H:%M', time.localtime(data['last_indexed']))}")
+    print("Folders:" if stats.folders else "Folders:     none yet (sift index FOLDER)")
+    for f, c in data["folders"].items():
+        state = "" if c["reachable"] else "  (not reachable)"
+        print(f"  {f}: {c['files']} files, {c['passages']} passages{state}")
+    skipped = lib.skipped()
+    if skipped:
+        print(f"Skipped ({len(skipped)}):")
+        for s in skipped[:30]:
+            print(f"  {s.path}: {s.reason}")
+        if len(skipped) > 30:
+            print(f"  … and {len(skipped) - 30} more (sift skipped)")
+    return 0
+
+
+def cmd_skipped(args: argparse.Namespace) -> int:
+    for s in _library(args).skipped():
+        print(f"{s.path}\t{s.reason}")
+    return 0
+
+
+def cmd_folders(args: argparse.Namespace) -> int:
+    for f in _library(args).settings.folders:
+        print(f)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    lib = _library(args)
+    try:
+        n = lib.remove_folder(args.folder)
+    finally:
+        lib.close()
+    print(f"Removed {args.folder} ({n} files forgotten).")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from dataclasses import asdict, fields
+
+    from app.core.errors import KnownError
+
+    lib = _library(args)
+    current = asdict(lib.settings)
+    if not args.key:
+        for k, v in current.items():
+            if k != "extra":
+                print(f"{k} = {json.dumps(v, ensure_ascii=False)}")
+        return 0
+    names = {f.name for f in fields(lib.settings)} - {"extra"}
+    if args.key not in names:
+        raise KnownError(f"Unknown setting '{args.key}'.", "Known: " + ", ".join(sorted(names)))
+    if not args.value:
+        print(json.dumps(current[args.key], ensure_ascii=False))
+        return 0
+    default = current[args.key]
+    raw = args.value
+    value: object
+    if isinstance(default, (list, tuple)):
+        value = tuple(raw)
+    elif isinstance(default, bool):
+        value = raw[0].lower() in ("1", "true", "yes", "on")
+    elif isinstance(default, int):
+        value = int(raw[0])
+    elif isinstance(default, float):
+        value = float(raw[0])
+    else:
+        value = " ".join(raw)
+    lib.update_settings(replace(lib.settings, **{args.key: value}))
+    print(f"{args.key} = {json.dumps(value, ensure_ascii=False)}")
+    if args.key in ("model", "chunk_tokens", "chunk_overlap"):
+        print("Run 'sift index' to rebuild the index with the new setting.")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from app.core.evaluation import run_eval
+
+    return run_eval(args)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from app.core.service import run_watch
+
+    return run_watch(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from app.core.bench import run_bench
+
+    return run_bench(args)
+
+
+HANDLERS = {
+    "index": cmd_index, "search": cmd_search, "status": cmd_status, "skipped": cmd_skipped,
+    "folders": cmd_folders, "remove": cmd_remove, "config": cmd_config, "eval": cmd_eval,
+    "watch": cmd_watch, "bench": cmd_bench,
+}

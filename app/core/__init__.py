@@ -1,0 +1,1 @@
+"""The Qt-free engine of Sift: extraction, indexing, storage and search."""

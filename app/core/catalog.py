@@ -1,0 +1,323 @@
+"""The SQLite catalog, Sift's source of truth: files, chunks, their embeddings and the FTS5 text."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.core.records import Chunk, SkippedFile
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT,
+    status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped')),
+    reason TEXT,
+    indexed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
+CREATE INDEX IF NOT EXISTS files_hash ON files(hash);
+-- AUTOINCREMENT: a chunk id is never reused, so a vector found under an id is always that
+-- chunk's vector, even in an index file older than the catalog.
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    page INTEGER,
+    line_start INTEGER NOT NULL,
+    line_end INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    section INTEGER NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, name, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunks_fts WHERE rowid = old.id;
+END;
+"""
+
+SQL_FILE_STATE = (
+    "SELECT id, path, size, mtime_ns, hash, status FROM files WHERE folder = ?"
+)
+SQL_ALL_FILE_STATE = "SELECT id, path, size, mtime_ns, hash, status, folder FROM files"
+SQL_INSERT_FILE = """
+INSERT INTO files (path, folder, name, ext, size, mtime_ns, hash, status, reason, indexed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(path) DO UPDATE SET folder = excluded.folder, name = excluded.name,
+    ext = excluded.ext, size = excluded.size, mtime_ns = excluded.mtime_ns,
+    hash = excluded.hash, status = excluded.status, reason = excluded.reason,
+    indexed_at = excluded.indexed_at
+RETURNING id
+"""
+SQL_INSERT_CHUNK = """
+INSERT INTO chunks (file_id, ord, text, page, line_start, line_end, char_start, char_end,
+                    section, embedding)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+SQL_INSERT_FTS = "INSERT INTO chunks_fts (rowid, text, name) VALUES (?, ?, ?)"
+SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
+SQL_CHUNK_ROWS = """
+SELECT c.id, c.file_id, c.ord, c.text, c.page, c.line_start, c.line_end, f.path, f.ext,
+       f.mtime_ns, c.section, c.char_start, c.char_end
+FROM chunks c JOIN files f ON f.id = c.file_id
+WHERE c.id IN ({marks})
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """What the catalog knows of a file, for deciding whether it changed."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    """A stored chunk joined with its file, for building results."""
+
+    id: int
+    file_id: int
+    ord: int
+    text: str
+    page: int | None
+    line_start: int
+    line_end: int
+    path: str
+    ext: str
+    mtime_ns: int
+    section: int
+    char_start: int
+    char_end: int
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                               timeout=30)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt the file.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Catalog:
+    """One connection to the catalog. The writer opens it read-write; searches open their own."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        if not readonly:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            new = not path.exists()
+            self.conn = _connect(path, readonly=False)
+            if new:
+                with contextlib.suppress(OSError):
+                    os.chmod(path, 0o600)
+            self.conn.executescript(SCHEMA)
+            if self.get_meta("schema_version") is None:
+                self.set_meta("schema_version", str(SCHEMA_VERSION))
+        else:
+            self.conn = _connect(path, readonly=True)
+        self._tx_lock = threading.RLock()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit: everything inside commits together or not at all."""
+        with self._tx_lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    # -- meta ----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # -- reading file state ----------------------------------------------------------------
+    def files_under(self, folder: str) -> dict[str, FileState]:
+        rows = self.conn.execute(SQL_FILE_STATE, (folder,)).fetchall()
+        return {r[1]: FileState(*r) for r in rows}
+
+    def all_files(self) -> dict[str, FileState]:
+        rows = self.conn.execute(SQL_ALL_FILE_STATE).fetchall()
+        return {r[1]: FileState(*r[:6]) for r in rows}
+
+    def folders(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT folder FROM files")]
+
+    def file_state(self, path: str) -> FileState | None:
+        row = self.conn.execute(
+            "SELECT id, path, size, mtime_ns, hash, status FROM files WHERE path = ?", (path,)
+        ).fetchone()
+        return None if row is None else FileState(*row)
+
+    # -- writing (call inside transaction()) ------------------------------------------------
+    def put_file(self, path: str, folder: str, size: int, mtime_ns: int, hash_: str | None,
+                 status: str, reason: str | None = None) -> int:
+        name = os.path.basename(path)
+        ext = os.path.splitext(name)[1].lower()
+        row = self.conn.execute(SQL_INSERT_FILE, (path, folder, name, ext, size, mtime_ns, hash_,
+                                                  status, reason, time.time())).fetchone()
+        return int(row[0])
+
+    def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
+        self.conn.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
+                          (size, mtime_ns, file_id))
+
+    def move_file(self, file_id: int, new_path: str, folder: str, size: int,
+                  mtime_ns: int) -> None:
+        """Record a rename or move: same content, so chunks and vectors stay."""
+        name = os.path.basename(new_path)
+        self.conn.execute(
+            "UPDATE files SET path = ?, folder = ?, name = ?, ext = ?, size = ?, mtime_ns = ? "
+            "WHERE id = ?",
+            (new_path, folder, name, os.path.splitext(name)[1].lower(), size, mtime_ns, file_id))
+        self.conn.execute(
+            "UPDATE chunks_fts SET name = ? WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)",
+            (_name_terms(new_path), file_id))
+
+    def delete_chunks_of(self, file_id: int) -> list[int]:
+        """Remove a file's chunks; returns their ids (to remove from the vector index)."""
+        ids = [r[0] for r in self.conn.execute(SQL_CHUNK_IDS_OF_FILE, (file_id,))]
+        self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+        return ids
+
+    def delete_file(self, file_id: int) -> list[int]:
+        ids = self.delete_chunks_of(file_id)
+        self.conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+        return ids
+
+    def add_chunks(self, file_id: int, path: str, chunks: Sequence[Chunk],
+                   embeddings: np.ndarray) -> list[int]:
+        """Store chunks with their embeddings (kept as float16); returns the new chunk ids."""
+        vecs = np.asarray(embeddings, dtype=np.float16)
+        name = _name_terms(path)
+        ids: list[int] = []
+        for ord_, (chunk, vec) in enumerate(zip(chunks, vecs, strict=True)):
+            cur = self.conn.execute(SQL_INSERT_CHUNK, (
+                file_id, ord_, chunk.text, chunk.page, chunk.line_start, chunk.line_end,
+                chunk.char_start, chunk.char_end, chunk.section, vec.tobytes()))
+            chunk_id = int(cur.lastrowid or 0)
+            self.conn.execute(SQL_INSERT_FTS, (chunk_id, chunk.text, name))
+            ids.append(chunk_id)
+        return ids
+
+    # -- reading for search and status ------------------------------------------------------
+    def chunk_rows(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        out: dict[int, ChunkRow] = {}
+        for start in range(0, len(ids), 900):
+            part = list(ids[start:start + 900])
+            sql = SQL_CHUNK_ROWS.format(marks=",".join("?" * len(part)))
+            for r in self.conn.execute(sql, part):
+                out[r[0]] = ChunkRow(*r)
+        return out
+
+    def chunks_of_file(self, file_id: int) -> list[ChunkRow]:
+        rows = self.conn.execute(
+            SQL_CHUNK_ROWS.replace("c.id IN ({marks})", "c.file_id = ?") + " ORDER BY c.ord",
+            (file_id,)).fetchall()
+        return [ChunkRow(*r) for r in rows]
+
+    def chunk_ids(self) -> np.ndarray:
+        rows = self.conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+
+    def embeddings(self, ids: Sequence[int] | None = None,
+                   batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stored embeddings in batches of (ids, float32 matrix), for (re)building the index."""
+        if ids is None:
+            cur = self.conn.execute("SELECT id, embedding FROM chunks ORDER BY id")
+            while rows := cur.fetchmany(batch):
+                yield _unpack(rows)
+            return
+        id_list = [int(i) for i in ids]
+        for start in range(0, len(id_list), 900):
+            part = id_list[start:start + 900]
+            rows = self.conn.execute(
+                f"SELECT id, embedding FROM chunks WHERE id IN ({','.join('?' * len(part))})",
+                part).fetchall()
+            if rows:
+                yield _unpack(rows)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(indexed files, chunks, skipped files)."""
+        files = self.conn.execute("SELECT count(*) FROM files WHERE status = 'indexed'").fetchone()
+        chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()
+        skipped = self.conn.execute("SELECT count(*) FROM files WHERE status = 'skipped'").fetchone()
+        return int(files[0]), int(chunks[0]), int(skipped[0])
+
+    def folder_counts(self) -> dict[str, tuple[int, int]]:
+        """Per folder: (indexed files, chunks)."""
+        rows = self.conn.execute(
+            "SELECT f.folder, count(DISTINCT f.id), count(c.id) FROM files f "
+            "LEFT JOIN chunks c ON c.file_id = f.id WHERE f.status = 'indexed' GROUP BY f.folder")
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+    def skipped(self) -> list[SkippedFile]:
+        rows = self.conn.execute(
+            "SELECT path, reason FROM files WHERE status = 'skipped' ORDER BY path")
+        return [SkippedFile(r[0], r[1] or "") for r in rows]
+
+
+def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+    mat = np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
+    return ids, mat
+
+
+def _name_terms(path: str) -> str:
+    """The file name as searchable words: 'Müller_Sanitär-2024.pdf' → 'Müller Sanitär 2024 pdf'."""
+    base = os.path.basename(path)
+    return " ".join(part for part in _split_name(base) if part)
+
+
+def _split_name(name: str) -> list[str]:
+    import re
+
+    return re.split(r"[\s_\-.()\[\],]+", name)

@@ -1,0 +1,112 @@
+"""Splitting extracted text into overlapping passages that fit the model, at natural boundaries."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+from app.core.records import Chunk, Section
+
+TokenOffsets = Callable[[str], Sequence[tuple[int, int]]]
+
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"[.!?。！？:;][\"')\]]*$")
+
+# Boundary strengths: cutting at a paragraph break beats a sentence end, which beats a line
+# break, which beats a space; cutting inside a word is the last resort.
+_PARA, _SENT, _LINE, _SPACE, _NONE = 3.0, 2.0, 1.5, 1.0, 0.0
+
+
+def chunk_sections(
+    sections: Iterable[Section],
+    token_offsets: TokenOffsets,
+    max_tokens: int,
+    overlap: int = 32,
+) -> list[Chunk]:
+    """Cut every section into chunks of at most ``max_tokens`` word pieces.
+
+    Every word piece of the text lands in at least one chunk, so the model never silently
+    truncates anything.
+    """
+    if max_tokens < 8:
+        raise ValueError("max_tokens is too small to hold a passage")
+    overlap = max(0, min(overlap, max_tokens // 4))
+    chunks: list[Chunk] = []
+    for index, section in enumerate(sections):
+        if section.text.strip():
+            chunks.extend(_chunk_one(section, index, token_offsets, max_tokens, overlap))
+    return chunks
+
+
+def _chunk_one(section: Section, index: int, token_offsets: TokenOffsets, max_tokens: int,
+               overlap: int) -> list[Chunk]:
+    text = section.text
+    tokens = [t for t in token_offsets(text) if t[1] > t[0]]
+    if not tokens:
+        return []
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    out: list[Chunk] = []
+    n = len(tokens)
+    start = 0
+    while start < n:
+        if n - start <= max_tokens:
+            end = n
+        else:
+            end = _best_cut(text, tokens, start, max_tokens)
+        a, b = tokens[start][0], tokens[end - 1][1]
+        out.append(Chunk(
+            text=text[a:b],
+            page=section.page,
+            line_start=section.first_line + bisect.bisect_left(newlines, a),
+            line_end=section.first_line + bisect.bisect_left(newlines, b - 1),
+            char_start=a,
+            char_end=b,
+            section=index,
+        ))
+        if end >= n:
+            break
+        start = _next_start(text, tokens, start, end, overlap)
+    return out
+
+
+def _gap_strength(text: str, tokens: Sequence[tuple[int, int]], j: int) -> float:
+    """How good a place it is to cut between token ``j - 1`` and token ``j``."""
+    prev_end, next_start = tokens[j - 1][1], tokens[j][0]
+    gap = text[prev_end:next_start]
+    if not gap:
+        return _NONE
+    if _PARAGRAPH.search(gap):
+        return _PARA
+    if _SENTENCE_END.search(text[max(0, prev_end - 3):prev_end]):
+        return _SENT
+    if "\n" in gap:
+        return _LINE
+    return _SPACE
+
+
+def _best_cut(text: str, tokens: Sequence[tuple[int, int]], start: int, max_tokens: int) -> int:
+    """The end (exclusive token index) of the chunk starting at ``start``."""
+    limit = start + max_tokens
+    lowest = start + max(1, max_tokens // 2)
+    best_j, best_score = limit, -1.0
+    for j in range(limit, lowest, -1):
+        strength = _gap_strength(text, tokens, j)
+        # A strong boundary a little earlier beats a weak one at the very end.
+        score = strength + 0.5 * (j - start) / max_tokens
+        if score > best_score:
+            best_j, best_score = j, score
+    return best_j
+
+
+def _next_start(text: str, tokens: Sequence[tuple[int, int]], start: int, end: int,
+                overlap: int) -> int:
+    """Where the next chunk begins: a little before ``end``, at a sentence start if possible."""
+    if overlap == 0 or _gap_strength(text, tokens, end) >= _PARA:
+        return end
+    earliest = max(start + 1, end - overlap)
+    for wanted in (_SENT, _LINE, _SPACE):
+        for j in range(earliest, end):
+            if _gap_strength(text, tokens, j) >= wanted:
+                return j
+    return earliest

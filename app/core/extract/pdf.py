@@ -1,0 +1,222 @@
+"""PDF: text page by page with pypdf, in a worker process that can be killed when it hangs."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from app.core.errors import Cancelled, SkipFile
+from app.core.extract.text import os_error_reason
+from app.core.records import Section
+
+log = logging.getLogger(__name__)
+
+PageTexts = list[tuple[int, str]]
+# Set to "1" to parse in this process: for frozen apps where spawning is awkward, and for tests.
+INPROCESS_ENV = "SIFT_PDF_INPROCESS"
+# Seconds the worker sleeps before parsing; lets tests exercise the timeout. Never set it in use.
+TEST_DELAY_ENV = "SIFT_PDF_TEST_DELAY"
+_STARTUP_TIMEOUT_S = 60.0
+_MAX_REASON_CHARS = 200
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= _MAX_REASON_CHARS else text[: _MAX_REASON_CHARS - 1] + "…"
+
+
+def _clean(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+def read_pdf_pages(path: str, delay: float = 0.0) -> PageTexts | str:
+    """Every page that has text as (1-based page number, text), or a reason to skip the file.
+
+    Top-level so that a spawned worker can import it. Never raises for a bad file.
+    """
+    if delay > 0:
+        time.sleep(delay)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    from pypdf import PasswordType, PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            return "the PDF is encrypted"
+        pages = list(reader.pages)
+    except OSError as exc:
+        return os_error_reason(exc)
+    except DependencyError:
+        # pypdf needs the optional `cryptography` package for AES, even for an empty password.
+        return "the PDF is encrypted (AES needs the 'cryptography' package)"
+    except FileNotDecryptedError:
+        return "the PDF is encrypted"
+    except Exception as exc:  # pypdf raises many kinds on broken files
+        return f"the PDF is damaged: {_short(exc)}"
+    found: PageTexts = []
+    failures: list[Exception] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            text = _clean(page.extract_text())
+        except Exception as exc:  # one broken page should not cost the whole document
+            failures.append(exc)
+            continue
+        if text.strip():
+            found.append((number, text))
+    if not found and failures and len(failures) == len(pages):
+        return f"the PDF is damaged: {_short(failures[0])}"
+    return found
+
+
+def _serve(conn: Connection) -> None:
+    """Worker loop: answer (path, delay) requests until told to stop or the pipe closes."""
+    # Ctrl+C in a terminal reaches the whole process group; only the app should react to it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import pypdf  # noqa: F401  # imported before "ready" so startup is not billed to a file
+
+    conn.send("ready")
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        try:
+            result: PageTexts | str = read_pdf_pages(*request)
+        except BaseException as exc:  # keep serving: the parent decides what is fatal
+            result = f"could not read the PDF: {_short(exc)}"
+        conn.send(result)
+
+
+class _Worker:
+    """One spawned process running _serve, talked to through a pipe."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child_conn = ctx.Pipe()
+        self.process: BaseProcess = ctx.Process(
+            target=_serve, args=(child_conn,), name="sift-pdf", daemon=True
+        )
+        self.process.start()
+        child_conn.close()
+        try:
+            ready = self.conn.poll(_STARTUP_TIMEOUT_S) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.stop(kill=True)
+            raise OSError(f"worker exited with code {self.process.exitcode}")
+
+    def ask(self, path: str, delay: float, timeout: float) -> PageTexts | str:
+        """Send one request; TimeoutError if no answer in time, EOFError/OSError if it died."""
+        self.conn.send((path, delay))
+        if not self.conn.poll(timeout):
+            raise TimeoutError
+        return self.conn.recv()
+
+    def stop(self, *, kill: bool = False) -> None:
+        if not kill:
+            try:
+                self.conn.send(None)
+                self.process.join(1.0)
+            except (OSError, ValueError):
+                pass  # already gone
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5.0)
+        self.conn.close()
+
+
+_lock = threading.Lock()
+_worker: _Worker | None = None
+_closing = False
+_spawn_failed = False
+_atexit_registered = False
+
+
+def _get_worker() -> _Worker | None:
+    """The running worker, started if needed; None if workers cannot be started here."""
+    global _worker, _spawn_failed, _atexit_registered, _closing
+    if _worker is not None and _worker.process.is_alive():
+        return _worker
+    _discard(_worker)
+    if _spawn_failed:
+        return None
+    _closing = False
+    try:
+        _worker = _Worker()
+    except (OSError, RuntimeError) as exc:
+        log.warning("PDF worker process unavailable (%s); parsing PDFs in-process", exc)
+        _spawn_failed = True
+        return None
+    if not _atexit_registered:
+        atexit.register(shutdown)
+        _atexit_registered = True
+    return _worker
+
+
+def _discard(worker: _Worker | None, *, kill: bool = True) -> None:
+    global _worker
+    if worker is None:
+        return
+    if _worker is worker:
+        _worker = None
+    worker.stop(kill=kill)
+
+
+def _read_in_worker(path: str, timeout: float) -> PageTexts | str:
+    delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
+    with _lock:
+        worker = _get_worker()
+        if worker is None:
+            return read_pdf_pages(path)
+        try:
+            return worker.ask(path, delay, timeout)
+        except TimeoutError:
+            _discard(worker)
+            return f"took longer than {timeout:g} s to read; skipped"
+        except (EOFError, OSError, ValueError):
+            _discard(worker)
+            if _closing:
+                raise Cancelled() from None
+            return "the PDF reader crashed on this file"
+
+
+def extract_pdf(path: Path, timeout: float) -> list[Section]:
+    """One Section per page with text; SkipFile if none has any."""
+    if os.environ.get(INPROCESS_ENV) == "1":
+        result = read_pdf_pages(str(path))
+    else:
+        result = _read_in_worker(str(path), timeout)
+    if isinstance(result, str):
+        raise SkipFile(result)
+    if not result:
+        raise SkipFile("the PDF has no text layer (scanned?)")
+    return [Section(text, page=number, first_line=1) for number, text in result]
+
+
+def shutdown() -> None:
+    """Stop the worker process; an extract still waiting on it raises Cancelled."""
+    global _closing
+    worker = _worker
+    if worker is None:
+        return
+    _closing = True
+    if _lock.acquire(blocking=False):
+        try:
+            _discard(worker, kill=False)
+        finally:
+            _lock.release()
+    else:
+        # A thread is waiting on this worker: killing it wakes that thread, which cleans up.
+        worker.process.kill()

@@ -1,0 +1,383 @@
+"""The single writer: scan → extract → chunk → embed → store, incremental, resumable and cancellable."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.core.catalog import FileState
+from app.core.chunking import chunk_sections
+from app.core.control import Control
+from app.core.embedder import Embedder
+from app.core.errors import Cancelled, SkipFile
+from app.core.extract import extract
+from app.core.records import Chunk, IndexReport, Progress, ScannedFile, SkippedFile
+from app.core.scanner import Rules, is_indexable, scan_folder
+from app.core.settings import Settings
+from app.core.store import IndexStore
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[Progress], None]
+
+EMBED_BATCH = 128          # chunks embedded together (across files)
+COMMIT_SECONDS = 2.0       # at most this much work is lost on a crash
+SAVE_VECTORS_SECONDS = 60.0
+READ_AHEAD = 64            # extracted files waiting for the encoder
+
+
+@dataclass
+class _Op:
+    """One file's outcome, produced by the reader thread and applied by the writer."""
+
+    kind: str  # "index" | "touch" | "move" | "skip"
+    file: ScannedFile
+    hash: str | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    reason: str = ""
+    old: FileState | None = None
+
+
+def file_hash(path: str) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Indexer:
+    """Brings one IndexStore in step with the folders on disk. Only one thread may use it."""
+
+    def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings,
+                 control: Control | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.control = control or Control()
+        self.rules = Rules(settings.exclude, respect_gitignore=settings.respect_gitignore)
+        self._last_save = time.monotonic()
+        self._stop_reader = threading.Event()
+        self._moved_ids: set[int] = set()
+
+    # -- public --------------------------------------------------------------------------
+    def index_folders(self, folders: Sequence[str], on_progress: ProgressFn | None = None,
+                      forget_others: bool = False) -> IndexReport:
+        """Scan ``folders`` and index what changed since last time.
+
+        With ``forget_others``, files of folders not in ``folders`` are removed from the index.
+        """
+        started = time.perf_counter()
+        report = IndexReport()
+        progress = _ProgressTracker(on_progress)
+        progress.emit(Progress("scanning", message="Looking for files…"))
+        known = self.store.catalog.all_files()
+        work: list[tuple[ScannedFile, FileState | None]] = []
+        gone: dict[str, FileState] = {}
+        for folder in folders:
+            if not os.path.isdir(folder):
+                # An unplugged drive or unmounted share: keep its index until it comes back.
+                log.warning("folder %s is not reachable; keeping its index", folder)
+                continue
+            on_disk: set[str] = set()
+            for scanned in scan_folder(folder, self.rules, lambda: self.control.cancelled):
+                on_disk.add(scanned.path)
+                state = known.get(scanned.path)
+                if state is None or state.size != scanned.size or state.mtime_ns != scanned.mtime_ns:
+                    work.append((scanned, state))
+                else:
+                    report.unchanged += 1
+            prefix = folder.rstrip(os.sep) + os.sep
+            for path, state in known.items():
+                if path.startswith(prefix) and path not in on_disk:
+                    gone[path] = state
+        if forget_others:
+            roots = [f.rstrip(os.sep) + os.sep for f in folders]
+            for path, state in known.items():
+                if not any(path.startswith(r) for r in roots):
+                    gone[path] = state
+        try:
+            self._run(work, gone, report, progress)
+        except Cancelled:
+            report.cancelled = True
+        finally:
+            self.store.save()
+            self._last_save = time.monotonic()
+        report.seconds = time.perf_counter() - started
+        if not report.cancelled:
+            with self.store.catalog.transaction():
+                self.store.catalog.set_meta("complete", "1")
+                self.store.catalog.set_meta("last_indexed", str(time.time()))
+        progress.emit(Progress("done", files_done=len(work), files_total=len(work),
+                               chunks_done=report.chunks, message=_summary(report)), force=True)
+        return report
+
+    def update_paths(self, paths: Iterable[str], folders: Sequence[str],
+                     on_progress: ProgressFn | None = None) -> IndexReport:
+        """Re-check individual paths (from the watcher): index, update or remove each."""
+        started = time.perf_counter()
+        report = IndexReport()
+        work: list[tuple[ScannedFile, FileState | None]] = []
+        gone: dict[str, FileState] = {}
+        cat = self.store.catalog
+        for path in dict.fromkeys(paths):
+            root = _root_of(path, folders)
+            state = cat.file_state(path)
+            try:
+                st = os.stat(path)
+                present = root is not None and os.path.isfile(path) and is_indexable(path, root,
+                                                                                      self.rules)
+            except OSError:
+                present = False
+            if not present:
+                if state is not None:
+                    gone[path] = state
+                continue
+            assert root is not None
+            scanned = ScannedFile(path, root, st.st_size, st.st_mtime_ns)
+            if state is None or state.size != scanned.size or state.mtime_ns != scanned.mtime_ns:
+                work.append((scanned, state))
+            else:
+                report.unchanged += 1
+        try:
+            self._run(work, gone, report, _ProgressTracker(on_progress))
+        except Cancelled:
+            report.cancelled = True
+        report.seconds = time.perf_counter() - started
+        self._maybe_save(force=False)
+        return report
+
+    def remove_folder(self, folder: str) -> int:
+        """Forget every file below ``folder``; returns how many files were removed."""
+        prefix = folder.rstrip(os.sep) + os.sep
+        states = [s for p, s in self.store.catalog.all_files().items() if p.startswith(prefix)]
+        with self.store.catalog.transaction():
+            for state in states:
+                self.store.vectors.remove(self.store.catalog.delete_file(state.id))
+        self.store.save()
+        return len(states)
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def _run(self, work: list[tuple[ScannedFile, FileState | None]], gone: dict[str, FileState],
+             report: IndexReport, progress: _ProgressTracker) -> None:
+        total = len(work)
+        gone_by_hash: dict[str, list[FileState]] = {}
+        for state in gone.values():
+            if state.hash and state.status == "indexed":
+                gone_by_hash.setdefault(state.hash, []).append(state)
+        if work:
+            self.embedder.load()
+        ops: queue.Queue[_Op | None] = queue.Queue(maxsize=READ_AHEAD)
+        reader = threading.Thread(target=self._read_all, args=(work, gone_by_hash, ops),
+                                  name="sift-reader", daemon=True)
+        reader.start()
+        pending: list[_Op] = []
+        pending_chunks = 0
+        done = 0
+        last_commit = time.monotonic()
+        try:
+            while True:
+                self.control.checkpoint()
+                try:
+                    op = ops.get(timeout=0.2)
+                except queue.Empty:
+                    if pending and time.monotonic() - last_commit > COMMIT_SECONDS:
+                        self._flush(pending, report)
+                        pending, pending_chunks, last_commit = [], 0, time.monotonic()
+                    continue
+                if op is None:
+                    break
+                pending.append(op)
+                pending_chunks += len(op.chunks)
+                done += 1
+                if pending_chunks >= EMBED_BATCH or time.monotonic() - last_commit > COMMIT_SECONDS:
+                    self._flush(pending, report)
+                    pending, pending_chunks, last_commit = [], 0, time.monotonic()
+                progress.emit(Progress("indexing", files_done=done, files_total=total,
+                                       chunks_done=report.chunks + pending_chunks,
+                                       current=op.file.path))
+            self._flush(pending, report)
+            pending = []
+            leftovers = [s for s in gone.values() if s.id not in self._moved_ids]
+            if leftovers:
+                with self.store.catalog.transaction():
+                    for state in leftovers:
+                        self.store.vectors.remove(self.store.catalog.delete_file(state.id))
+                report.removed += len(leftovers)
+        finally:
+            self._stop_reader.set()
+            _drain(ops)
+            reader.join(timeout=5)
+            self._stop_reader.clear()
+            self._moved_ids.clear()
+        self._maybe_save(force=False)
+
+    def _read_all(self, work: list[tuple[ScannedFile, FileState | None]],
+                  gone_by_hash: dict[str, list[FileState]], ops: queue.Queue[_Op | None]) -> None:
+        """Reader thread: hash, extract and chunk files ahead of the encoder."""
+        try:
+            for scanned, state in work:
+                if self._stop_reader.is_set():
+                    return
+                op = self._read_one(scanned, state, gone_by_hash)
+                while not self._stop_reader.is_set():
+                    try:
+                        ops.put(op, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+        except Cancelled:  # the PDF worker was shut down under us: the app is closing
+            return
+        except Exception:  # a bug: log it, and let the writer finish what it has
+            log.exception("reader thread failed")
+        finally:
+            while not self._stop_reader.is_set():
+                try:
+                    ops.put(None, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+
+    def _read_one(self, scanned: ScannedFile, state: FileState | None,
+                  gone_by_hash: dict[str, list[FileState]]) -> _Op:
+        try:
+            digest = file_hash(scanned.path)
+        except FileNotFoundError:
+            return _Op("skip", scanned, reason="file disappeared before it could be read")
+        except PermissionError:
+            return _Op("skip", scanned, reason="permission denied")
+        except OSError as exc:
+            return _Op("skip", scanned, reason=f"could not be read ({exc.strerror or exc})")
+        if state is not None and state.hash == digest and state.status == "indexed":
+            return _Op("touch", scanned, hash=digest, old=state)
+        if state is None and digest in gone_by_hash and gone_by_hash[digest]:
+            return _Op("move", scanned, hash=digest, old=gone_by_hash[digest].pop())
+        s = self.settings
+        try:
+            sections = extract(Path(scanned.path), max_bytes=s.max_file_mb * 2**20,
+                               pdf_timeout=s.pdf_timeout_s)
+            max_tokens = min(s.chunk_tokens, self.embedder.info.max_tokens)
+            chunks = chunk_sections(sections, self.embedder.token_offsets, max_tokens,
+                                    s.chunk_overlap)
+        except SkipFile as exc:
+            return _Op("skip", scanned, hash=digest, reason=exc.message)
+        if not chunks:
+            return _Op("skip", scanned, hash=digest, reason="no text found")
+        return _Op("index", scanned, hash=digest, chunks=chunks)
+
+    def _flush(self, ops: list[_Op], report: IndexReport) -> None:
+        """Embed the chunks of ``ops`` together and store everything in one transaction."""
+        if not ops:
+            return
+        texts = [c.text for op in ops for c in op.chunks]
+        t0 = time.perf_counter()
+        vectors = self.embedder.embed_documents(texts) if texts else None
+        report.embed_seconds += time.perf_counter() - t0
+        cat = self.store.catalog
+        new_ids: list[int] = []
+        removed_ids: list[int] = []
+        offset = 0
+        with cat.transaction():
+            for op in ops:
+                f = op.file
+                if op.kind == "touch":
+                    assert op.old is not None
+                    cat.touch_file(op.old.id, f.size, f.mtime_ns)
+                    report.unchanged += 1
+                elif op.kind == "move":
+                    assert op.old is not None
+                    existing = cat.file_state(f.path)
+                    if existing is not None:
+                        removed_ids += cat.delete_file(existing.id)
+                    cat.move_file(op.old.id, f.path, f.folder, f.size, f.mtime_ns)
+                    self._moved_ids.add(op.old.id)
+                    report.moved += 1
+                elif op.kind == "skip":
+                    old = cat.file_state(f.path)
+                    if old is not None:
+                        removed_ids += cat.delete_chunks_of(old.id)
+                    cat.put_file(f.path, f.folder, f.size, f.mtime_ns, op.hash, "skipped",
+                                 op.reason)
+                    report.skipped += 1
+                    report.skipped_files.append(SkippedFile(f.path, op.reason))
+                else:
+                    old = cat.file_state(f.path)
+                    if old is not None:
+                        removed_ids += cat.delete_chunks_of(old.id)
+                        report.updated += 1
+                    else:
+                        report.added += 1
+                    file_id = cat.put_file(f.path, f.folder, f.size, f.mtime_ns, op.hash,
+                                           "indexed")
+                    assert vectors is not None
+                    part = vectors[offset:offset + len(op.chunks)]
+                    offset += len(op.chunks)
+                    new_ids += cat.add_chunks(file_id, f.path, op.chunks, part)
+                    report.chunks += len(op.chunks)
+        # The catalog has committed; now the vector index follows. A crash in between is
+        # repaired from the catalog at the next start.
+        self.store.vectors.remove(removed_ids)
+        if new_ids:
+            assert vectors is not None
+            self.store.vectors.add(np.asarray(new_ids, dtype=np.uint64), vectors)
+        self._maybe_save(force=False)
+
+    def _maybe_save(self, force: bool) -> None:
+        if force or time.monotonic() - self._last_save > SAVE_VECTORS_SECONDS:
+            self.store.save()
+            self._last_save = time.monotonic()
+
+
+class _ProgressTracker:
+    """Throttles progress reports and works out rate and time left."""
+
+    def __init__(self, callback: ProgressFn | None, interval: float = 0.1) -> None:
+        self.callback = callback
+        self.interval = interval
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def emit(self, p: Progress, force: bool = False) -> None:
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < self.interval:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = p.files_done / elapsed
+        eta = (p.files_total - p.files_done) / rate if rate > 0 and p.files_total else None
+        self.callback(Progress(p.phase, p.files_done, p.files_total, p.chunks_done, p.current,
+                               rate, eta, p.message))
+
+
+def _drain(q: queue.Queue[_Op | None]) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return
+
+
+def _root_of(path: str, folders: Sequence[str]) -> str | None:
+    best: str | None = None
+    for folder in folders:
+        prefix = folder.rstrip(os.sep) + os.sep
+        if path.startswith(prefix) and (best is None or len(folder) > len(best)):
+            best = folder
+    return best
+
+
+def _summary(r: IndexReport) -> str:
+    parts = [f"{r.added} added", f"{r.updated} updated", f"{r.moved} moved",
+             f"{r.removed} removed", f"{r.skipped} skipped", f"{r.unchanged} unchanged"]
+    return ", ".join(parts) + (" (cancelled)" if r.cancelled else "")

@@ -1,0 +1,191 @@
+"""The engine as one object: settings, model, index, indexer and search, wired together.
+
+The CLI and the GUI both drive Sift through this class; it holds no Qt and no globals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from app.core.control import Control
+from app.core.embedder import Embedder
+from app.core.indexer import Indexer, ProgressFn
+from app.core.paths import AppPaths
+from app.core.records import IndexReport, SearchResponse, SkippedFile, Stats
+from app.core.reranker import Reranker
+from app.core.scanner import normalize_folder
+from app.core.search import Filters, Searcher
+from app.core.settings import Settings, load_settings, save_settings
+from app.core.store import (
+    IndexStore,
+    SyncReport,
+    describe_index,
+    drop_index,
+    index_dir,
+    other_model_indexes,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Library:
+    """Sift's engine for one data folder. Indexing must run on one thread at a time."""
+
+    def __init__(self, paths: AppPaths, settings: Settings | None = None, *,
+                 embedder: Embedder | None = None, reranker: Reranker | None = None) -> None:
+        self.paths = paths.ensure()
+        self.settings = settings if settings is not None else load_settings(paths.settings_file)
+        self.embedder = embedder or Embedder(self.settings.model, backend=self.settings.backend)
+        self._reranker = reranker
+        self.control = Control()
+        self._store: IndexStore | None = None
+        self._searcher: Searcher | None = None
+        self._open_lock = threading.Lock()
+
+    # -- settings and folders ----------------------------------------------------------------
+    def save_settings(self) -> None:
+        save_settings(self.paths.settings_file, self.settings)
+
+    def update_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.save_settings()
+
+    def add_folders(self, folders: list[str]) -> list[str]:
+        added = []
+        for folder in folders:
+            norm = normalize_folder(folder)
+            if norm not in self.settings.folders:
+                self.settings = self.settings.with_folder(norm)
+                added.append(norm)
+        if added:
+            self.save_settings()
+        return added
+
+    def remove_folder(self, folder: str) -> int:
+        norm = normalize_folder(folder)
+        self.settings = self.settings.without_folder(norm)
+        self.save_settings()
+        return self.indexer().remove_folder(norm)
+
+    # -- the index ------------------------------------------------------------------------
+    @property
+    def index_folder(self) -> Path:
+        return index_dir(self.paths.indexes_dir, self.embedder.name)
+
+    @property
+    def store(self) -> IndexStore:
+        with self._open_lock:
+            if self._store is None:
+                info = self.embedder.load()
+                store = IndexStore(self.index_folder, self.embedder.name, info.dim)
+                store.open_vectors()
+                self._store = store
+            return self._store
+
+    @property
+    def sync_report(self) -> SyncReport | None:
+        return self.store.sync
+
+    def indexer(self) -> Indexer:
+        return Indexer(self.store, self.embedder, self.settings, self.control)
+
+    def index(self, folders: list[str] | None = None,
+              on_progress: ProgressFn | None = None) -> IndexReport:
+        """Index the given folders (added to settings), or all configured folders."""
+        if folders:
+            self.add_folders(folders)
+            targets = [normalize_folder(f) for f in folders]
+        else:
+            targets = list(self.settings.folders)
+        self.control.reset()
+        report = self.indexer().index_folders(targets, on_progress,
+                                              forget_others=not folders)
+        if not report.cancelled:
+            self._drop_old_models()
+        return report
+
+    def _drop_old_models(self) -> None:
+        """Once this model's index is complete, indexes of earlier models are only clutter."""
+        for folder in other_model_indexes(self.paths.indexes_dir, self.index_folder):
+            log.info("removing the index of a previous model: %s", folder)
+            drop_index(folder)
+
+    # -- search ---------------------------------------------------------------------------
+    @property
+    def reranker(self) -> Reranker | None:
+        if not self.settings.reranker:
+            return None
+        if self._reranker is None:
+            self._reranker = Reranker(self.settings.reranker)
+        return self._reranker
+
+    def searcher(self) -> Searcher:
+        if self._searcher is None:
+            store = self.store
+            from app.core.catalog import Catalog
+
+            reader = Catalog(store.catalog.path, readonly=True)
+            self._searcher = Searcher(reader, store.vectors, self.embedder, self.reranker)
+        return self._searcher
+
+    def search(self, query: str, *, limit: int | None = None, filters: Filters | None = None,
+               rerank: bool | None = None) -> SearchResponse:
+        return self.searcher().search(
+            query, limit=limit or self.settings.results, filters=filters,
+            rerank=self.settings.rerank if rerank is None else rerank)
+
+    # -- status ---------------------------------------------------------------------------
+    def stats(self) -> Stats:
+        """Counts from the catalog, without loading the model when it is not loaded yet."""
+        folder = index_dir(self.paths.indexes_dir, self.embedder.name)
+        files = chunks = skipped = 0
+        dim = 0
+        if (folder / "catalog.sqlite").exists():
+            from app.core.catalog import Catalog
+
+            cat = Catalog(folder / "catalog.sqlite", readonly=True)
+            try:
+                files, chunks, skipped = cat.counts()
+                dim = int(cat.get_meta("dim") or 0)
+            finally:
+                cat.close()
+        return Stats(files=files, chunks=chunks, skipped=skipped,
+                     folders=tuple(self.settings.folders), model=self.embedder.name, dim=dim,
+                     data_dir=str(self.paths.data_dir))
+
+    def skipped(self) -> list[SkippedFile]:
+        return self._read(lambda cat: cat.skipped(), [])
+
+    def folder_counts(self) -> dict[str, tuple[int, int]]:
+        return self._read(lambda cat: cat.folder_counts(), {})
+
+    def _read(self, fn, default):  # type: ignore[no-untyped-def]
+        path = self.index_folder / "catalog.sqlite"
+        if not path.exists():
+            return default
+        from app.core.catalog import Catalog
+
+        cat = Catalog(path, readonly=True)
+        try:
+            return fn(cat)
+        finally:
+            cat.close()
+
+    def meta(self) -> dict[str, str]:
+        return describe_index(self.index_folder)
+
+    def with_model(self, model: str) -> Library:
+        """A library over the same data folder using another embedding model."""
+        return Library(self.paths, replace(self.settings, model=model))
+
+    def close(self) -> None:
+        from app.core import extract
+
+        self.control.cancel()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        extract.shutdown()

@@ -1,0 +1,91 @@
+"""Understanding a query: its words, quoted phrases, and the FTS5 expression that finds them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Names and codes: E-4711, ISO_9001, v2.3.1, INV2024, GDPR. Meaning-based search blurs them;
+# keyword evidence must weigh more when a query holds one.
+_IDENTIFIER = re.compile(r"(?<!\w)(?:\w+[-_./:#]\w[\w\-_./:#]*|\w*\d\w*|[A-Z]{2,}\w*)(?!\w)")
+_PHRASE = re.compile(r'"([^"]+)"')
+
+# Words that carry no topic; dropping them keeps keyword search from matching every passage.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves find show me file files
+document documents note notes say said
+""".split())
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A query split into what must appear verbatim and the words that rank."""
+
+    text: str
+    phrases: tuple[str, ...]
+    terms: tuple[str, ...]
+    identifiers: tuple[str, ...] = ()
+
+    @property
+    def semantic_text(self) -> str:
+        """What the bi-encoder sees: the whole query without quote marks."""
+        return self.text.replace('"', " ").strip()
+
+
+def parse_query(text: str) -> ParsedQuery:
+    phrases = tuple(p.strip() for p in _PHRASE.findall(text) if p.strip())
+    words = [w.casefold() for w in _WORD.findall(text)]
+    terms = [w for w in words if w not in STOPWORDS]
+    if not terms:
+        terms = words
+    unquoted = _PHRASE.sub(" ", text)
+    identifiers = tuple(dict.fromkeys(m.group() for m in _IDENTIFIER.finditer(unquoted)
+                                      if m.group().casefold() not in STOPWORDS))
+    return ParsedQuery(text=text.strip(), phrases=phrases, terms=tuple(dict.fromkeys(terms)),
+                       identifiers=identifiers)
+
+
+def fts_expression(q: ParsedQuery) -> str | None:
+    """An FTS5 MATCH expression: any of the terms, and every quoted phrase."""
+    def quote(s: str) -> str:
+        return '"' + s.replace('"', '""') + '"'
+
+    parts: list[str] = []
+    # A multi-part identifier also matches as a phrase, so 'E-4711' ranks its exact form first.
+    compound = [" ".join(_WORD.findall(i)) for i in q.identifiers if len(_WORD.findall(i)) > 1]
+    if q.terms:
+        parts.append("(" + " OR ".join(quote(t) for t in (*q.terms, *compound)) + ")")
+    parts.extend(quote(" ".join(_WORD.findall(p))) for p in q.phrases if _WORD.search(p))
+    return " AND ".join(parts) if parts else None
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether ``text`` holds ``phrase`` verbatim, ignoring case and runs of whitespace/punctuation."""
+    return _squash(phrase) in _squash(text)
+
+
+def _squash(s: str) -> str:
+    return " " + " ".join(w.casefold() for w in _WORD.findall(s)) + " "
+
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
+
+
+def stem(word: str) -> str:
+    """A light English stem, enough to highlight 'deposits' for the query word 'deposit'."""
+    w = word.casefold()
+    for suffix in _SUFFIXES:
+        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]

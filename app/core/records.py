@@ -1,0 +1,132 @@
+"""Plain data records passed between the layers of the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A run of extracted text from one file, with where it lives.
+
+    ``page`` is 1-based for paged formats (PDF) and ``None`` otherwise. ``first_line`` is the
+    1-based line number, in the original file (or page), of the section's first character.
+    """
+
+    text: str
+    page: int | None = None
+    first_line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of a file that is embedded and searched as one unit.
+
+    ``char_start``/``char_end`` are offsets into the text of the section (page) it came from.
+    """
+
+    text: str
+    page: int | None
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+    section: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedFile:
+    """A file found on disk by the scanner."""
+
+    path: str
+    folder: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A matching passage inside a result, ready for display."""
+
+    chunk_id: int
+    text: str
+    page: int | None
+    line: int
+    line_end: int
+    score: float
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileHit:
+    """One search result: a file and its best passages."""
+
+    path: str
+    score: float
+    passages: tuple[Passage, ...]
+    ext: str = ""
+    mtime: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResponse:
+    """Everything a search returns: hits plus how they were produced."""
+
+    query: str
+    hits: tuple[FileHit, ...]
+    reranked: bool
+    rerank_note: str = ""
+    elapsed_ms: float = 0.0
+    weak: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot of indexing progress, safe to hand to another thread."""
+
+    phase: str
+    files_done: int = 0
+    files_total: int = 0
+    chunks_done: int = 0
+    current: str = ""
+    rate: float = 0.0
+    eta_s: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file that was found but could not be indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class IndexReport:
+    """What one indexing run did."""
+
+    added: int = 0
+    updated: int = 0
+    moved: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    cancelled: bool = False
+    skipped_files: list[SkippedFile] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """The size and state of the index."""
+
+    files: int
+    chunks: int
+    skipped: int
+    folders: tuple[str, ...]
+    model: str
+    dim: int
+    data_dir: str

@@ -1,0 +1,148 @@
+"""One index on disk: the SQLite catalog plus the usearch file, kept in step with each other."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.core.catalog import Catalog
+from app.core.models import model_slug
+from app.core.vectors import UsearchStore
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.sqlite"
+VECTORS_FILE = "vectors.usearch"
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """How the vector index was brought in step with the catalog when it was opened."""
+
+    action: str  # "loaded", "rebuilt", "repaired"
+    added: int = 0
+    removed: int = 0
+    reason: str = ""
+
+
+def index_dir(indexes_root: Path, model_name: str) -> Path:
+    """Each embedding model has its own index folder, so vectors of two models never mix."""
+    return indexes_root / model_slug(model_name)
+
+
+class IndexStore:
+    """A catalog and its vector index for one model. The catalog is the source of truth."""
+
+    def __init__(self, folder: Path, model_name: str, dim: int, *, readonly: bool = False) -> None:
+        self.folder = folder
+        self.model_name = model_name
+        self.dim = dim
+        self.readonly = readonly
+        if not readonly:
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o700)
+        self.catalog = Catalog(folder / CATALOG_FILE, readonly=readonly)
+        if not readonly:
+            self._check_meta()
+        self.vectors = UsearchStore(folder / VECTORS_FILE, dim)
+        self.sync: SyncReport | None = None
+
+    @classmethod
+    def exists(cls, folder: Path) -> bool:
+        return (folder / CATALOG_FILE).exists()
+
+    def _check_meta(self) -> None:
+        cat = self.catalog
+        stored = cat.get_meta("model")
+        if stored is None:
+            with cat.transaction():
+                cat.set_meta("model", self.model_name)
+                cat.set_meta("dim", str(self.dim))
+                cat.set_meta("created", str(time.time()))
+        elif stored != self.model_name or int(cat.get_meta("dim") or 0) != self.dim:
+            raise RuntimeError(f"index at {self.folder} belongs to model {stored!r}")
+
+    def open_vectors(self) -> SyncReport:
+        """Load the vector index and make it hold exactly the catalog's chunk ids.
+
+        A missing, corrupt or foreign-version file is rebuilt from the stored embeddings; a file
+        that is merely behind or ahead (a crash between a commit and a save) is repaired.
+        """
+        loaded = self.vectors.load()
+        if not loaded:
+            added = self._rebuild()
+            self.sync = SyncReport("rebuilt", added=added, reason=self.vectors.load_error or "")
+        else:
+            self.sync = self._repair()
+        if self.sync.action != "loaded":
+            log.info("vector index %s: %s", self.sync.action, self.sync)
+            if not self.readonly:
+                self.vectors.save()
+        return self.sync
+
+    def _rebuild(self) -> int:
+        self.vectors.reset()
+        added = 0
+        for ids, mat in self.catalog.embeddings():
+            self.vectors.add(ids, mat)
+            added += len(ids)
+        return added
+
+    def _repair(self) -> SyncReport:
+        in_catalog = self.catalog.chunk_ids()
+        in_index = self.vectors.keys()
+        missing = np.setdiff1d(in_catalog, in_index, assume_unique=True)
+        orphans = np.setdiff1d(in_index, in_catalog, assume_unique=True)
+        if len(missing) == 0 and len(orphans) == 0:
+            return SyncReport("loaded")
+        if len(orphans):
+            self.vectors.remove(orphans.tolist())
+        for ids, mat in self.catalog.embeddings(missing.tolist()):
+            self.vectors.add(ids, mat)
+        return SyncReport("repaired", added=len(missing), removed=len(orphans),
+                          reason="out of step with the catalog")
+
+    def save(self) -> None:
+        if not self.readonly and self.vectors.dirty:
+            self.vectors.save()
+
+    def consistent(self) -> bool:
+        """Whether the vector index holds exactly the catalog's chunk ids."""
+        return bool(np.array_equal(np.sort(self.vectors.keys()), self.catalog.chunk_ids()))
+
+    def close(self) -> None:
+        self.save()
+        self.catalog.close()
+
+
+def other_model_indexes(indexes_root: Path, keep: Path) -> list[Path]:
+    """Index folders of models other than the current one."""
+    if not indexes_root.exists():
+        return []
+    return [p for p in indexes_root.iterdir() if p.is_dir() and p != keep]
+
+
+def drop_index(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def describe_index(folder: Path) -> dict[str, str]:
+    """The meta table of an index folder, without opening it for writing."""
+    try:
+        cat = Catalog(folder / CATALOG_FILE, readonly=True)
+    except Exception:
+        return {}
+    try:
+        return {k: v for k, v in cat.conn.execute("SELECT key, value FROM meta")}
+    finally:
+        cat.close()
+
+
+def dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False)
