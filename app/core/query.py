@@ -8,7 +8,14 @@ from dataclasses import dataclass
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Names and codes: E-4711, ISO_9001, v2.3.1, INV2024, GDPR. Meaning-based search blurs them;
 # keyword evidence must weigh more when a query holds one.
-_IDENTIFIER = re.compile(r"(?<!\w)(?:\w+[-_./:#]\w[\w\-_./:#]*|\w*\d\w*|[A-Z]{2,}\w*)(?!\w)")
+_IDENTIFIER = re.compile(
+    r"(?<![\w-])(?:"
+    r"\w+(?:[-_./:#]\w+)+"                 # E-4711, ISO_9001, v2.3.1, 2024-03
+    r"|[A-Za-z]+\d\w*|\d+[A-Za-z]\w*"      # INV2024, 3M, B12
+    r"|\d{4,}"                             # invoice numbers, years
+    r"|[A-Z]{2,}[a-z]?"                    # GDPR, HIV, PDFs
+    r")(?![\w-])"
+)
 _PHRASE = re.compile(r'"([^"]+)"')
 
 # Words that carry no topic; dropping them keeps keyword search from matching every passage.
@@ -46,8 +53,9 @@ def parse_query(text: str) -> ParsedQuery:
     if not terms:
         terms = words
     unquoted = _PHRASE.sub(" ", text)
-    identifiers = tuple(dict.fromkeys(m.group() for m in _IDENTIFIER.finditer(unquoted)
-                                      if m.group().casefold() not in STOPWORDS))
+    identifiers = tuple(dict.fromkeys(
+        m.group() for m in _IDENTIFIER.finditer(unquoted)
+        if m.group().casefold() not in STOPWORDS and (not m.group().isalpha() or len(m.group()) > 1)))
     return ParsedQuery(text=text.strip(), phrases=phrases, terms=tuple(dict.fromkeys(terms)),
                        identifiers=identifiers)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -127,7 +128,7 @@ class Searcher:
         out.dense = sorted(dense_best.items(), key=lambda kv: -kv[1])
         out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
         keyword_weight = 2.0 if q.identifiers else 1.0
-        out.hybrid = rrf([out.dense, out.bm25], weights=[1.0, keyword_weight])
+        out.hybrid = fuse_scores([out.dense, out.bm25], weights=[1.0, keyword_weight])
         out.best_chunk = _best_chunks(chunk_scores, out.rows, out.dense, out.bm25)
         if rerank and self.reranker is not None and out.hybrid and self.reranker.available:
             out.reranked = self._rerank(q, out)
@@ -212,6 +213,42 @@ class Searcher:
             return ranked.reranked[0][1] < 0.05
         best_cos = ranked.dense[0][1] if ranked.dense else 0.0
         return not ranked.bm25 and best_cos < WEAK_COSINE
+
+
+def fuse_scores(rankings: Sequence[Sequence[tuple[int, float]]],
+                weights: Sequence[float] | None = None, depth: int = 100) -> list[tuple[int, float]]:
+    """Convex combination of z-normalised scores from several retrievers.
+
+    Unlike rank fusion it keeps how *far* ahead a candidate is: a file that BM25 scores far
+    above all others (an exact code) is not pulled level with the dense retriever's tenth
+    guess. Measured against RRF (k=60) on SciFact and Cranfield: nDCG@10 0.738 vs 0.710 and
+    0.397 vs 0.399 (see README). A candidate missing from one list scores one standard deviation
+    below that list's lowest. The result is squashed into (0, 1) for display; the order is unchanged.
+    """
+    weights = list(weights) if weights is not None else [1.0] * len(rankings)
+    total = sum(weights) or 1.0
+    normed: list[dict[int, float]] = []
+    floors: list[float] = []
+    for ranking in rankings:
+        head = ranking[:depth]
+        if not head:
+            normed.append({})
+            floors.append(0.0)
+            continue
+        values = np.array([v for _, v in head], dtype=np.float64)
+        mean, std = float(values.mean()), float(values.std()) or 1.0
+        z = {item: (v - mean) / std for item, v in head}
+        normed.append(z)
+        # Absent from a list means worse than anything that list retrieved.
+        floors.append(min(z.values()) - 1.0)
+    items = set().union(*normed) if normed else set()
+    fused = {
+        item: sum(w * z.get(item, floor) for w, z, floor in zip(weights, normed, floors, strict=True))
+        / total
+        for item in items
+    }
+    ordered = sorted(fused.items(), key=lambda kv: -kv[1])
+    return [(item, 1.0 / (1.0 + math.exp(-v))) for item, v in ordered]
 
 
 def rrf(rankings: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K,
