@@ -38,17 +38,23 @@ def _config(vocab_size: int, **extra):  # type: ignore[no-untyped-def]
 def build_bi_encoder(folder: Path, max_seq_length: int = 64) -> Path:
     """A 1-layer BERT with mean pooling, as a sentence-transformers folder."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
     from transformers import BertModel
+
+    try:
+        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import Normalize, Pooling, Transformer
 
     torch.manual_seed(0)
     raw = folder / "hf"
     tok = _tokenizer(raw)
     BertModel(_config(len(tok))).save_pretrained(raw)
     tok.save_pretrained(raw)
-    word = models.Transformer(str(raw), max_seq_length=max_seq_length)
-    pooling = models.Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
-    model = SentenceTransformer(modules=[word, pooling, models.Normalize()], device="cpu")
+    word = Transformer(str(raw), max_seq_length=max_seq_length)
+    dim = getattr(word, "get_embedding_dimension", word.get_word_embedding_dimension)()
+    pooling = Pooling(dim, pooling_mode="mean")
+    model = SentenceTransformer(modules=[word, pooling, Normalize()], device="cpu")
     out = folder / "st"
     model.save(str(out))
     return out

@@ -1,0 +1,117 @@
+"""The command line as a user or a script drives it: index, search --json, status, eval."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import run_cli
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, tiny_model: Path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "settings.json").write_text(json.dumps({
+        "version": 1, "model": str(tiny_model), "backend": "torch-float32", "rerank": False,
+        "chunk_tokens": 48,
+    }), encoding="utf-8")
+    return d
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    code = run_cli(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_index_then_search_json(capsys, data_dir: Path, docs: Path) -> None:
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "index", str(docs))
+    assert code == 0 and "4 added" in out
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--json", "landlord",
+                        "deposit")
+    assert code == 0
+    data = json.loads(out)
+    assert data["query"] == "landlord deposit" and data["reranked"] is False
+    top = data["results"][0]
+    assert top["path"] == str(docs / "lease.txt")
+    passage = top["passages"][0]
+    assert set(passage) == {"text", "page", "line", "highlights"}
+    assert passage["line"] == 1 and passage["page"] is None
+    a, b = passage["highlights"][0]
+    assert passage["text"][a:b].lower() in {"landlord", "deposit"}
+
+
+def test_search_narrowing_options(capsys, data_dir: Path, docs: Path) -> None:
+    _run(capsys, "--data-dir", str(data_dir), "index", str(docs))
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--json", "--type", "py",
+                     "alpha")
+    assert [r["path"] for r in json.loads(out)["results"]] == [str(docs / "code.py")]
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--json", "--folder",
+                     str(docs / "sub"), "river")
+    assert [r["path"] for r in json.loads(out)["results"]] == [str(docs / "sub" / "river.txt")]
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--json", "--limit", "1",
+                     "the")
+    assert len(json.loads(out)["results"]) == 1
+
+
+def test_status_lists_folders_counts_and_skipped(capsys, data_dir: Path, docs: Path) -> None:
+    (docs / "empty.txt").write_bytes(b"")
+    _run(capsys, "--data-dir", str(data_dir), "index", str(docs))
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "status")
+    assert code == 0
+    assert "4 files" in out and str(docs) in out
+    assert "empty.txt: empty file" in out
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "status", "--json")
+    status = json.loads(out)
+    assert status["files"] == 4 and status["skipped"] == 1
+    assert status["folders"][str(docs)]["files"] == 4
+
+
+def test_index_of_a_missing_folder_is_a_clear_error(capsys, data_dir: Path) -> None:
+    code, _, err = _run(capsys, "--data-dir", str(data_dir), "index", "/no/such/folder")
+    assert code == 2 and "not a folder" in err
+
+
+def test_data_dir_from_environment(capsys, monkeypatch, data_dir: Path, docs: Path) -> None:
+    monkeypatch.setenv("SIFT_DATA_DIR", str(data_dir))
+    _run(capsys, "index", str(docs))
+    assert any((data_dir / "indexes").iterdir())
+    files = [p for p in (data_dir / "indexes").rglob("*") if p.is_file()]
+    assert files and all(p.stat().st_mode & 0o077 == 0 for p in files)
+
+
+def test_config_changes_a_setting(capsys, data_dir: Path) -> None:
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "config", "results", "7")
+    assert code == 0
+    saved = json.loads((data_dir / "settings.json").read_text(encoding="utf-8"))
+    assert saved["results"] == 7 and saved["version"] == 1
+
+
+def test_eval_prints_metrics_and_writes_a_trec_run(capsys, data_dir: Path, tmp_path: Path) -> None:
+    beir = tmp_path / "beir"
+    beir.mkdir()
+    docs = {"d1": "dog food and canine nutrition", "d2": "the landlord kept the deposit",
+            "d3": "the river runs to the ocean"}
+    (beir / "corpus.jsonl").write_text("\n".join(
+        json.dumps({"_id": k, "title": "", "text": v}) for k, v in docs.items()), encoding="utf-8")
+    (beir / "queries.jsonl").write_text("\n".join([
+        json.dumps({"_id": "q1", "text": "landlord deposit"}),
+        json.dumps({"_id": "q2", "text": "river ocean"})]), encoding="utf-8")
+    (beir / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td3\t1\n",
+                                    encoding="utf-8")
+    run_file = tmp_path / "run.trec"
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "eval", str(beir), "--run-out",
+                        str(run_file))
+    assert code == 0
+    for stage in ("bm25", "dense", "hybrid"):
+        assert any(line.startswith(stage) for line in out.splitlines())
+    bm25 = next(line for line in out.splitlines() if line.startswith("bm25")).split()
+    assert float(bm25[1]) == pytest.approx(1.0)  # nDCG@10: each query's one document first
+    lines = run_file.read_text().splitlines()
+    first = lines[0].split()
+    assert len(first) == 6 and first[1] == "Q0" and first[3] == "1"
+    assert {"q1 Q0 d2 1", "q2 Q0 d3 1"} <= {" ".join(x.split()[:4]) for x in lines
+                                            if x.endswith("bm25")}
