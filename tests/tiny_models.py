@@ -52,7 +52,8 @@ def build_bi_encoder(folder: Path, max_seq_length: int = 64) -> Path:
     BertModel(_config(len(tok))).save_pretrained(raw)
     tok.save_pretrained(raw)
     word = Transformer(str(raw), max_seq_length=max_seq_length)
-    dim = getattr(word, "get_embedding_dimension", word.get_word_embedding_dimension)()
+    dim = (word.get_embedding_dimension() if hasattr(word, "get_embedding_dimension")
+           else word.get_word_embedding_dimension())
     pooling = Pooling(dim, pooling_mode="mean")
     model = SentenceTransformer(modules=[word, pooling, Normalize()], device="cpu")
     out = folder / "st"
