@@ -1,0 +1,86 @@
+"""Query latency of the search path in a warm process, with and without cross-encoder reranking.
+
+    python -m tests.benchmarks.latency --collection ../shared/data/ir/scifact [--keep DIR]
+
+No cross-encoder weights can be downloaded here, so reranking is timed with a randomly
+initialised cross-encoder of the same shape as ms-marco-MiniLM-L6-v2 (6 layers, 384 wide,
+the real MiniLM word-piece vocabulary): the same arithmetic, meaningless scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+
+def build_minilm_shaped_cross_encoder(folder: Path) -> Path:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    from app.core.models import offline_default_model
+
+    source = offline_default_model()
+    if source is None:
+        raise SystemExit("the offline all-MiniLM-L6-v2 copy is needed for its vocabulary")
+    torch.manual_seed(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source / "vocab.txt", folder / "vocab.txt")
+    tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(vocab_size=len(tok), hidden_size=384, num_hidden_layers=6,
+                        num_attention_heads=12, intermediate_size=1536,
+                        max_position_embeddings=512, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    from app.core.evaluation import load_beir, write_corpus
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+    from app.core.reranker import Reranker
+    from app.core.settings import Settings
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--collection", default="../shared/data/ir/scifact")
+    ap.add_argument("--keep", help="reuse/keep the index in this folder")
+    ap.add_argument("--queries", type=int, default=100)
+    args = ap.parse_args()
+    corpus, queries, _ = load_beir(Path(args.collection))
+    tmp = None if args.keep else tempfile.TemporaryDirectory()
+    work = Path(args.keep or tmp.name)  # type: ignore[union-attr]
+    docs = work / "docs"
+    if not docs.exists():
+        write_corpus(corpus, docs)
+    ce = build_minilm_shaped_cross_encoder(work / "ce-minilm-shape")
+    lib = Library(resolve_paths(work / "data"), Settings(rerank=False))
+    lib.index([str(docs)])
+    lib._reranker = Reranker(str(ce))
+    texts = list(queries.values())[: args.queries]
+    lib.search(texts[0], rerank=True)  # warm: model loads, caches fill
+    for label, rerank in (("hybrid (no rerank)", False), ("hybrid + rerank top 20", True)):
+        times = []
+        for text in texts:
+            t0 = time.perf_counter()
+            lib.search(text, rerank=rerank)
+            times.append((time.perf_counter() - t0) * 1e3)
+        print(f"{label:<26} p50 {percentile(times, 0.5):7.1f} ms   p95 {percentile(times, 0.95):7.1f} ms"
+              f"   mean {statistics.mean(times):7.1f} ms   ({len(times)} queries)")
+    lib.settings = replace(lib.settings)
+    lib.close()
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
