@@ -209,9 +209,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     stats = lib.stats()
     meta = lib.meta()
     counts = lib.folder_counts()
-    info = None
-    if getattr(args, "json", False) is False:
-        pass
     backend = meta.get("backend", "")
     data = {
         "data_dir": stats.data_dir,
@@ -225,7 +222,6 @@ def cmd_status(args: argparse.Namespace) -> int:
         "reranker": lib.settings.reranker if lib.settings.rerank else None,
         "last_indexed": float(meta["last_indexed"]) if "last_indexed" in meta else None,
     }
-    del info
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0

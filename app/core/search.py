@@ -129,7 +129,7 @@ class Searcher:
         out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
         keyword_weight = 2.0 if q.identifiers else 1.0
         out.hybrid = fuse_scores([out.dense, out.bm25], weights=[1.0, keyword_weight])
-        out.best_chunk = _best_chunks(chunk_scores, out.rows, out.dense, out.bm25)
+        out.best_chunk = _best_chunks(chunk_scores, out.rows)
         if rerank and self.reranker is not None and out.hybrid and self.reranker.available:
             out.reranked = self._rerank(q, out)
         return out
@@ -264,9 +264,8 @@ def rrf(rankings: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K,
     return sorted(fused.items(), key=lambda kv: -kv[1])
 
 
-def _best_chunks(chunk_scores: dict[int, dict[str, float]], rows: dict[int, ChunkRow],
-                 dense: list[tuple[int, float]], bm25: list[tuple[int, float]]
-                 ) -> dict[int, list[tuple[float, int]]]:
+def _best_chunks(chunk_scores: dict[int, dict[str, float]],
+                 rows: dict[int, ChunkRow]) -> dict[int, list[tuple[float, int]]]:
     """Per file, its chunks ordered by how well they match (fused at chunk level)."""
     dense_rank = {c: r for r, c in enumerate(sorted(
         (c for c, s in chunk_scores.items() if "dense" in s),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -109,8 +108,14 @@ class IndexStore:
                           reason="out of step with the catalog")
 
     def save(self) -> None:
-        if not self.readonly and self.vectors.dirty:
-            self.vectors.save()
+        if self.readonly or not self.vectors.dirty:
+            return
+        # usearch leaves a tombstone for every removal and heavy churn degrades the graph:
+        # past a third of the live size, rebuild compactly from the catalog.
+        if self.vectors.removed_since_build > max(1000, len(self.vectors) // 3):
+            log.info("compacting the vector index (%d removals)", self.vectors.removed_since_build)
+            self._rebuild()
+        self.vectors.save()
 
     def consistent(self) -> bool:
         """Whether the vector index holds exactly the catalog's chunk ids."""
@@ -143,6 +148,3 @@ def describe_index(folder: Path) -> dict[str, str]:
     finally:
         cat.close()
 
-
-def dumps(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,6 +43,7 @@ class UsearchStore:
         self._index = self._new()
         self.dirty = False
         self.load_error: str | None = None
+        self.removed_since_build = 0
 
     def _new(self):  # type: ignore[no-untyped-def]
         from usearch.index import Index
@@ -106,6 +106,7 @@ class UsearchStore:
         with self._lock:
             self._index.remove(keys)
             self.dirty = True
+            self.removed_since_build += len(keys)
 
     def search(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``count`` nearest chunk ids and their cosine similarities, best first."""
@@ -125,22 +126,4 @@ class UsearchStore:
         with self._lock:
             self._index = self._new()
             self.dirty = True
-
-    def tombstones(self) -> int:
-        """Removed-but-present slots, which slowly degrade the graph."""
-        try:
-            from usearch.index import Index
-
-            meta = Index.metadata(str(self.path)) if self.path.exists() else None
-        except Exception:
-            return 0
-        if not meta:
-            return 0
-        return max(0, int(meta.get("count_present", 0)) - len(self))
-
-
-def remove_file(path: Path) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
+            self.removed_since_build = 0
