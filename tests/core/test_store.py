@@ -64,3 +64,14 @@ def test_embeddings_are_normalised_and_stored(library, docs: Path) -> None:
     library.index([str(docs)])
     for _, mat in library.store.catalog.embeddings():
         assert np.allclose(np.linalg.norm(mat, axis=1), 1.0, atol=1e-2)
+
+
+def test_heavy_churn_compacts_the_vector_index(library, docs: Path) -> None:
+    library.index([str(docs)])
+    store = library.store
+    store.vectors.removed_since_build = 10_000  # as after many edits
+    store.vectors.dirty = True
+    store.save()
+    assert store.vectors.removed_since_build == 0
+    assert store.consistent()
+    assert library.search("river ocean", rerank=False).hits
