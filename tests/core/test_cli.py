@@ -115,3 +115,13 @@ def test_eval_prints_metrics_and_writes_a_trec_run(capsys, data_dir: Path, tmp_p
     assert len(first) == 6 and first[1] == "Q0" and first[3] == "1"
     assert {"q1 Q0 d2 1", "q2 Q0 d3 1"} <= {" ".join(x.split()[:4]) for x in lines
                                             if x.endswith("bm25")}
+
+
+def test_a_missing_model_says_what_to_do(capsys, tmp_path: Path, docs: Path) -> None:
+    d = tmp_path / "data2"
+    d.mkdir()
+    (d / "settings.json").write_text(json.dumps({"version": 1, "model": str(tmp_path / "gone")}),
+                                     encoding="utf-8")
+    code, _, err = _run(capsys, "--data-dir", str(d), "index", str(docs))
+    assert code == 2
+    assert "Could not load the embedding model" in err and "local model folder" in err
