@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("watch", help="watch folders and keep the index up to date (Ctrl-C stops)")
     s.add_argument("folders", nargs="*")
+    s.add_argument("--interval", type=float, default=600.0, metavar="SECONDS",
+                   help="full rescan period, to catch changes the system did not report")
 
     s = sub.add_parser("bench", help="measure encoding backends and indexing throughput")
     s.add_argument("--corpus", default=None, help="BEIR folder with corpus.jsonl")
@@ -312,7 +314,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from app.core.service import run_watch
+    from app.watch_command import run_watch
 
     return run_watch(args)
 

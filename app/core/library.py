@@ -181,6 +181,25 @@ class Library:
         """A library over the same data folder using another embedding model."""
         return Library(self.paths, replace(self.settings, model=model))
 
+    def save(self) -> None:
+        """Write the vector index if it changed (the catalog commits as it goes)."""
+        with self._open_lock:
+            if self._store is not None:
+                self._store.save()
+
+    def release(self) -> None:
+        """Save and close this index's files, leaving shared workers (PDF extraction) running.
+
+        For a library that another one replaces (a model switch); ``close`` ends the app's work.
+        """
+        with self._open_lock:
+            if self._searcher is not None:
+                self._searcher.catalog.close()
+                self._searcher = None
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
     def close(self) -> None:
         from app.core import extract
 
