@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # the PDF worker re-enters here in a frozen build
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = sys.argv[1:] if argv is None else argv
+    if "--self-test" in args:  # used by the packaged app's smoke test; see app/selftest.py
+        from app.selftest import run_self_test
+
+        return run_self_test()
     from app.cli import run_cli, wants_cli
 
     if wants_cli(args):
