@@ -1,0 +1,146 @@
+"""Starting the window: QApplication set-up, the window shown first, the engine loaded behind it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app import APP_ID, APP_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+ORGANISATION = "Sift"
+
+
+def process_age_ms() -> float | None:
+    """Milliseconds since this process started (Linux /proc), for honest start-up numbers."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return (uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000.0
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class StartupClock:
+    """Milestones since process start (or since run_gui was called, where /proc is missing)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        age = process_age_ms()
+        self._zero = time.monotonic() - (age / 1000.0 if age is not None else 0.0)
+
+    def since_start_ms(self, at: float | None = None) -> float:
+        return ((at if at is not None else time.monotonic()) - self._zero) * 1000.0
+
+    def mark(self, what: str, at: float | None = None) -> None:
+        ms = self.since_start_ms(at)
+        log.info("%s after %.0f ms", what, ms)
+        if self.enabled:
+            print(f"{what} after {ms:.0f} ms", flush=True)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="sift", description="Find files by meaning.")
+    parser.add_argument("--data-dir", help="keep settings and the index in this folder "
+                        "(default: $SIFT_DATA_DIR, else the platform's data folder)")
+    parser.add_argument("--measure-startup", action="store_true",
+                        help="print when the window was shown and when the first answer came")
+    parser.add_argument("--query", help="search this once the model is loaded")
+    parser.add_argument("--no-watch", action="store_true", help="do not watch folders for changes")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    # Qt's own options (-style, -platform …) pass through to QApplication.
+    args, _qt = parser.parse_known_args(list(argv))
+    return args
+
+
+def make_application(argv: Sequence[str]) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QApplication.setOrganizationName(ORGANISATION)
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setApplicationVersion(__version__)
+    QApplication.setDesktopFileName(APP_ID)
+    app = QApplication([sys.argv[0] if sys.argv else APP_NAME, *argv])
+    from app.gui import theme
+
+    app.setWindowIcon(theme.app_icon())  # no stylesheet: the platform's style and palette rule
+    return app
+
+
+def run_gui(argv: Sequence[str]) -> int:
+    """Show the window at once, then load the model and open the index in the background."""
+    args = parse_args(argv)
+    from app.main import setup_logging
+
+    setup_logging(args.verbose)
+    clock = StartupClock(args.measure_startup)
+    app = make_application([a for a in argv if a not in _own_flags(argv)])
+    _window, loader = launch(args, clock)  # kept referenced while the loop runs
+    app.aboutToQuit.connect(loader.abandon)
+    return int(app.exec())
+
+
+def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
+    """Build and show the window, and start loading the engine behind it (QApplication exists)."""
+    # Only light modules before the window is up: paths, settings and Qt. The engine (numpy,
+    # usearch, torch) is imported on the loader thread.
+    from app.core.paths import resolve_paths
+    from app.core.settings import load_settings
+    from app.gui.main_window import MainWindow
+    from app.gui.messages import MessageBridge
+    from app.gui.workers import EngineLoader, ServiceEvents
+
+    paths = resolve_paths(args.data_dir)
+    settings = load_settings(paths.settings_file)
+    messages = MessageBridge()
+    events = ServiceEvents()
+    # Window state sits beside the settings (so a --data-dir copy is portable), in Qt's own format.
+    ui_state = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(messages=messages, events=events, ui_state=ui_state, settings=settings)
+    window.show()
+    QTimer.singleShot(0, lambda: clock.mark("window shown"))
+
+    loader = EngineLoader(paths, events, watch=not args.no_watch)
+    loader.library_ready.connect(window.set_library)
+    loader.failed.connect(window.engine_failed)
+    loader.ready.connect(window.attach_engine)
+    loader.ready.connect(lambda *_: clock.mark("model loaded"))
+    if args.query:
+        window.search_box.setText(args.query)
+
+    def answered(at: float) -> None:
+        clock.mark("first answer", at)
+        if args.measure_startup and args.query:
+            QTimer.singleShot(0, window.close)  # a measuring run ends with its answer
+
+    window.controller.first_answer.connect(answered)
+    QTimer.singleShot(0, loader.start)  # after the first paint, so the window appears first
+    window.loader = loader  # lives as long as the window
+    return window, loader
+
+
+def _own_flags(argv: Sequence[str]) -> set[str]:
+    """Our arguments (with their values), kept away from Qt's own parser."""
+    own: set[str] = set()
+    items = list(argv)
+    for i, item in enumerate(items):
+        if item.split("=", 1)[0] in ("--data-dir", "--query"):
+            own.add(item)
+            if "=" not in item and i + 1 < len(items):
+                own.add(items[i + 1])
+        elif item in ("--measure-startup", "--no-watch", "-v", "-vv", "--verbose"):
+            own.add(item)
+    return own

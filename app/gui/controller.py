@@ -1,0 +1,300 @@
+"""The window's controller: drives the engine off the GUI thread and turns what happens into signals."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.gui.messages import MessageBridge
+from app.gui.preview import PreviewContext, load_context
+from app.gui.workers import SearchWorker, ServiceEvents, TaskRunner
+
+log = logging.getLogger(__name__)
+
+REFRESH_MS = 400           # after a change of state: counts and folder states are re-read soon
+PROGRESS_REFRESH_MS = 1500  # while files are being indexed: counts grow, re-read now and then
+
+
+class Controller(QObject):
+    """Owns the engine (Library + IndexService) once loaded; widgets only talk to this object.
+
+    Every call into the engine runs on a worker thread (the TaskRunner, the search thread or the
+    service's own threads); results come back as signals on the GUI thread.
+    """
+
+    engine_ready = Signal(object)      # EmbedderInfo
+    engine_failed = Signal(str)
+    progress = Signal(object)          # Progress
+    idle = Signal()
+    folders_changed = Signal(list)     # [FolderState]
+    stats_changed = Signal(object)     # Stats
+    answered = Signal(object, bool)    # SearchResponse, final (False: a reranked one follows)
+    settings_changed = Signal(object)  # Settings
+    first_answer = Signal(float)       # monotonic time of the first answer (startup measurement)
+
+    def __init__(self, messages: MessageBridge, events: ServiceEvents, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.messages = messages
+        self.events = events
+        self.library: Any = None
+        self.service: Any = None
+        self.runner = TaskRunner(lambda exc: messages.exception(exc), parent=self)
+        self.search_worker: SearchWorker | None = None
+        self._pending: tuple[str, dict[str, Any]] | None = None
+        self._queued_folders: list[str] = []  # dropped while the model was still loading
+        self.switching_model = False  # a new model's index is being built: progress says so
+        self._rerank_works = True     # until a reranked search says otherwise
+        self._answered_once = False
+        self._closing = False
+        self._refreshing = False
+        self._refresh_again = False
+        self._refresh_failures = 0
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self.refresh)
+        events.event.connect(self._on_event)
+
+    @property
+    def ready(self) -> bool:
+        return self.service is not None
+
+    @property
+    def current_library(self) -> Any:
+        """The library in use: a model switch makes the service replace it."""
+        if self.service is not None:
+            return getattr(self.service, "library", self.library)
+        return self.library
+
+    # -- the engine -----------------------------------------------------------------------
+    def attach(self, library: Any, service: Any) -> None:
+        """Take over a loaded engine (from the EngineLoader, or injected by tests)."""
+        if self._closing:  # loaded after the window closed: wind it down at once
+            self.runner.run(lambda: (service.stop(), library.close()))
+            return
+        self.library, self.service = library, service
+        self.search_worker = SearchWorker(self._search, self._wants_rerank, parent=self)
+        self.search_worker.answered.connect(self._answered)
+        self.search_worker.failed.connect(lambda _id, exc: self.messages.exception(exc, "searching"))
+        self.settings_changed.emit(library.settings)
+        self.runner.run(lambda: library.embedder.info, self.engine_ready.emit,
+                        lambda exc: self.engine_failed.emit(str(exc)))
+        self.refresh()
+        queued, self._queued_folders = self._queued_folders, []
+        self.add_folders(queued)
+        if self._pending is not None:
+            query, filters = self._pending
+            self._pending = None
+            self.search(query, filters)
+
+    def set_library(self, library: Any) -> None:
+        """The settings are readable before the model is: show folders and counts early."""
+        if self.library is None:
+            self.library = library
+            self.settings_changed.emit(library.settings)
+            self.runner.run(library.stats, self.stats_changed.emit, lambda exc: None)
+
+    def _search(self, query: str, *, limit: int | None, filters: dict[str, Any] | None,
+                rerank: bool) -> Any:
+        """Runs on the search thread: the core's Filters (and its numpy import) stay off the GUI thread."""
+        from app.core.search import Filters
+
+        narrowing = Filters(**filters) if filters else None
+        response = self.service.search(query, limit=limit, filters=narrowing, rerank=rerank)
+        if rerank and not response.reranked:
+            self._rerank_works = False  # it says why (rerank_note); no second pass until settings change
+        return response
+
+    def _wants_rerank(self) -> bool:
+        library = self.current_library
+        return bool(self._rerank_works and library is not None and library.settings.rerank)
+
+    # -- searching -------------------------------------------------------------------------
+    def search(self, query: str, filters: dict[str, Any] | None = None) -> None:
+        query = query.strip()
+        if not query:
+            self.clear_search()
+            return
+        if self.search_worker is None:  # still loading: run it once the model is there
+            self._pending = (query, filters or {})
+            return
+        self.search_worker.submit(query, filters or None)
+
+    def clear_search(self) -> None:
+        self._pending = None
+        if self.search_worker is not None:
+            self.search_worker.discard()
+
+    def _answered(self, _request_id: int, response: Any, final: bool) -> None:
+        if not self._answered_once:
+            self._answered_once = True
+            self.first_answer.emit(time.monotonic())
+        self.answered.emit(response, final)
+
+    # -- service events ------------------------------------------------------------------
+    def _on_event(self, event: Any) -> None:
+        kind = event.kind
+        if kind == "progress" and event.progress is not None:
+            progress = event.progress
+            if self.switching_model and progress.phase == "indexing":
+                progress = replace(progress, phase="model")
+            self.progress.emit(progress)
+            self.schedule_refresh(REFRESH_MS if progress.phase == "done" else PROGRESS_REFRESH_MS)
+        elif kind == "error":
+            self.switching_model = False
+            self.messages.error(event.message or "Indexing failed.")
+            self.schedule_refresh()
+        elif kind == "model":
+            self.switching_model = False
+            if event.message:
+                self.messages.info(f"Now searching with {event.message}.")
+            if self.service is not None:
+                library = self.current_library
+                self.runner.run(lambda: library.embedder.info, self.engine_ready.emit, lambda exc: None)
+                self.settings_changed.emit(library.settings)
+            self.schedule_refresh()
+        elif kind == "idle":
+            self.idle.emit()
+            self.refresh()
+        else:  # "indexed", "removed", "folders", "ready": counts and states changed
+            self.schedule_refresh()
+
+    def schedule_refresh(self, delay_ms: int = REFRESH_MS) -> None:
+        """Coalesce: many events within ``delay_ms`` make one read (a sooner request wins)."""
+        remaining = self._refresh_timer.remainingTime() if self._refresh_timer.isActive() else None
+        if remaining is None or delay_ms < remaining:
+            self._refresh_timer.start(delay_ms)
+
+    def refresh(self) -> None:
+        """Re-read folder states and counts on a worker thread; one read at a time."""
+        if self.service is None or self._closing:
+            return
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        service = self.service
+        self.runner.run(lambda: (service.folder_states(), service.stats(), service.busy, service.paused),
+                        self._refreshed, self._refresh_failed)
+
+    def _refreshed(self, result: tuple[list[Any], Any, bool, bool]) -> None:
+        self._refreshing = False
+        self._refresh_failures = 0
+        states, stats, busy, _paused = result
+        self.folders_changed.emit(list(states))
+        self.stats_changed.emit(stats)
+        if not busy:
+            self.idle.emit()
+        if self._refresh_again:
+            self._refresh_again = False
+            self.schedule_refresh()
+
+    def _refresh_failed(self, exc: BaseException) -> None:
+        self._refreshing = False
+        self._refresh_failures += 1
+        if self._refresh_failures <= 2:
+            # Reading while the writer creates the index can fail once; the next read works.
+            log.warning("reading the index's state failed (%s); trying again", exc)
+            self.schedule_refresh()
+            return
+        self.messages.exception(exc, "reading the index's state")
+
+    # -- folders and indexing --------------------------------------------------------------
+    def _call(self, doing: str, fn: Any, *args: Any) -> None:
+        if self.service is None:
+            self.messages.info("Still loading the model; try again in a moment.")
+            return
+        self.runner.run(lambda: fn(*args), lambda _r: self.schedule_refresh(),
+                        lambda exc: self.messages.exception(exc, doing))
+
+    def add_folders(self, folders: list[str]) -> None:
+        if self.service is None:
+            self._queued_folders += folders
+            return
+        # One call for all, so the folders are queued (and indexed) in the order they came.
+        self._call("adding a folder", lambda: [self.service.add_folder(f) for f in folders])
+
+    def remove_folder(self, folder: str) -> None:
+        self._call("removing a folder", lambda: self.service.remove_folder(folder))
+
+    def reindex(self, folder: str | None = None) -> None:
+        self._call("re-indexing", lambda: self.service.reindex(folder))
+
+    def pause(self, paused: bool) -> None:
+        self._call("pausing", lambda: self.service.pause() if paused else self.service.resume())
+
+    def cancel(self) -> None:
+        self._call("cancelling", lambda: self.service.cancel())
+
+    def skipped(self, on_done: Any) -> None:
+        if self.service is not None:
+            self.runner.run(self.service.skipped, on_done)
+
+    # -- settings ------------------------------------------------------------------------
+    def apply_settings(self, new: Any) -> None:
+        """Save what the settings dialog chose and do what it implies, off the GUI thread."""
+        from app.gui.settings_dialog import describe_changes
+
+        library, service = self.current_library, self.service
+        if library is None:
+            return
+        changes = describe_changes(library.settings, new)
+
+        def work() -> Any:
+            # Folders and the model go through the service (it indexes); the rest is saved here.
+            library.update_settings(replace(library.settings, exclude=new.exclude, reranker=new.reranker,
+                                            rerank=new.rerank, chunk_tokens=new.chunk_tokens,
+                                            results=new.results))
+            if service is not None:
+                for folder in changes["removed"]:
+                    service.remove_folder(folder)
+                for folder in changes["added"]:
+                    service.add_folder(folder)
+                if changes["model"]:
+                    self.switching_model = True
+                    service.switch_model(changes["model"])
+                elif changes["reindex"]:
+                    service.reindex()
+            return library.settings
+
+        def done(settings: Any) -> None:
+            self._rerank_works = True  # a new reranker, or reranking turned back on: try again
+            self.settings_changed.emit(settings)
+            if changes["model"]:
+                self.messages.info("Re-indexing with the new model; search answers from the old "
+                                   "index meanwhile.")
+            self.schedule_refresh()
+
+        self.runner.run(work, done, lambda exc: self.messages.exception(exc, "saving the settings"))
+
+    # -- preview ---------------------------------------------------------------------------
+    def context(self, chunk_id: int, query: str) -> PreviewContext | None:
+        """A passage's neighbours from the catalog (called on a worker thread)."""
+        library = self.current_library
+        if library is None:
+            return None
+        return load_context(Path(library.index_folder) / "catalog.sqlite", chunk_id, query)
+
+    # -- shutting down -------------------------------------------------------------------
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop searching and indexing, then close the index (saving it)."""
+        self._closing = True
+        self._refresh_timer.stop()
+        self.runner.shutdown()
+        if self.search_worker is not None:
+            self.search_worker.stop()
+        if self.service is not None:
+            try:
+                self.service.stop(timeout)
+            except Exception:  # shutting down anyway; the log keeps it
+                log.exception("stopping the index service failed")
+        library = self.current_library
+        if library is not None:
+            try:
+                library.close()
+            except Exception:
+                log.exception("closing the library failed")

@@ -1,0 +1,131 @@
+"""The results list: files with their passages under them, always expanded, with keyboard actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
+
+from app.gui.results_model import PATH_ROLE, IconCache, ResultDelegate, ResultsModel
+
+
+class ResultsView(QTreeView):
+    """Enter opens, Ctrl+Enter (Cmd+Enter on macOS) reveals, Ctrl+C copies the path, Esc clears."""
+
+    open_requested = Signal(str)
+    reveal_requested = Signal(str)
+    copy_requested = Signal(str)
+    escape_pressed = Signal()
+    current_moved = Signal(object, int)  # FileHit, passage index (None when nothing is selected)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.results = ResultsModel(self)
+        self.setModel(self.results)
+        self.delegate = ResultDelegate(self, IconCache())
+        self.setItemDelegate(self.delegate)
+        self.setHeaderHidden(True)
+        self.setRootIsDecorated(False)
+        self.setIndentation(0)
+        self.setItemsExpandable(False)
+        self.setUniformRowHeights(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAllColumnsShowFocus(True)
+        self.setAccessibleName("Results")
+        self.setObjectName("results")
+        # Rich-text rows wrap to the width: lay them out again once a resize settles.
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(60)
+        self._relayout.timeout.connect(self._layout_again)
+        self.selectionModel().currentChanged.connect(self._current_changed)
+
+    def set_response(self, response: Any, keep: str | None = None) -> None:
+        """Show an answer with the first file selected, or the file at ``keep`` if it is there."""
+        self.delegate.clear_cache()
+        self.results.set_response(response)
+        self.expandAll()
+        if self.results.rowCount() == 0:
+            self.current_moved.emit(None, 0)
+            return
+        rows = [self.results.index(r, 0) for r in range(self.results.rowCount())]
+        kept = [i for i in rows if keep is not None and i.data(PATH_ROLE) == keep]
+        self.select(kept[0] if kept else rows[0])
+
+    def clear(self) -> None:
+        self.set_response(None)
+
+    def select(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.scrollTo(index)
+
+    def select_passage(self, hit: Any, passage: int) -> None:
+        """Follow the preview's next/previous to the matching row."""
+        for row in range(self.results.rowCount()):
+            file_index = self.results.index(row, 0)
+            if self.results.hit_of(file_index) is hit:
+                child = self.results.index(passage, 0, file_index)
+                if child.isValid() and child != self.currentIndex():
+                    self.select(child)
+                return
+
+    def move(self, rows: int) -> None:
+        """Move the selection by ``rows`` visible rows (from the search box)."""
+        index = self.currentIndex()
+        if not index.isValid():
+            self.select(self.results.index(0, 0))
+            return
+        for _ in range(abs(rows)):
+            step = self.indexBelow(index) if rows > 0 else self.indexAbove(index)
+            if not step.isValid():
+                break
+            index = step
+        self.select(index)
+
+    def current_path(self) -> str | None:
+        index = self.currentIndex()
+        return index.data(PATH_ROLE) if index.isValid() else None
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        hit = self.results.hit_of(current)
+        self.current_moved.emit(hit, self.results.passage_index_of(current))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        path = self.current_path()
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and path:
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self.reveal_requested.emit(path)
+            else:
+                self.open_requested.emit(path)
+        elif event.matches(QKeySequence.StandardKey.Copy) and path:
+            self.copy_requested.emit(path)
+        elif key == Qt.Key.Key_Escape:
+            self.escape_pressed.emit()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:
+        path = self.current_path()
+        if path and self.indexAt(event.position().toPoint()).isValid():
+            self.open_requested.emit(path)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._relayout.start()
+
+    def _layout_again(self) -> None:
+        self.delegate.clear_cache()
+        self.doItemsLayout()
