@@ -6,6 +6,7 @@ The CLI and the GUI both drive Sift through this class; it holds no Qt and no gl
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -50,8 +51,18 @@ class Library:
         save_settings(self.paths.settings_file, self.settings)
 
     def update_settings(self, settings: Settings) -> None:
-        self.settings = settings
-        self.save_settings()
+        """Save new settings; a changed reranker takes effect at the next search.
+
+        The model and chunking take effect through a re-index (a model change through
+        ``with_model``: a new index beside this one).
+        """
+        with self._open_lock:
+            old, self.settings = self.settings, settings
+            self.save_settings()
+            if settings.reranker != old.reranker:
+                self._reranker = None
+                if self._searcher is not None:
+                    self._searcher.reranker = self.reranker
 
     def add_folders(self, folders: list[str]) -> list[str]:
         added = []
@@ -144,14 +155,8 @@ class Library:
         files = chunks = skipped = 0
         dim = 0
         if (folder / "catalog.sqlite").exists():
-            from app.core.catalog import Catalog
-
-            cat = Catalog(folder / "catalog.sqlite", readonly=True)
-            try:
-                files, chunks, skipped = cat.counts()
-                dim = int(cat.get_meta("dim") or 0)
-            finally:
-                cat.close()
+            files, chunks, skipped, dim = self._read(
+                lambda cat: (*cat.counts(), int(cat.get_meta("dim") or 0)), (0, 0, 0, 0))
         return Stats(files=files, chunks=chunks, skipped=skipped,
                      folders=tuple(self.settings.folders), model=self.embedder.name, dim=dim,
                      data_dir=str(self.paths.data_dir))
@@ -168,9 +173,15 @@ class Library:
             return default
         from app.core.catalog import Catalog
 
-        cat = Catalog(path, readonly=True)
+        try:
+            cat = Catalog(path, readonly=True)
+        except sqlite3.Error:
+            return default
         try:
             return fn(cat)
+        except sqlite3.OperationalError:
+            # The writer is creating a brand-new catalog: nothing to show yet.
+            return default
         finally:
             cat.close()
 

@@ -29,6 +29,7 @@ TICK = 0.5                # the writer's housekeeping period when it has nothing
 
 INDEXING, UP_TO_DATE, WATCHING = "indexing", "up to date", "watching"
 NOT_WATCHABLE, UNREACHABLE, ERROR, QUEUED = "not watchable", "unreachable", "error", "queued"
+CANCELLED = "cancelled"  # its first scan was cancelled: neither indexed nor watched until re-index
 
 EventFn = Callable[["ServiceEvent"], None]
 
@@ -189,10 +190,41 @@ class IndexService:
         self._lib.control.resume()
 
     def cancel(self) -> None:
-        """Stop the current job; the service goes on with the next one."""
+        """Stop indexing: the current job and any scans waiting behind it.
+
+        Watched changes still arrive afterwards, and the next periodic rescan catches up.
+        """
+        dropped: list[str] = []
         with self._lock:
+            kept: list[_Job | None] = []
+            while True:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None or job.kind != "reconcile":
+                    kept.append(job)
+                    continue
+                self._outstanding -= 1
+                if job.everything:
+                    self._everything_queued = False
+                    dropped += list(self._lib.settings.folders)
+                self._queued_folders.difference_update(job.folders)
+                dropped += job.folders
+            for job in kept:
+                self._jobs.put(job)
             if self._running is not None:
                 self._lib.control.cancel()
+        if dropped:
+            folders = list(dict.fromkeys(dropped))
+            self._finish_scan(folders, "indexing cancelled")
+            with self._lock:
+                for folder in folders:
+                    info = self._folders.get(folder)
+                    if info is not None and info.watch == QUEUED:
+                        info.watch = CANCELLED
+                        info.next_scan = math.inf  # the user said stop: wait for a re-index
+        self._announce_idle()
 
     @property
     def paused(self) -> bool:

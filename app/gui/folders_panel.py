@@ -32,6 +32,7 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ICONS = {
     "indexing": QStyle.StandardPixmap.SP_BrowserReload,
     "queued": QStyle.StandardPixmap.SP_FileDialogListView,
+    "cancelled": QStyle.StandardPixmap.SP_MediaPause,
     "up to date": QStyle.StandardPixmap.SP_DialogApplyButton,
     "watching": QStyle.StandardPixmap.SP_DialogApplyButton,
     "not watchable": QStyle.StandardPixmap.SP_MessageBoxWarning,

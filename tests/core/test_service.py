@@ -262,6 +262,21 @@ def test_cancel_stops_the_job_and_the_service_goes_on(service_for, recorder, tmp
     assert svc.stats().files == 51
 
 
+def test_cancel_also_drops_the_scans_queued_behind_the_job(service_for, recorder, tmp_path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_files(first, 30)
+    write_files(second, 30)
+    svc = service_for(first)
+    svc.pause()
+    svc.start()
+    assert eventually(lambda: "progress" in recorder.kinds())
+    svc.add_folder(str(second))  # queued behind the running scan
+    svc.cancel()
+    assert svc.wait_idle(WAIT)
+    assert svc.stats().files == 0  # neither the running scan nor the queued one went on
+    assert all(fs.state != "queued" for fs in svc.folder_states()), svc.folder_states()
+
+
 def test_added_folders_are_indexed_and_removed_ones_forgotten(service_for, docs: Path,
                                                               tmp_path) -> None:
     svc = service_for(docs)
