@@ -27,11 +27,12 @@ def tiny_reranker(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_embedder(tiny_model: Path):  # type: ignore[no-untyped-def]
+def tiny_embedder(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One loaded tiny embedder for the whole session (loading costs a second)."""
     from app.core.embedder import Embedder
 
-    emb = Embedder(str(tiny_model), backend="torch-float32")
+    emb = Embedder(str(tiny_model), backend="torch-float32",
+                   cache_dir=tmp_path_factory.mktemp("encoder-cache"))
     emb.load()
     return emb
 

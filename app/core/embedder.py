@@ -1,18 +1,17 @@
-"""The bi-encoder: resolves and lazily loads the sentence-transformers model, encodes under a lock."""
+"""The bi-encoder: resolves and lazily loads the model on the best faithful backend, encodes under a lock."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.core.errors import ModelUnavailable
-from app.core.models import ModelSource, hub_reachable, quiet_hf_logging, resolve_model
+from app.core.models import ModelSource, quiet_hf_logging, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +27,33 @@ class EmbedderInfo:
     backend: str
     reason: str
     load_seconds: float
+    backend_id: str = ""
 
 
 class Embedder:
-    """One shared bi-encoder. Thread-safe: encoding is serialised by a lock.
+    """One shared bi-encoder. Thread-safe: encoding is serialised by a lock, one batch at a time.
 
-    Loading is lazy (first use) because importing torch and sentence-transformers takes seconds.
+    Loading is lazy (first use) because importing torch and sentence-transformers takes seconds;
+    importing this module imports neither.
     """
 
     def __init__(self, model: str, *, backend: str = "auto", batch_size: int = 16,
-                 source: ModelSource | None = None) -> None:
+                 source: ModelSource | None = None, cache_dir: Path | None = None) -> None:
         self.requested = model
         self.backend_choice = backend
         self.batch_size = batch_size
         self._source = source
-        self._lock = threading.RLock()
+        self._cache_dir = cache_dir
+        # Loading and encoding have separate locks: a thread that only needs ``info`` or
+        # chunking must not wait behind an encoding batch (the reader thread of the indexer).
+        self._load_lock = threading.Lock()
+        self._lock = threading.Lock()
+        # Queries go first: Python locks are not fair, and a document loop that releases and
+        # retakes the lock could otherwise keep a waiting query out for several batches.
+        self._queries = threading.Condition()
+        self._queries_waiting = 0
         self._tok_lock = threading.Lock()
         self._chunk_tokenizer: Any = None
-        self._model: Any = None
         self._runner: Any = None
         self._info: EmbedderInfo | None = None
 
@@ -63,11 +71,23 @@ class Embedder:
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._info is not None
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where backend decisions and exported models are kept."""
+        if self._cache_dir is None:
+            from app.core.paths import resolve_paths
+
+            self._cache_dir = resolve_paths().cache_dir
+        return self._cache_dir / "encoders"
 
     def load(self) -> EmbedderInfo:
-        """Load the model now (idempotent)."""
-        with self._lock:
+        """Load the model now (idempotent); cheap once loaded."""
+        info = self._info
+        if info is not None:
+            return info
+        with self._load_lock:
             if self._info is None:
                 self._load()
             assert self._info is not None
@@ -76,26 +96,23 @@ class Embedder:
     def _load(self) -> None:
         started = time.perf_counter()
         quiet_hf_logging()
-        from app.core.backends import choose_runner
+        from app.core import backends
 
-        model = load_sentence_transformer(self.source)
-        self._model = model
-        # Chunking runs on another thread than encoding; a fast tokenizer used by two threads
-        # at once fails ("Already borrowed"), so chunking gets its own copy.
-        self._chunk_tokenizer = copy.deepcopy(model.tokenizer)
-        self._runner, backend, reason = choose_runner(model, self.backend_choice)
-        dim = int(_embedding_dim(model))
+        choice = backends.load(self.source, self.backend_choice, self.cache_dir)
+        self._runner = choice.runner
+        self._chunk_tokenizer = _chunking_copy(choice.runner)
         self._info = EmbedderInfo(
             name=self.source.name,
             origin=self.source.origin,
-            dim=dim,
-            max_tokens=int(model.max_seq_length) - 2,
-            backend=backend,
-            reason=reason,
+            dim=choice.dim,
+            max_tokens=choice.max_length - 2,
+            backend=choice.label,
+            reason=choice.reason,
             load_seconds=time.perf_counter() - started,
+            backend_id=choice.backend,
         )
         log.info("embedding model %s (%s) on %s: %s", self.source.name, self.source.origin,
-                 backend, reason)
+                 choice.label, choice.reason)
 
     @property
     def info(self) -> EmbedderInfo:
@@ -106,72 +123,69 @@ class Embedder:
         """Character spans of the word pieces of ``text`` (no special tokens)."""
         self.load()
         with self._tok_lock:
-            enc = self._chunk_tokenizer(
-                text, add_special_tokens=False, return_offsets_mapping=True,
-                return_attention_mask=False, return_token_type_ids=False, truncation=False,
-                verbose=False,
-            )
-        return [(int(a), int(b)) for a, b in enc["offset_mapping"]]
+            return self._chunk_tokenizer(text)
 
     # -- encoding ------------------------------------------------------------------------
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Normalised float32 embeddings, one row per text."""
+        dim = self.info.dim
         if not texts:
-            return np.zeros((0, self.info.dim), dtype=np.float32)
-        self.load()
+            return np.zeros((0, dim), dtype=np.float32)
         # Longest first in batches of similar length (less padding); the lock is taken per
         # batch so that a query arriving meanwhile waits for one small batch at most.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.zeros((len(texts), self.info.dim), dtype=np.float32)
+        out = np.zeros((len(texts), dim), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
+            batch = [texts[i] for i in idx]
+            with self._queries:
+                self._queries.wait_for(lambda: self._queries_waiting == 0, timeout=5.0)
             with self._lock:
-                vecs = self._runner.encode_documents([texts[i] for i in idx], self.batch_size)
-            out[idx] = vecs
+                out[idx] = self._runner.encode_documents(batch, self.batch_size)
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The normalised float32 embedding of a search query."""
+        """The normalised float32 embedding of a search query (waits one batch at most)."""
         self.load()
-        with self._lock:
-            vec = self._runner.encode_queries([text], 1)
+        with self._queries:
+            self._queries_waiting += 1
+        try:
+            with self._lock:
+                vec = self._runner.encode_queries([text], 1)
+        finally:
+            with self._queries:
+                self._queries_waiting -= 1
+                self._queries.notify_all()
         return np.ascontiguousarray(vec[0], dtype=np.float32)
 
 
-def _embedding_dim(model: Any) -> int:
-    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    return int(getter())
+def _chunking_copy(runner: Any) -> Any:
+    """A private tokenizer for chunking, returning word-piece offsets.
 
+    Chunking runs on another thread than encoding, and a tokenizer that two threads use at
+    once fails ("Already borrowed"); the copy also has no truncation, so long texts keep all
+    their pieces.
+    """
+    fast = getattr(runner, "tokenizer", None)
+    if fast is not None:
+        from tokenizers import Tokenizer
 
-def load_sentence_transformer(source: ModelSource) -> Any:
-    """Load a SentenceTransformer from a folder, the local HF cache, or the hub, in that order."""
-    quiet_hf_logging()
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:  # pragma: no cover - broken install
-        raise ModelUnavailable(
-            "sentence-transformers is not installed.", "Reinstall Sift (make run sets it up)."
-        ) from exc
-    attempts = [True] if source.local or not hub_reachable() else [True, False]
-    last: Exception | None = None
-    for local_only in attempts:
-        try:
-            return SentenceTransformer(source.location, device=_device(),
-                                       local_files_only=local_only)
-        except Exception as exc:  # the hub client raises many types for "not available"
-            last = exc
-    raise ModelUnavailable(
-        f"Could not load the embedding model '{source.name}' ({type(last).__name__}: {last}).",
-        "Connect to the internet once so it can be downloaded, or choose a local model folder "
-        "(sift config model /path/to/model).",
-    )
+        tok = Tokenizer.from_str(fast.to_str())
+        tok.no_truncation()
+        tok.no_padding()
 
+        def offsets(text: str) -> list[tuple[int, int]]:
+            return tok.encode(text, add_special_tokens=False).offsets
 
-def _device() -> str:
-    import torch
+        return offsets
+    import copy
 
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    slow = copy.deepcopy(runner.model.tokenizer)
+
+    def slow_offsets(text: str) -> list[tuple[int, int]]:
+        enc = slow(text, add_special_tokens=False, return_offsets_mapping=True,
+                   return_attention_mask=False, return_token_type_ids=False, truncation=False,
+                   verbose=False)
+        return [(int(a), int(b)) for a, b in enc["offset_mapping"]]
+
+    return slow_offsets

@@ -109,6 +109,7 @@ def run_eval(args: argparse.Namespace) -> int:
         settings = replace(base, folders=(), rerank=not args.no_rerank,
                            reranker=args.reranker or base.reranker)
         lib = Library(resolve_paths(work / "data"), settings)
+        lib.embedder.load()  # model load and backend check are start-up, not indexing
         t0 = time.perf_counter()
         report = lib.index([str(docs)])
         index_s = time.perf_counter() - t0

@@ -117,6 +117,10 @@ class Indexer:
             with self.store.catalog.transaction():
                 self.store.catalog.set_meta("complete", "1")
                 self.store.catalog.set_meta("last_indexed", str(time.time()))
+                if self.embedder.loaded:
+                    info = self.embedder.info
+                    # Shown by `sift status` without loading the model.
+                    self.store.catalog.set_meta("backend", f"{info.backend}: {info.reason}")
         progress.emit(Progress("done", files_done=len(work), files_total=len(work),
                                chunks_done=report.chunks, message=_summary(report)), force=True)
         return report
@@ -280,7 +284,16 @@ class Indexer:
             return
         texts = [c.text for op in ops for c in op.chunks]
         t0 = time.perf_counter()
-        vectors = self.embedder.embed_documents(texts) if texts else None
+        vectors = None
+        if texts:
+            # Sorted once by length (less padding), embedded in slices so that Cancel stays
+            # responsive when one large file brings thousands of chunks.
+            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+            vectors = np.zeros((len(texts), self.embedder.info.dim), dtype=np.float32)
+            for start in range(0, len(order), EMBED_BATCH):
+                self.control.checkpoint()
+                idx = order[start:start + EMBED_BATCH]
+                vectors[idx] = self.embedder.embed_documents([texts[i] for i in idx])
         report.embed_seconds += time.perf_counter() - t0
         cat = self.store.catalog
         new_ids: list[int] = []

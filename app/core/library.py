@@ -39,7 +39,8 @@ class Library:
                  embedder: Embedder | None = None, reranker: Reranker | None = None) -> None:
         self.paths = paths.ensure()
         self.settings = settings if settings is not None else load_settings(paths.settings_file)
-        self.embedder = embedder or Embedder(self.settings.model, backend=self.settings.backend)
+        self.embedder = embedder or Embedder(self.settings.model, backend=self.settings.backend,
+                                             cache_dir=self.paths.cache_dir)
         self._reranker = reranker
         self.control = Control()
         self._store: IndexStore | None = None

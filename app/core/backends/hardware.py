@@ -1,0 +1,78 @@
+"""What this machine offers: CPU features, installed inference libraries and versions (no heavy imports)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import importlib.util
+import platform
+from pathlib import Path
+
+# Distribution names (for versions) of the libraries a backend needs, by import name.
+LIBRARIES: dict[str, str] = {
+    "torch": "torch",
+    "transformers": "transformers",
+    "sentence_transformers": "sentence-transformers",
+    "tokenizers": "tokenizers",
+    "onnxruntime": "onnxruntime",
+    "onnx": "onnx",
+    "openvino": "openvino",
+}
+
+
+@functools.cache
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with AMX or AVX512-BF16, where bfloat16 matrix work is fast.
+
+    Elsewhere bfloat16 is emulated and slower than float32, so it is never tried there.
+    """
+    if platform.system() != "Linux":
+        # macOS on Apple silicon goes through MPS; Windows exposes no flags without extra
+        # packages, so it gets the float32 backends, which are always correct.
+        return False
+    flags = _cpuinfo()
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def cpu_name() -> str:
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken parent package or a half-installed module
+        return False
+
+
+def version(module: str) -> str:
+    try:
+        return importlib.metadata.version(LIBRARIES.get(module, module))
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
+def machine_key() -> dict[str, str]:
+    """What a backend decision depends on besides the model: hardware and library versions."""
+    key = {
+        "system": platform.system(),
+        "machine": platform.machine(),
+        "cpu": cpu_name(),
+        "bf16": str(cpu_has_native_bf16()),
+        # A GPU added later must lead to a new decision; this is cheap to see without torch.
+        "nvidia": str(Path("/dev/nvidia0").exists()),
+        "python": platform.python_version(),
+    }
+    key.update({m: version(m) for m in LIBRARIES})
+    return key

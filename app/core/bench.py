@@ -1,0 +1,251 @@
+"""sift bench: encode rate and faithfulness of each backend, and end-to-end indexing, on one passage set."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHORT_TOKENS = 128  # the second row set: short passages (notes, code, chat)
+
+
+@dataclass
+class Row:
+    """One backend measured on one set of passages."""
+
+    label: str
+    rate: float
+    mean_cos: float = 1.0
+    min_cos: float = 1.0
+    overlap: float = 1.0
+    note: str = ""
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from app.core.embedder import Embedder
+    from app.core.paths import resolve_paths
+    from app.core.settings import load_settings
+
+    paths = resolve_paths(args.data_dir)
+    settings = replace(load_settings(paths.settings_file), folders=())
+    wanted = max(16, int(args.chunks or 400))
+    embedder = Embedder(settings.model, backend=settings.backend, cache_dir=paths.cache_dir)
+    info = embedder.load()
+    max_tokens = min(settings.chunk_tokens, info.max_tokens)
+    _header(info, args.corpus, wanted)
+    with tempfile.TemporaryDirectory(prefix="sift-bench-") as tmp:
+        docs = Path(tmp) / "docs"
+        files = _write_documents(_documents(args.corpus), docs, wanted, embedder, max_tokens,
+                                 settings.chunk_overlap)
+        sets = {tokens: _passages(files, embedder, tokens, settings.chunk_overlap)[:wanted]
+                for tokens in (max_tokens, min(SHORT_TOKENS, max_tokens))}
+        runners = _runners(embedder)
+        for tokens, texts in sets.items():
+            print(f"\npassages of up to {tokens} word pieces (mean {_mean_pieces(embedder, texts):.0f}),"
+                  f" {len(texts)} of them; raw encode, batches of {embedder.batch_size}:")
+            _print_rows(_backend_rows(embedder, runners, texts))
+        del runners
+        gc.collect()  # the other backends' runners and thread pools must not compete below
+        _end_to_end(embedder, settings, docs, Path(tmp) / "data", sets[max_tokens], len(files))
+    return 0
+
+
+def _header(info: Any, corpus: str | None, wanted: int) -> None:
+    import platform
+
+    from app.core.backends.hardware import cpu_name
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"Sift bench: {info.name}; {wanted} passages from {corpus or 'built-in passages'}")
+    print(f"machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} cores, "
+          f"load average {load:.1f} (other work skews rates; compare rows of one run)")
+    print(f"chosen backend: {info.backend} (loaded in {info.load_seconds:.1f}s) — {info.reason}")
+
+
+def _documents(corpus: str | None) -> list[str]:
+    """Documents as ``sift eval`` writes them: the title, a blank line, the text."""
+    if not corpus:
+        from app.core.backends.check import PROBE_PASSAGES
+
+        return [p for _ in range(100) for p in PROBE_PASSAGES]
+    out = []
+    with open(Path(corpus) / "corpus.jsonl", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                d = json.loads(line)
+                title, text = (d.get("title") or "").strip(), (d.get("text") or "").strip()
+                out.append(f"{title}\n\n{text}" if title else text)
+    return out
+
+
+def _write_documents(documents: list[str], folder: Path, wanted: int, embedder: Any,
+                     max_tokens: int, overlap: int) -> list[Path]:
+    """Write documents as files until their chunks reach ``wanted``; the files, in order."""
+    from app.core.chunking import chunk_sections
+    from app.core.extract import extract
+
+    folder.mkdir(parents=True)
+    files: list[Path] = []
+    count = 0
+    for i, text in enumerate(d for d in documents if d.strip()):
+        path = folder / f"{i:06d}.txt"
+        path.write_text(text, encoding="utf-8")
+        files.append(path)
+        count += len(chunk_sections(extract(path), embedder.token_offsets, max_tokens, overlap))
+        if count >= wanted:
+            break
+    return files
+
+
+def _passages(files: list[Path], embedder: Any, tokens: int, overlap: int) -> list[str]:
+    """The files' passages as the indexer cuts them, at ``tokens`` word pieces at most."""
+    from app.core.chunking import chunk_sections
+    from app.core.extract import extract
+
+    return [c.text for f in files
+            for c in chunk_sections(extract(f), embedder.token_offsets, tokens, overlap)]
+
+
+def _mean_pieces(embedder: Any, texts: list[str]) -> float:
+    return sum(len(embedder.token_offsets(t)) for t in texts) / max(1, len(texts))
+
+
+def encode_rate(encode: Callable[[list[str]], np.ndarray], texts: list[str],
+                batch: int = 16) -> tuple[float, float, np.ndarray]:
+    """(passages/s, CPU ms per passage, vectors) as the app encodes: longest first, in batches.
+
+    A warm-up batch comes first: the first calls build kernels for each shape.
+    """
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    encode([texts[i] for i in order[:16]])
+    out: list[np.ndarray] = []
+    cpu, t0 = time.process_time(), time.perf_counter()
+    for start in range(0, len(order), batch):
+        out.append(encode([texts[i] for i in order[start:start + batch]]))
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    vectors = np.zeros((len(texts), out[0].shape[1]), dtype=np.float32)
+    vectors[order] = np.concatenate(out)
+    return len(texts) / seconds, cpu * 1000 / len(texts), vectors
+
+
+def _backend_rows(embedder: Any, runners: dict[str, Any], texts: list[str]) -> list[Row]:
+    """Every backend on the same passages, batch by batch in turn.
+
+    Taking turns per batch spreads any load from other processes evenly over the backends,
+    so their rows compare even on a busy machine.
+    """
+    from app.core.backends import agreement, neighbour_overlap
+
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    batch = embedder.batch_size
+    seconds = {label: 0.0 for label in runners}
+    parts: dict[str, list[np.ndarray]] = {label: [] for label in runners}
+    for runner in runners.values():
+        if runner is not None:  # warm-up: the first calls build kernels for each shape
+            runner.encode_documents([texts[i] for i in order[:batch]], batch)
+    for start in range(0, len(order), batch):
+        chunk = [texts[i] for i in order[start:start + batch]]
+        for label, runner in runners.items():
+            if runner is not None:
+                t0 = time.perf_counter()
+                parts[label].append(runner.encode_documents(chunk, batch))
+                seconds[label] += time.perf_counter() - t0
+    rows: list[Row] = []
+    reference: np.ndarray | None = None
+    for label, runner in runners.items():
+        if runner is None:
+            rows.append(Row(label.split(":", 1)[0], float("nan"), note=label.split(":", 1)[1]))
+            continue
+        vecs = np.zeros((len(texts), embedder.info.dim), dtype=np.float32)
+        vecs[order] = np.concatenate(parts[label])
+        reference = vecs if reference is None else reference  # torch float32 comes first
+        mean, low = agreement(reference, vecs)
+        rows.append(Row(label, len(texts) / seconds[label], mean, low,
+                        neighbour_overlap(reference, vecs, 10)))
+    return rows
+
+
+def _runners(embedder: Any) -> dict[str, Any]:
+    """label → runner for every backend; "backend:unavailable: why" → None where it cannot run."""
+    from app.core.backends import BACKENDS
+    from app.core.backends.cache import DecisionCache
+    from app.core.backends.choice import Unavailable, build_runner
+    from app.core.backends.torch_runner import load_sentence_transformer
+
+    model = load_sentence_transformer(embedder.source)
+    export_dir = DecisionCache(embedder.cache_dir).export_dir(embedder.source)
+    out: dict[str, Any] = {}
+    for backend in BACKENDS:
+        try:
+            runner, label = build_runner(backend, model, export_dir)
+            out[label] = runner
+        except Unavailable as exc:
+            out[f"{backend}:unavailable: {exc}"] = None
+    return out
+
+
+def _print_rows(rows: list[Row]) -> None:
+    base = rows[0].rate if rows and rows[0].rate == rows[0].rate else float("nan")
+    print(f"  {'backend':<28}{'chunks/s':>9}{'vs fp32':>9}{'mean cos':>10}{'min cos':>9}"
+          f"{'top-10':>8}")
+    for r in rows:
+        if r.note:
+            print(f"  {r.label:<28}{'-':>9}  ({r.note})")
+            continue
+        print(f"  {r.label:<28}{r.rate:>9.1f}{r.rate / base:>8.2f}x{r.mean_cos:>10.5f}"
+              f"{r.min_cos:>9.5f}{r.overlap:>8.3f}")
+
+
+def _end_to_end(embedder: Any, settings: Any, docs: Path, data: Path, texts: list[str],
+                files: int, rounds: int = 2) -> None:
+    """``sift index`` of the documents, interleaved with raw encodes of the chosen backend.
+
+    Interleaving spreads other processes' load over both; CPU time per passage is printed too
+    because, unlike wall time, it hardly depends on what else runs.
+    """
+    raw = [_raw_run(embedder, texts)]
+    e2e: list[tuple[float, float]] = []
+    chunks = 0
+    for i in range(rounds):
+        rate, cpu_ms, chunks = _index_run(embedder, settings, docs, data / str(i))
+        e2e.append((rate, cpu_ms))
+        raw.append(_raw_run(embedder, texts))
+    raw_rate, raw_cpu = (float(np.mean(v)) for v in zip(*raw, strict=True))
+    e2e_rate, e2e_cpu = (float(np.mean(v)) for v in zip(*e2e, strict=True))
+    print(f"\nend to end (sift index, {embedder.info.backend}, {rounds} runs): {files} files, "
+          f"{chunks} passages: " + ", ".join(f"{r:.1f}" for r, _ in e2e) + " chunks/s")
+    print("raw encode of the same passages through the embedder, before/between/after: "
+          + ", ".join(f"{r:.1f}" for r, _ in raw) + " chunks/s")
+    print(f"ratio end-to-end / raw: {e2e_rate / raw_rate:.2f} by wall time; "
+          f"{raw_cpu / e2e_cpu:.2f} by CPU time per passage ({e2e_cpu:.1f} vs {raw_cpu:.1f} ms)")
+
+
+def _raw_run(embedder: Any, texts: list[str]) -> tuple[float, float]:
+    """(passages/s, CPU ms per passage) of the embedder alone."""
+    rate, cpu_ms, _ = encode_rate(embedder.embed_documents, texts, len(texts))
+    return rate, cpu_ms
+
+
+def _index_run(embedder: Any, settings: Any, docs: Path, data: Path) -> tuple[float, float, int]:
+    """(passages/s, CPU ms per passage, passages) of a fresh ``sift index`` of ``docs``."""
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+
+    lib = Library(resolve_paths(data), settings, embedder=embedder)
+    try:
+        _ = lib.store  # open the index first: only indexing is timed
+        cpu, t0 = time.process_time(), time.perf_counter()
+        report = lib.index([str(docs)])
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    finally:
+        lib.close()
+    return report.chunks / seconds, cpu * 1000 / report.chunks, report.chunks
