@@ -46,6 +46,10 @@ class Reranker:
                     break
                 except Exception as exc:  # offline, missing, or not a cross-encoder
                     self._error = _short(exc)
+            if self._model is None and not self.source.local and not hub_reachable():
+                self._error = ("it is not in the local model cache and the Hugging Face Hub "
+                               "cannot be reached (offline?); a local folder works too: "
+                               "sift config reranker /path/to/cross-encoder")
             if self._model is not None:
                 self._error = None
                 log.info("reranker %s loaded", self.source.name)
