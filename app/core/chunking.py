@@ -50,10 +50,7 @@ def _chunk_one(section: Section, index: int, token_offsets: TokenOffsets, max_to
     n = len(tokens)
     start = 0
     while start < n:
-        if n - start <= max_tokens:
-            end = n
-        else:
-            end = _best_cut(text, tokens, start, max_tokens)
+        end = n if n - start <= max_tokens else _best_cut(text, tokens, start, max_tokens)
         a, b = tokens[start][0], tokens[end - 1][1]
         out.append(Chunk(
             text=text[a:b],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +44,8 @@ class AppPaths:
 def make_private_dir(path: Path) -> None:
     """Create ``path`` (and parents) and restrict it to the current user."""
     path.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(OSError):  # FAT and some shares have no modes; not worth failing
         path.chmod(0o700)
-    except OSError:  # some filesystems (FAT, shares) have no modes; not worth failing over
-        pass
 
 
 def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:

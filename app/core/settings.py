@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -83,10 +84,8 @@ def load_settings(path: Path) -> Settings:
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
         log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
-        try:
+        with contextlib.suppress(OSError):
             path.replace(path.with_suffix(".damaged.json"))
-        except OSError:
-            pass
         return Settings()
     data = _migrate(data)
     known = {f.name: f for f in fields(Settings)}

@@ -84,7 +84,7 @@ def test_data_dir_from_environment(capsys, monkeypatch, data_dir: Path, docs: Pa
 
 
 def test_config_changes_a_setting(capsys, data_dir: Path) -> None:
-    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "config", "results", "7")
+    code, _, _ = _run(capsys, "--data-dir", str(data_dir), "config", "results", "7")
     assert code == 0
     saved = json.loads((data_dir / "settings.json").read_text(encoding="utf-8"))
     assert saved["results"] == 7 and saved["version"] == 1
