@@ -122,7 +122,7 @@ class Indexer:
                     # Shown by `sift status` without loading the model.
                     self.store.catalog.set_meta("backend", f"{info.backend}: {info.reason}")
         progress.emit(Progress("done", files_done=len(work), files_total=len(work),
-                               chunks_done=report.chunks, message=_summary(report)), force=True)
+                               chunks_done=report.chunks, message=summarize(report)), force=True)
         return report
 
     def update_paths(self, paths: Iterable[str], folders: Sequence[str],
@@ -134,7 +134,7 @@ class Indexer:
         gone: dict[str, FileState] = {}
         cat = self.store.catalog
         for path in dict.fromkeys(paths):
-            root = _root_of(path, folders)
+            root = root_of(path, folders)
             state = cat.file_state(path)
             try:
                 st = os.stat(path)
@@ -381,7 +381,7 @@ def _drain(q: queue.Queue[_Op | None]) -> None:
             return
 
 
-def _root_of(path: str, folders: Sequence[str]) -> str | None:
+def root_of(path: str, folders: Sequence[str]) -> str | None:
     best: str | None = None
     for folder in folders:
         prefix = folder.rstrip(os.sep) + os.sep
@@ -390,7 +390,7 @@ def _root_of(path: str, folders: Sequence[str]) -> str | None:
     return best
 
 
-def _summary(r: IndexReport) -> str:
+def summarize(r: IndexReport) -> str:
     parts = [f"{r.added} added", f"{r.updated} updated", f"{r.moved} moved",
              f"{r.removed} removed", f"{r.skipped} skipped", f"{r.unchanged} unchanged"]
     return ", ".join(parts) + (" (cancelled)" if r.cancelled else "")

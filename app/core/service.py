@@ -11,9 +11,24 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from app.core.errors import Cancelled, KnownError
+from app.core.folder_state import (
+    CANCELLED,
+    ERROR,
+    INDEXING,
+    NOT_WATCHABLE,
+    QUEUED,
+    UNREACHABLE,
+    UP_TO_DATE,
+    WATCHING,
+    FolderInfo,
+    FolderState,
+    Job,
+    ServiceEvent,
+)
+from app.core.indexer import root_of, summarize
 from app.core.library import Library
 from app.core.records import IndexReport, Progress, SearchResponse, SkippedFile, Stats
 from app.core.scanner import Rules, normalize_folder
@@ -27,57 +42,7 @@ FALLBACK_INTERVAL = 60.0  # scans of folders that cannot be watched; checks for 
 IDLE_GRACE = 0.7          # wait_idle: time for the events of changes just made to reach us
 TICK = 0.5                # the writer's housekeeping period when it has nothing to do
 
-INDEXING, UP_TO_DATE, WATCHING = "indexing", "up to date", "watching"
-NOT_WATCHABLE, UNREACHABLE, ERROR, QUEUED = "not watchable", "unreachable", "error", "queued"
-CANCELLED = "cancelled"  # its first scan was cancelled: neither indexed nor watched until re-index
-
-EventFn = Callable[["ServiceEvent"], None]
-
-
-@dataclass(frozen=True)
-class FolderState:
-    """What the service is doing with one folder, for the folders panel."""
-
-    path: str
-    # "indexing" | "up to date" | "watching" | "not watchable" | "unreachable" | "error" | "queued"
-    state: str
-    files: int
-    passages: int
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class ServiceEvent:
-    """Something the service reports; handed to ``on_event`` on the service's threads."""
-
-    kind: str  # "progress" | "indexed" | "removed" | "folders" | "error" | "ready" | "idle" | "model"
-    progress: Progress | None = None
-    message: str = ""
-    paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Job:
-    kind: str  # "reconcile" | "changes" | "remove" | "switch"
-    folders: tuple[str, ...] = ()
-    everything: bool = False  # all folders, forgetting files of folders no longer listed
-    model: str = ""
-
-
-@dataclass
-class _Folder:
-    """Per folder: how it is watched, what is being done to it, when it is next scanned."""
-
-    watch: str = QUEUED  # WATCHING | UP_TO_DATE (watching off) | NOT_WATCHABLE | UNREACHABLE | QUEUED
-    activity: str = ""   # QUEUED | INDEXING | ERROR | ""
-    message: str = ""
-    next_scan: float = math.inf
-
-    @property
-    def state(self) -> str:
-        if self.watch == UNREACHABLE:
-            return UNREACHABLE
-        return self.activity or self.watch
+EventFn = Callable[[ServiceEvent], None]
 
 
 class IndexService:
@@ -94,18 +59,18 @@ class IndexService:
         self.fallback_interval = FALLBACK_INTERVAL
         self._on_event = on_event
         self._low_priority = low_priority
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.RLock()
         self._swap_lock = threading.Lock()  # a model swap waits for searches of the old index
         self._outstanding = 0                # jobs queued or running
-        self._running: _Job | None = None
+        self._running: Job | None = None
         self._queued_folders: set[str] = set()
         self._everything_queued = False
         self._switches = 0
         self._changes = Changes()
         self._changes_queued = False
         self._gone_roots: set[str] = set()
-        self._folders: dict[str, _Folder] = {}
+        self._folders: dict[str, FolderInfo] = {}
         self._watcher: FolderWatcher | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -129,7 +94,7 @@ class IndexService:
                 self._watcher = FolderWatcher(self._on_changes, self._rules(),
                                               on_folder_gone=self._on_folder_gone)
                 self._watcher.start()
-            self._enqueue(_Job("reconcile", everything=True))
+            self._enqueue(Job("reconcile", everything=True))
             self._thread = threading.Thread(target=self._main, name="sift-writer", daemon=True)
             self._thread.start()
 
@@ -169,7 +134,7 @@ class IndexService:
             if running is not None and running.kind == "reconcile" and running.folders == (folder,):
                 lib.control.cancel()  # no point finishing a folder that is being forgotten
         self._emit("folders")
-        self._enqueue(_Job("remove", (folder,)))
+        self._enqueue(Job("remove", (folder,)))
 
     def reindex(self, folder: str | None = None) -> None:
         """Scan again (all folders, or one) and index what changed; unchanged files are kept."""
@@ -181,7 +146,7 @@ class IndexService:
     def switch_model(self, model: str) -> None:
         with self._lock:
             self._switches += 1
-        self._enqueue(_Job("switch", model=model))
+        self._enqueue(Job("switch", model=model))
 
     def pause(self) -> None:
         self._lib.control.pause()
@@ -196,7 +161,7 @@ class IndexService:
         """
         dropped: list[str] = []
         with self._lock:
-            kept: list[_Job | None] = []
+            kept: list[Job | None] = []
             while True:
                 try:
                     job = self._jobs.get_nowait()
@@ -300,7 +265,7 @@ class IndexService:
         lib.embedder.load()
         _ = lib.store  # opens the catalog and the vector index, repairing it after a crash
 
-    def _do(self, job: _Job) -> None:
+    def _do(self, job: Job) -> None:
         with self._lock:
             self._running = job
             self._announced_idle = False
@@ -356,7 +321,7 @@ class IndexService:
         self._emit("idle")
 
     # -- reconciling ------------------------------------------------------------------------
-    def _reconcile(self, job: _Job) -> None:
+    def _reconcile(self, job: Job) -> None:
         lib = self._lib
         with self._lock:
             if job.everything:
@@ -378,7 +343,7 @@ class IndexService:
         if job.everything and not report.cancelled:
             self._drop_other_models(lib)
         if _changed(report):
-            self._emit("indexed", message=_summary(report))
+            self._emit("indexed", message=summarize(report))
 
     def _ensure_watched(self, folder: str) -> bool:
         """Watch ``folder`` if it can be; returns whether it is there to be indexed."""
@@ -439,7 +404,7 @@ class IndexService:
             if self._changes_queued or self._stopped:
                 return
             self._changes_queued = True
-            self._enqueue(_Job("changes"))
+            self._enqueue(Job("changes"))
 
     def _on_folder_gone(self, folder: str) -> None:
         with self._lock:
@@ -456,7 +421,7 @@ class IndexService:
             return
         cat = lib.store.catalog
         before = {p: cat.file_state(p) for p in paths}
-        roots = sorted({r for p in paths if (r := _root_of(p, folders)) is not None})
+        roots = sorted({r for p in paths if (r := root_of(p, folders)) is not None})
         self._set_activity(roots, INDEXING)
         try:
             report = lib.indexer().update_paths(paths, folders, self._progress)
@@ -465,7 +430,7 @@ class IndexService:
         if _changed(report):  # update_paths reports no "done" itself; a progress bar needs one
             n = len(paths) - report.unchanged
             self._progress(Progress("done", files_done=n, files_total=n,
-                                    chunks_done=report.chunks, message=_summary(report)))
+                                    chunks_done=report.chunks, message=summarize(report)))
         after = {p: cat.file_state(p) for p in paths}
         indexed = tuple(p for p in paths if (s := after[p]) is not None and s != before[p]
                         and s.status == "indexed")
@@ -488,7 +453,7 @@ class IndexService:
         live: list[str] = []
         gone: set[str] = set()
         for path in sorted(paths):
-            root = _root_of(path, folders)
+            root = root_of(path, folders)
             if root is not None and (root in gone or not os.path.isdir(root)):
                 gone.add(root)
                 continue
@@ -573,7 +538,7 @@ class IndexService:
             self._folder(folder).next_scan = now + self.fallback_interval
 
     # -- helpers --------------------------------------------------------------------------
-    def _enqueue(self, job: _Job) -> None:
+    def _enqueue(self, job: Job) -> None:
         with self._lock:
             self._outstanding += 1
             self._announced_idle = False
@@ -585,7 +550,7 @@ class IndexService:
                 if self._everything_queued:
                     return
                 self._everything_queued = True
-                self._enqueue(_Job("reconcile", everything=True))
+                self._enqueue(Job("reconcile", everything=True))
                 return
             fresh = tuple(f for f in folders if f not in self._queued_folders)
             if not fresh:
@@ -593,7 +558,7 @@ class IndexService:
             self._queued_folders.update(fresh)
             for folder in fresh:
                 self._folder(folder).next_scan = math.inf  # until this scan is done
-            self._enqueue(_Job("reconcile", fresh))
+            self._enqueue(Job("reconcile", fresh))
 
     def _idle(self) -> bool:
         if self._stopped:
@@ -603,11 +568,11 @@ class IndexService:
         with self._lock:
             return not (watcher_pending or self._outstanding or self._changes or self._gone_roots)
 
-    def _folder(self, folder: str) -> _Folder:
+    def _folder(self, folder: str) -> FolderInfo:
         with self._lock:
             info = self._folders.get(folder)
             if info is None:
-                info = self._folders[folder] = _Folder()
+                info = self._folders[folder] = FolderInfo()
             return info
 
     def _set_watch(self, folder: str, watch: str, message: str) -> None:
@@ -662,19 +627,5 @@ def _clear_cancel(control) -> None:  # type: ignore[no-untyped-def]
         control.pause()
 
 
-def _root_of(path: str, folders: list[str]) -> str | None:
-    best: str | None = None
-    for folder in folders:
-        if path.startswith(folder.rstrip(os.sep) + os.sep) and (best is None
-                                                                 or len(folder) > len(best)):
-            best = folder
-    return best
-
-
 def _changed(r: IndexReport) -> bool:
     return bool(r.added or r.updated or r.moved or r.removed or r.skipped)
-
-
-def _summary(r: IndexReport) -> str:
-    return (f"{r.added} added, {r.updated} updated, {r.moved} moved, {r.removed} removed, "
-            f"{r.skipped} skipped, {r.unchanged} unchanged")
