@@ -266,24 +266,14 @@ def rrf(rankings: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K,
 
 def _best_chunks(chunk_scores: dict[int, dict[str, float]],
                  rows: dict[int, ChunkRow]) -> dict[int, list[tuple[float, int]]]:
-    """Per file, its chunks ordered by how well they match (fused at chunk level)."""
-    dense_rank = {c: r for r, c in enumerate(sorted(
-        (c for c, s in chunk_scores.items() if "dense" in s),
-        key=lambda c: -chunk_scores[c]["dense"]), start=1)}
-    bm25_rank = {c: r for r, c in enumerate(sorted(
-        (c for c, s in chunk_scores.items() if "bm25" in s),
-        key=lambda c: -chunk_scores[c]["bm25"]), start=1)}
+    """Per file, its chunks ordered by how well they match (rank-fused at chunk level)."""
+    rankings = [
+        sorted(((c, s[key]) for c, s in chunk_scores.items() if key in s), key=lambda kv: -kv[1])
+        for key in ("dense", "bm25")
+    ]
     per_file: dict[int, list[tuple[float, int]]] = {}
-    for chunk_id in chunk_scores:
+    for chunk_id, score in rrf(rankings):
         row = rows.get(chunk_id)
-        if row is None:
-            continue
-        s = 0.0
-        if chunk_id in dense_rank:
-            s += 1.0 / (RRF_K + dense_rank[chunk_id])
-        if chunk_id in bm25_rank:
-            s += 1.0 / (RRF_K + bm25_rank[chunk_id])
-        per_file.setdefault(row.file_id, []).append((s, chunk_id))
-    for items in per_file.values():
-        items.sort(reverse=True)
+        if row is not None:
+            per_file.setdefault(row.file_id, []).append((score, chunk_id))
     return per_file

@@ -19,6 +19,7 @@ from app.core.catalog import Catalog
 from app.core.library import Library
 from app.core.paths import resolve_paths
 from app.core.service import IndexService, ServiceEvent
+from tests.polling import eventually
 
 WAIT = 60.0  # generous: the machine running the tests may be busy
 
@@ -60,15 +61,6 @@ def chunk_ids(index_folder: Path) -> dict[str, list[int]]:
         return out
     finally:
         cat.close()
-
-
-def eventually(check: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def write_files(folder: Path, count: int, prefix: str = "n") -> list[Path]:
@@ -250,7 +242,7 @@ def test_cancel_stops_the_job_and_the_service_goes_on(service_for, recorder, tmp
     svc = service_for(folder)
     svc.pause()  # holds the first job at its first step, so the cancel surely lands mid-job
     svc.start()
-    assert eventually(lambda: "progress" in recorder.kinds())
+    assert eventually(timeout=WAIT, check=lambda: "progress" in recorder.kinds())
     svc.cancel()
     assert svc.wait_idle(WAIT)
     assert svc.stats().files == 0
@@ -269,7 +261,7 @@ def test_cancel_also_drops_the_scans_queued_behind_the_job(service_for, recorder
     svc = service_for(first)
     svc.pause()
     svc.start()
-    assert eventually(lambda: "progress" in recorder.kinds())
+    assert eventually(timeout=WAIT, check=lambda: "progress" in recorder.kinds())
     svc.add_folder(str(second))  # queued behind the running scan
     svc.cancel()
     assert svc.wait_idle(WAIT)
@@ -312,7 +304,7 @@ def test_an_unwatchable_folder_is_scanned_instead(service_for, docs: Path, monke
     assert state.state == "not watchable" and "limit" in state.message
     assert state.files == 4
     (docs / "late.txt").write_text("found by the periodic scan: narwhal\n", encoding="utf-8")
-    assert eventually(lambda: found(svc, "narwhal") == [str(docs / "late.txt")])
+    assert eventually(timeout=WAIT, check=lambda: found(svc, "narwhal") == [str(docs / "late.txt")])
 
 
 def test_an_unplugged_folder_keeps_its_index_and_is_picked_up_again(service_for, docs: Path,
@@ -323,10 +315,10 @@ def test_an_unplugged_folder_keeps_its_index_and_is_picked_up_again(service_for,
     assert svc.wait_idle(WAIT)
     before = chunk_ids(svc.library.index_folder)
     docs.rename(tmp_path / "unplugged")
-    assert eventually(lambda: svc.folder_states()[0].state == "unreachable")
+    assert eventually(timeout=WAIT, check=lambda: svc.folder_states()[0].state == "unreachable")
     assert found(svc, "landlord kept the deposit") == [str(docs / "lease.txt")]
     (tmp_path / "unplugged").rename(docs)
-    assert eventually(lambda: svc.folder_states()[0].state == "watching")
+    assert eventually(timeout=WAIT, check=lambda: svc.folder_states()[0].state == "watching")
     assert svc.wait_idle(WAIT)
     assert chunk_ids(svc.library.index_folder) == before  # nothing was embedded again
     (docs / "back.txt").write_text("watched again: axolotl\n", encoding="utf-8")
@@ -341,7 +333,7 @@ def test_search_answers_from_what_is_indexed_while_indexing_goes_on(service_for,
     write_files(folder, 3000)
     svc = service_for(folder)
     svc.start()
-    assert eventually(lambda: svc.stats().files >= 1)
+    assert eventually(timeout=WAIT, check=lambda: svc.stats().files >= 1)
     started = time.perf_counter()
     first = found(svc, "nword00000")
     elapsed = time.perf_counter() - started

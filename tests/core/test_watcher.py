@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,7 @@ import pytest
 from app.core import watcher as watcher_module
 from app.core.scanner import Rules
 from app.core.watcher import ChangeBuffer, Changes, FolderWatcher, NotWatchable
-
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll ``check`` until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
+from tests.polling import eventually
 
 
 class Sink:
