@@ -111,6 +111,9 @@ def test_auto_never_picks_an_unfaithful_backend(tiny_model: Path, tmp_path: Path
         return _Perturbed(runner), label
 
     monkeypatch.setattr(choice, "build_runner", perturbed)
+    # torch bfloat16 runs (emulated) on every CPU; claiming native support makes it a candidate even on
+    # AVX2-only machines without the optional runtimes, so there is always something unfaithful to reject.
+    monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: True)
     info = _embedder(tiny_model, "auto", tmp_path).info
     assert info.backend_id == "torch-float32"
     assert "unfaithful" in info.reason
