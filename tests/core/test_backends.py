@@ -28,6 +28,25 @@ def float32_model(tiny_model: Path) -> Any:
     return load_sentence_transformer(resolve_model(str(tiny_model)))
 
 
+# The CPUs people have: with native bfloat16 (Zen 4, Sapphire Rapids), AVX2 only, and AVX2 only with none
+# of the optional runtimes installed. Every test of the automatic choice runs on each, whatever this
+# machine is, so a fresh clone passes on all of them.
+MACHINES = ("native-bf16", "avx2", "avx2-no-runtimes")
+
+
+@pytest.fixture(params=MACHINES)
+def machine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    bf16 = request.param == "native-bf16"
+    monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: bf16)
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: bf16)
+    if request.param == "avx2-no-runtimes":
+        real = hardware.installed
+        hidden = {"onnxruntime", "onnx", "openvino"}
+        monkeypatch.setattr(hardware, "installed", lambda m: m not in hidden and real(m))
+        monkeypatch.setattr(choice, "installed", lambda m: m not in hidden and real(m))
+    return request.param
+
+
 def _embedder(model: Path, backend: str, cache: Path) -> Embedder:
     emb = Embedder(str(model), backend=backend, cache_dir=cache)
     emb.load()
@@ -102,7 +121,7 @@ def test_unfaithful_candidate_is_refused_and_the_reason_says_so(
     assert "torch-bfloat16 unfaithful (mean cosine" in info.reason
 
 
-def test_auto_never_picks_an_unfaithful_backend(tiny_model: Path, tmp_path: Path,
+def test_auto_never_picks_an_unfaithful_backend(tiny_model: Path, tmp_path: Path, machine: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     real = choice.build_runner
 
@@ -111,9 +130,10 @@ def test_auto_never_picks_an_unfaithful_backend(tiny_model: Path, tmp_path: Path
         return _Perturbed(runner), label
 
     monkeypatch.setattr(choice, "build_runner", perturbed)
-    # torch bfloat16 runs (emulated) on every CPU; claiming native support makes it a candidate even on
-    # AVX2-only machines without the optional runtimes, so there is always something unfaithful to reject.
-    monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: True)
+    if machine == "avx2-no-runtimes":
+        # Nothing but float32 is tried there; torch bfloat16 runs (emulated) on every CPU, so offering it
+        # still gives the check something unfaithful to reject.
+        monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: True)
     info = _embedder(tiny_model, "auto", tmp_path).info
     assert info.backend_id == "torch-float32"
     assert "unfaithful" in info.reason
@@ -128,7 +148,7 @@ def test_auto_skips_bfloat16_without_native_support(tiny_model: Path, tmp_path: 
     assert "bfloat16 (cpu)" not in info.reason
 
 
-def test_decision_is_remembered_and_reused(tiny_model: Path, tmp_path: Path,
+def test_decision_is_remembered_and_reused(tiny_model: Path, tmp_path: Path, machine: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     first = _embedder(tiny_model, "auto", tmp_path).info
     saved = json.loads((tmp_path / "encoders" / "decisions.json").read_text(encoding="utf-8"))
