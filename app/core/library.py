@@ -13,11 +13,12 @@ from pathlib import Path
 
 from app.core.control import Control
 from app.core.embedder import Embedder
+from app.core.folders import FolderChanges, FolderSet, counts_by_folder, uncovered_below
 from app.core.indexer import Indexer, ProgressFn
 from app.core.paths import AppPaths
 from app.core.records import IndexReport, SearchResponse, SkippedFile, Stats
 from app.core.reranker import Reranker
-from app.core.scanner import normalize_folder
+from app.core.scanner import Rules, normalize_folder
 from app.core.search import Filters, Searcher
 from app.core.settings import Settings, load_settings, save_settings
 from app.core.store import (
@@ -46,6 +47,7 @@ class Library:
         self._store: IndexStore | None = None
         self._searcher: Searcher | None = None
         self._open_lock = threading.Lock()
+        self._folders_lock = threading.Lock()
 
     # -- settings and folders ----------------------------------------------------------------
     def save_settings(self) -> None:
@@ -54,33 +56,67 @@ class Library:
     def update_settings(self, settings: Settings) -> None:
         """Save new settings; a changed reranker takes effect at the next search.
 
+        The folder list is not taken from ``settings``: folders change only through
+        ``apply_folder_changes`` (a dialog's stale copy must never drop a folder added since).
         The model and chunking take effect through a re-index (a model change through
         ``with_model``: a new index beside this one).
         """
-        with self._open_lock:
-            old, self.settings = self.settings, settings
+        with self._open_lock, self._folders_lock:
+            old = self.settings
+            self.settings = replace(settings, folders=old.folders)
             self.save_settings()
             if settings.reranker != old.reranker:
                 self._reranker = None
                 if self._searcher is not None:
                     self._searcher.reranker = self.reranker
 
+    # -- folders: the one owned set ------------------------------------------------------------
+    @property
+    def folders(self) -> FolderSet:
+        """A copy of the chosen folders (edit it, then apply ``copy.diff(...)`` or a diff)."""
+        return FolderSet(self.settings.folders)
+
+    def apply_folder_changes(self, changes: FolderChanges) -> FolderChanges:
+        """Add and remove folders in the settings; returns what actually changed.
+
+        Files are not touched here: the caller indexes added folders and calls
+        ``forget_uncovered`` for removed ones (the service does both on its writer thread).
+        """
+        with self._folders_lock:
+            current = FolderSet(self.settings.folders)
+            done = current.apply(changes)
+            if done:
+                self.settings = replace(self.settings, folders=current.as_tuple())
+                self.save_settings()
+        return done
+
     def add_folders(self, folders: list[str]) -> list[str]:
-        added = []
-        for folder in folders:
-            norm = normalize_folder(folder)
-            if norm not in self.settings.folders:
-                self.settings = self.settings.with_folder(norm)
-                added.append(norm)
-        if added:
-            self.save_settings()
-        return added
+        return list(self.apply_folder_changes(FolderChanges(added=tuple(folders))).added)
 
     def remove_folder(self, folder: str) -> int:
+        """Stop indexing ``folder``; forgets its files unless another chosen folder covers them."""
         norm = normalize_folder(folder)
-        self.settings = self.settings.without_folder(norm)
-        self.save_settings()
-        return self.indexer().remove_folder(norm)
+        self.apply_folder_changes(FolderChanges(removed=(norm,)))
+        return self.forget_uncovered(norm)
+
+    def forget_uncovered(self, folder: str) -> int:
+        """Drop the files below ``folder`` that no chosen folder covers; returns how many.
+
+        A folder that was added back meanwhile keeps everything. Writer thread only.
+        """
+        folders = self.folders
+        if folder in folders:
+            return 0
+        store = self.store
+        known = store.catalog.all_files()
+        rules = Rules(self.settings.exclude, respect_gitignore=self.settings.respect_gitignore)
+        drop = uncovered_below(known, folder, folders, rules)
+        if drop:
+            with store.catalog.transaction():
+                for path in drop:
+                    store.vectors.remove(store.catalog.delete_file(known[path].id))
+            store.save()
+        return len(drop)
 
     # -- the index ------------------------------------------------------------------------
     @property
@@ -109,7 +145,8 @@ class Library:
         """Index the given folders (added to settings), or all configured folders."""
         if folders:
             self.add_folders(folders)
-            targets = [normalize_folder(f) for f in folders]
+            # Overlapping chosen folders are scanned with them: see FolderSet.closure.
+            targets = self.folders.closure(normalize_folder(f) for f in folders)
         else:
             targets = list(self.settings.folders)
         self.control.reset()
@@ -166,7 +203,9 @@ class Library:
         return self._read(lambda cat: cat.skipped(), [])
 
     def folder_counts(self) -> dict[str, tuple[int, int]]:
-        return self._read(lambda cat: cat.folder_counts(), {})
+        """Per chosen folder: (indexed files, passages), files of nested folders in each."""
+        folders = self.settings.folders
+        return self._read(lambda cat: counts_by_folder(cat.conn, folders), {})
 
     def _read(self, fn, default):  # type: ignore[no-untyped-def]
         path = self.index_folder / "catalog.sqlite"
