@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from app.core.records import Chunk, SkippedFile
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# The stages a file goes through. WORDS: its passages and their keywords are stored, so it is
+# found by its words; embeddings are still to come (a chunk's empty ``embedding`` says which).
+# MEANING: every passage is embedded. Later stages (OCR…) may add their own names.
+STAGE_WORDS = "words"
+STAGE_MEANING = "meaning"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,7 +38,8 @@ CREATE TABLE IF NOT EXISTS files (
     hash TEXT,
     status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped')),
     reason TEXT,
-    indexed_at REAL NOT NULL
+    indexed_at REAL NOT NULL,
+    stage TEXT NOT NULL DEFAULT 'meaning'
 );
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
 CREATE INDEX IF NOT EXISTS files_hash ON files(hash);
@@ -47,7 +56,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     char_start INTEGER NOT NULL,
     char_end INTEGER NOT NULL,
     section INTEGER NOT NULL,
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL  -- empty until the passage is embedded (stage 'words')
 );
 CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -57,6 +66,14 @@ CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
     DELETE FROM chunks_fts WHERE rowid = old.id;
 END;
 """
+# Indexes on columns that older catalogs gain in a migration: created after migrating.
+SCHEMA_LATE = "CREATE INDEX IF NOT EXISTS files_stage ON files(stage);"
+
+# Versioned, in order: MIGRATIONS[n] brings a catalog of version n to n + 1.
+MIGRATIONS = {
+    # Two-stage indexing: what a version-1 catalog holds is fully embedded.
+    1: "ALTER TABLE files ADD COLUMN stage TEXT NOT NULL DEFAULT 'meaning'",
+}
 
 SQL_FILE_STATE = (
     "SELECT id, path, size, mtime_ns, hash, status FROM files WHERE folder = ?"
@@ -77,6 +94,10 @@ INSERT INTO chunks (file_id, ord, text, page, line_start, line_end, char_start, 
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 SQL_INSERT_FTS = "INSERT INTO chunks_fts (rowid, text, name) VALUES (?, ?, ?)"
+SQL_PENDING_FILES = (
+    "SELECT id FROM files WHERE status = 'indexed' AND stage = ? ORDER BY id LIMIT ?")
+SQL_PENDING_CHUNKS = (
+    "SELECT id, text FROM chunks WHERE file_id = ? AND length(embedding) = 0 ORDER BY ord")
 SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
 SQL_CHUNK_ROWS = """
 SELECT c.id, c.file_id, c.ord, c.text, c.page, c.line_start, c.line_end, f.path, f.ext,
@@ -146,11 +167,30 @@ class Catalog:
                 with contextlib.suppress(OSError):
                     os.chmod(path, 0o600)
             self.conn.executescript(SCHEMA)
-            if self.get_meta("schema_version") is None:
-                self.set_meta("schema_version", str(SCHEMA_VERSION))
+            self._migrate(new)
+            self.conn.executescript(SCHEMA_LATE)
         else:
             self.conn = _connect(path, readonly=True)
         self._tx_lock = threading.RLock()
+
+    def _migrate(self, new: bool) -> None:
+        """Bring an older catalog to SCHEMA_VERSION, one versioned step at a time, atomically."""
+        self.conn.execute("BEGIN IMMEDIATE")  # read the version inside: another process may migrate
+        try:
+            version = self.get_meta("schema_version")
+            if version is None:
+                # A new catalog, or one of the first version (which did not always record it).
+                cols = {r[1] for r in self.conn.execute("PRAGMA table_info(files)")}
+                version = str(SCHEMA_VERSION if new or "stage" in cols else 1)
+            current = int(version)
+            while current < SCHEMA_VERSION:
+                self.conn.execute(MIGRATIONS[current])
+                current += 1
+            self.set_meta("schema_version", str(current))
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
@@ -181,29 +221,30 @@ class Catalog:
 
     # -- reading file state ----------------------------------------------------------------
     def files_under(self, folder: str) -> dict[str, FileState]:
-        rows = self.conn.execute(SQL_FILE_STATE, (folder,)).fetchall()
-        return {r[1]: FileState(*r) for r in rows}
+        rows = self.conn.execute(SQL_FILE_STATE, (to_db(folder),)).fetchall()
+        return {(p := from_db(r[1])): FileState(r[0], p, *r[2:]) for r in rows}
 
     def all_files(self) -> dict[str, FileState]:
         rows = self.conn.execute(SQL_ALL_FILE_STATE).fetchall()
-        return {r[1]: FileState(*r[:6]) for r in rows}
+        return {(p := from_db(r[1])): FileState(r[0], p, *r[2:6]) for r in rows}
 
     def folders(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT folder FROM files")]
+        return [from_db(r[0]) for r in self.conn.execute("SELECT DISTINCT folder FROM files")]
 
     def file_state(self, path: str) -> FileState | None:
         row = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, hash, status FROM files WHERE path = ?", (path,)
-        ).fetchone()
-        return None if row is None else FileState(*row)
+            "SELECT id, path, size, mtime_ns, hash, status FROM files WHERE path = ?",
+            (to_db(path),)).fetchone()
+        return None if row is None else FileState(row[0], path, *row[2:])
 
     # -- writing (call inside transaction()) ------------------------------------------------
     def put_file(self, path: str, folder: str, size: int, mtime_ns: int, hash_: str | None,
                  status: str, reason: str | None = None) -> int:
-        name = os.path.basename(path)
+        name = readable(os.path.basename(path))
         ext = os.path.splitext(name)[1].lower()
-        row = self.conn.execute(SQL_INSERT_FILE, (path, folder, name, ext, size, mtime_ns, hash_,
-                                                  status, reason, time.time())).fetchone()
+        row = self.conn.execute(SQL_INSERT_FILE, (to_db(path), to_db(folder), name, ext, size,
+                                                  mtime_ns, hash_, status, reason,
+                                                  time.time())).fetchone()
         return int(row[0])
 
     def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
@@ -213,11 +254,12 @@ class Catalog:
     def move_file(self, file_id: int, new_path: str, folder: str, size: int,
                   mtime_ns: int) -> None:
         """Record a rename or move: same content, so chunks and vectors stay."""
-        name = os.path.basename(new_path)
+        name = readable(os.path.basename(new_path))
         self.conn.execute(
             "UPDATE files SET path = ?, folder = ?, name = ?, ext = ?, size = ?, mtime_ns = ? "
             "WHERE id = ?",
-            (new_path, folder, name, os.path.splitext(name)[1].lower(), size, mtime_ns, file_id))
+            (to_db(new_path), to_db(folder), name, os.path.splitext(name)[1].lower(), size,
+             mtime_ns, file_id))
         self.conn.execute(
             "UPDATE chunks_fts SET name = ? WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)",
             (_name_terms(new_path), file_id))
@@ -234,19 +276,54 @@ class Catalog:
         return ids
 
     def add_chunks(self, file_id: int, path: str, chunks: Sequence[Chunk],
-                   embeddings: np.ndarray) -> list[int]:
-        """Store chunks with their embeddings (kept as float16); returns the new chunk ids."""
-        vecs = np.asarray(embeddings, dtype=np.float16)
+                   embeddings: np.ndarray | None = None) -> list[int]:
+        """Store chunks and their keywords; returns the new chunk ids.
+
+        Without ``embeddings`` the file is at stage 'words' (found by its words) until
+        ``set_embeddings`` fills them in; embeddings are kept as float16.
+        """
+        vecs = None if embeddings is None else np.asarray(embeddings, dtype=np.float16)
         name = _name_terms(path)
         ids: list[int] = []
-        for ord_, (chunk, vec) in enumerate(zip(chunks, vecs, strict=True)):
+        for ord_, chunk in enumerate(chunks):
+            blob = b"" if vecs is None else vecs[ord_].tobytes()
             cur = self.conn.execute(SQL_INSERT_CHUNK, (
                 file_id, ord_, chunk.text, chunk.page, chunk.line_start, chunk.line_end,
-                chunk.char_start, chunk.char_end, chunk.section, vec.tobytes()))
+                chunk.char_start, chunk.char_end, chunk.section, blob))
             chunk_id = int(cur.lastrowid or 0)
             self.conn.execute(SQL_INSERT_FTS, (chunk_id, chunk.text, name))
             ids.append(chunk_id)
+        self.set_stage(file_id, STAGE_WORDS if vecs is None else STAGE_MEANING)
         return ids
+
+    def set_stage(self, file_id: int, stage: str) -> None:
+        self.conn.execute("UPDATE files SET stage = ? WHERE id = ?", (stage, file_id))
+
+    def set_embeddings(self, ids: Sequence[int], embeddings: np.ndarray) -> None:
+        """Fill in the embeddings of chunks stored at stage 'words'."""
+        vecs = np.asarray(embeddings, dtype=np.float16)
+        self.conn.executemany("UPDATE chunks SET embedding = ? WHERE id = ?",
+                              [(v.tobytes(), int(i)) for i, v in zip(ids, vecs, strict=True)])
+
+    # -- the stages -------------------------------------------------------------------------
+    def files_at_stage(self, stage: str, limit: int = 1 << 30) -> list[int]:
+        """Ids of indexed files waiting at ``stage``, oldest first."""
+        return [r[0] for r in self.conn.execute(SQL_PENDING_FILES, (stage, limit))]
+
+    def unembedded_chunks(self, file_id: int) -> list[tuple[int, str]]:
+        """(id, text) of a file's chunks that have no embedding yet."""
+        return [(int(r[0]), r[1]) for r in self.conn.execute(SQL_PENDING_CHUNKS, (file_id,))]
+
+    def stage_counts(self) -> dict[str, int]:
+        """Indexed files per stage; ``pending_chunks``: passages still to embed."""
+        out = {STAGE_WORDS: 0, STAGE_MEANING: 0}
+        for stage, n in self.conn.execute(
+                "SELECT stage, count(*) FROM files WHERE status = 'indexed' GROUP BY stage"):
+            out[stage] = int(n)
+        row = self.conn.execute(
+            "SELECT count(*) FROM chunks WHERE length(embedding) = 0").fetchone()
+        out["pending_chunks"] = int(row[0])
+        return out
 
     # -- reading for search and status ------------------------------------------------------
     def chunk_rows(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
@@ -255,24 +332,27 @@ class Catalog:
             part = list(ids[start:start + 900])
             sql = SQL_CHUNK_ROWS.format(marks=",".join("?" * len(part)))
             for r in self.conn.execute(sql, part):
-                out[r[0]] = ChunkRow(*r)
+                out[r[0]] = _chunk_row(r)
         return out
 
     def chunks_of_file(self, file_id: int) -> list[ChunkRow]:
         rows = self.conn.execute(
             SQL_CHUNK_ROWS.replace("c.id IN ({marks})", "c.file_id = ?") + " ORDER BY c.ord",
             (file_id,)).fetchall()
-        return [ChunkRow(*r) for r in rows]
+        return [_chunk_row(r) for r in rows]
 
     def chunk_ids(self) -> np.ndarray:
-        rows = self.conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        """Ids of the chunks that have an embedding: what the vector index must hold."""
+        rows = self.conn.execute(
+            "SELECT id FROM chunks WHERE length(embedding) > 0 ORDER BY id").fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
 
     def embeddings(self, ids: Sequence[int] | None = None,
                    batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Stored embeddings in batches of (ids, float32 matrix), for (re)building the index."""
+        """Stored embeddings in batches of (ids, float32 matrix); chunks without one are left out."""
         if ids is None:
-            cur = self.conn.execute("SELECT id, embedding FROM chunks ORDER BY id")
+            cur = self.conn.execute(
+                "SELECT id, embedding FROM chunks WHERE length(embedding) > 0 ORDER BY id")
             while rows := cur.fetchmany(batch):
                 yield _unpack(rows)
             return
@@ -280,8 +360,8 @@ class Catalog:
         for start in range(0, len(id_list), 900):
             part = id_list[start:start + 900]
             rows = self.conn.execute(
-                f"SELECT id, embedding FROM chunks WHERE id IN ({','.join('?' * len(part))})",
-                part).fetchall()
+                f"SELECT id, embedding FROM chunks WHERE id IN ({','.join('?' * len(part))}) "
+                "AND length(embedding) > 0", part).fetchall()
             if rows:
                 yield _unpack(rows)
 
@@ -297,12 +377,16 @@ class Catalog:
         rows = self.conn.execute(
             "SELECT f.folder, count(DISTINCT f.id), count(c.id) FROM files f "
             "LEFT JOIN chunks c ON c.file_id = f.id WHERE f.status = 'indexed' GROUP BY f.folder")
-        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+        return {from_db(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     def skipped(self) -> list[SkippedFile]:
         rows = self.conn.execute(
             "SELECT path, reason FROM files WHERE status = 'skipped' ORDER BY path")
-        return [SkippedFile(r[0], r[1] or "") for r in rows]
+        return [SkippedFile(from_db(r[0]), r[1] or "") for r in rows]
+
+
+def _chunk_row(r: Sequence[Any]) -> ChunkRow:
+    return ChunkRow(*r[:7], from_db(r[7]), *r[8:])
 
 
 def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
@@ -311,13 +395,44 @@ def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
     return ids, mat
 
 
+# -- file names that are not valid UTF-8 ------------------------------------------------------
+# On Linux a name is bytes; Python hands undecodable bytes over as lone surrogates
+# (surrogateescape), which SQLite refuses. Stored paths escape each such byte as ESCAPE + two
+# hex digits (and ESCAPE itself doubled), so they round-trip exactly while every valid name,
+# and every folder prefix, stays as it is. U+FFFF is a noncharacter: real names hardly hold it.
+ESCAPE = "\uffff"
+_SURROGATE = re.compile("[\udc80-\udcff\uffff]")
+_ESCAPED = re.compile("\uffff(\uffff|[0-9a-f]{2})")
+
+
+def to_db(path: str) -> str:
+    """``path`` as stored: lossless, and valid UTF-8."""
+    if not _SURROGATE.search(path):
+        return path
+    return _SURROGATE.sub(lambda m: ESCAPE * 2 if m.group() == ESCAPE
+                          else ESCAPE + f"{ord(m.group()) - 0xDC00:02x}", path)
+
+
+def from_db(stored: str) -> str:
+    """The path as the file system knows it (the inverse of ``to_db``)."""
+    if ESCAPE not in stored:
+        return stored
+    return _ESCAPED.sub(lambda m: ESCAPE if m.group(1) == ESCAPE
+                        else chr(0xDC00 + int(m.group(1), 16)), stored)
+
+
+def readable(name: str) -> str:
+    """A name to show and search by: undecodable bytes become U+FFFD."""
+    if not _SURROGATE.search(name):
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _name_terms(path: str) -> str:
     """The file name as searchable words: 'Müller_Sanitär-2024.pdf' → 'Müller Sanitär 2024 pdf'."""
-    base = os.path.basename(path)
+    base = readable(os.path.basename(path))
     return " ".join(part for part in _split_name(base) if part)
 
 
 def _split_name(name: str) -> list[str]:
-    import re
-
     return re.split(r"[\s_\-.()\[\],]+", name)

@@ -1,4 +1,4 @@
-"""The bi-encoder: resolves and lazily loads the model on the best faithful backend, encodes under a lock."""
+"""The bi-encoder: resolves and lazily loads the model on the best faithful backend; queries go first."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from app.core.models import ModelSource, quiet_hf_logging, resolve_model
+from app.core.query_encoder import QueryEncoder, offsets_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,13 @@ class Embedder:
         self._chunk_tokenizer: Any = None
         self._runner: Any = None
         self._info: EmbedderInfo | None = None
+        # The light query encoder (torch-free), tried once; and the tokenizer of its export,
+        # which lets chunking (the words stage) start before the model is loaded.
+        self._light_lock = threading.Lock()
+        self._light: QueryEncoder | None = None
+        self._light_tried = False
+        self._light_offsets: Any = None
+        self._warming: threading.Thread | None = None
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -118,9 +126,88 @@ class Embedder:
     def info(self) -> EmbedderInfo:
         return self.load()
 
+    # -- the light query encoder -------------------------------------------------------------
+    @property
+    def export_dir(self) -> Path:
+        """Where this model's ONNX export lives (shared with the exported backends)."""
+        from app.core.backends.cache import DecisionCache
+
+        return DecisionCache(self.cache_dir).export_dir(self.source)
+
+    def light(self) -> QueryEncoder | None:
+        """The torch-free query encoder, opened on first use; None when there is no export."""
+        if not self._light_tried:
+            with self._light_lock:
+                if not self._light_tried:
+                    self._light = QueryEncoder.open(self.export_dir)
+                    self._light_tried = True
+        return self._light
+
+    def prepare_queries(self) -> None:
+        """Make queries answerable now: the light encoder if there is one, else the full model."""
+        if self.light() is None:
+            self.load()
+
+    @property
+    def query_ready(self) -> bool:
+        """Whether a query can be embedded without waiting for a model to load."""
+        return self._light is not None or self._info is not None
+
+    def warm_up(self) -> None:
+        """Get the query encoder ready in the background (returns at once)."""
+        with self._light_lock:
+            if self.query_ready or (self._warming is not None and self._warming.is_alive()):
+                return
+            self._warming = threading.Thread(target=self._warm, name="sift-query-encoder",
+                                             daemon=True)
+            self._warming.start()
+
+    def _warm(self) -> None:
+        try:
+            self.prepare_queries()
+        except Exception:  # the next blocking use reports it in words
+            log.exception("loading the query encoder failed")
+
+    def export_queries(self) -> bool:
+        """Export the loaded torch model for the light query encoder, once; True if it is ready.
+
+        Needs onnx (to export) and onnxruntime (to run); a model on a GPU is left as it is.
+        """
+        if self.light() is not None:
+            return True
+        model = getattr(self._runner, "model", None) if self._info is not None else None
+        from app.core.backends.hardware import installed
+
+        if model is None or not installed("onnx") or not installed("onnxruntime") or \
+                not str(getattr(model, "device", "cpu")).startswith("cpu"):
+            return False
+        from app.core.backends import exported
+
+        try:
+            exported.export(_as_float32(model), self.export_dir)
+        except Exception as exc:  # an unusual model: queries keep using the full model
+            log.info("could not export %s for queries: %s", self.name, exc)
+            return False
+        with self._light_lock:
+            self._light_tried = False
+        return self.light() is not None
+
     # -- tokens, for chunking ------------------------------------------------------------
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces a passage may hold, known without loading the model when it is exported."""
+        if self._info is not None:
+            return self._info.max_tokens
+        light = self.light()
+        return light.max_tokens if light is not None else self.info.max_tokens
+
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the word pieces of ``text`` (no special tokens)."""
+        if self._info is None:
+            if self._light_offsets is None and self.light() is not None:
+                self._light_offsets = offsets_tokenizer(self.export_dir)
+            if self._light_offsets is not None:
+                return self._light_offsets(text)
         self.load()
         with self._tok_lock:
             return self._chunk_tokenizer(text)
@@ -145,8 +232,27 @@ class Embedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The normalised float32 embedding of a search query (waits one batch at most)."""
+        """The normalised float32 embedding of a search query (waits one batch at most).
+
+        The light encoder, when there is one, answers at once: it is a session of its own,
+        so a query never waits for an indexing batch.
+        """
+        light = self.light()
+        if light is not None:
+            return light.encode(text)
         self.load()
+        return self._locked_query(text)
+
+    def embed_query_nowait(self, text: str) -> np.ndarray | None:
+        """The query's embedding if an encoder is ready; otherwise None, and one starts loading."""
+        if self._light is not None:
+            return self._light.encode(text)
+        if self._info is not None:
+            return self._locked_query(text)
+        self.warm_up()
+        return None
+
+    def _locked_query(self, text: str) -> np.ndarray:
         with self._queries:
             self._queries_waiting += 1
         try:
@@ -157,6 +263,17 @@ class Embedder:
                 self._queries_waiting -= 1
                 self._queries.notify_all()
         return np.ascontiguousarray(vec[0], dtype=np.float32)
+
+
+def _as_float32(model: Any) -> Any:
+    """The model in float32: the export must match the float32 reference (a copy if cast)."""
+    import copy
+
+    import torch
+
+    if next(model.parameters()).dtype == torch.float32:
+        return model
+    return copy.deepcopy(model).to(torch.float32)
 
 
 def _chunking_copy(runner: Any) -> Any:

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from app.core.catalog import FileState
 from app.core.chunking import chunk_sections
 from app.core.control import Control
@@ -23,14 +21,15 @@ from app.core.extract import extract
 from app.core.records import Chunk, IndexReport, Progress, ScannedFile, SkippedFile
 from app.core.scanner import Rules, is_indexable, scan_folder
 from app.core.settings import Settings
+from app.core.stages import EmbeddingStage, LaterStage
 from app.core.store import IndexStore
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[Progress], None]
 
-EMBED_BATCH = 128          # chunks embedded together (across files)
-COMMIT_SECONDS = 2.0       # at most this much work is lost on a crash
+WORDS_COMMIT_SECONDS = 0.5  # how soon an extracted file becomes findable by its words
+WORDS_BATCH = 64            # files written together in the words stage
 SAVE_VECTORS_SECONDS = 60.0
 READ_AHEAD = 64            # extracted files waiting for the encoder
 
@@ -59,11 +58,16 @@ class Indexer:
     """Brings one IndexStore in step with the folders on disk. Only one thread may use it."""
 
     def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings,
-                 control: Control | None = None) -> None:
+                 control: Control | None = None,
+                 later_stages: Sequence[LaterStage] | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.control = control or Control()
+        # After the words stage, in order: each is resumable from the catalog. An OCR stage
+        # goes before the embedding stage (its text is then embedded like any other).
+        self.later_stages: list[LaterStage] = list(later_stages) if later_stages is not None \
+            else [EmbeddingStage(store, embedder)]
         self.rules = Rules(settings.exclude, respect_gitignore=settings.respect_gitignore)
         self._last_save = time.monotonic()
         self._stop_reader = threading.Event()
@@ -126,8 +130,7 @@ class Indexer:
                     info = self.embedder.info
                     # Shown by `sift status` without loading the model.
                     self.store.catalog.set_meta("backend", f"{info.backend}: {info.reason}")
-        progress.emit(Progress("done", files_done=len(work), files_total=len(work),
-                               chunks_done=report.chunks, message=summarize(report)), force=True)
+        progress.done(report)
         return report
 
     def update_paths(self, paths: Iterable[str], folders: Sequence[str],
@@ -178,43 +181,48 @@ class Indexer:
     # -- the pipeline ----------------------------------------------------------------------
     def _run(self, work: list[tuple[ScannedFile, FileState | None]], gone: dict[str, FileState],
              report: IndexReport, progress: _ProgressTracker) -> None:
-        total = len(work)
+        """The words stage for ``work`` (every file findable by keyword), then the later stages."""
+        started = time.perf_counter()
+        progress.start_words(len(work), sum(f.size for f, _ in work), self.later_stages)
+        try:
+            self._words(work, gone, report, progress)
+        finally:
+            self._moved_ids.clear()
+        report.words_seconds = time.perf_counter() - started
+        self._later(report, progress)
+        self._maybe_save(force=False)
+
+    def _words(self, work: list[tuple[ScannedFile, FileState | None]], gone: dict[str, FileState],
+               report: IndexReport, progress: _ProgressTracker) -> None:
         gone_by_hash: dict[str, list[FileState]] = {}
         for state in gone.values():
             if state.hash and state.status == "indexed":
                 gone_by_hash.setdefault(state.hash, []).append(state)
-        if work:
-            self.embedder.load()
         ops: queue.Queue[_Op | None] = queue.Queue(maxsize=READ_AHEAD)
         reader = threading.Thread(target=self._read_all, args=(work, gone_by_hash, ops),
                                   name="sift-reader", daemon=True)
         reader.start()
         pending: list[_Op] = []
-        pending_chunks = 0
-        done = 0
         last_commit = time.monotonic()
         try:
             while True:
                 self.control.checkpoint()
                 try:
-                    op = ops.get(timeout=0.2)
+                    op = ops.get(timeout=0.1)
                 except queue.Empty:
-                    if pending and time.monotonic() - last_commit > COMMIT_SECONDS:
-                        self._flush(pending, report)
-                        pending, pending_chunks, last_commit = [], 0, time.monotonic()
+                    if pending and time.monotonic() - last_commit > WORDS_COMMIT_SECONDS:
+                        self._write(pending, report)
+                        pending, last_commit = [], time.monotonic()
                     continue
                 if op is None:
                     break
                 pending.append(op)
-                pending_chunks += len(op.chunks)
-                done += 1
-                if pending_chunks >= EMBED_BATCH or time.monotonic() - last_commit > COMMIT_SECONDS:
-                    self._flush(pending, report)
-                    pending, pending_chunks, last_commit = [], 0, time.monotonic()
-                progress.emit(Progress("indexing", files_done=done, files_total=total,
-                                       chunks_done=report.chunks + pending_chunks,
-                                       current=op.file.path))
-            self._flush(pending, report)
+                if len(pending) >= WORDS_BATCH or \
+                        time.monotonic() - last_commit > WORDS_COMMIT_SECONDS:
+                    self._write(pending, report)
+                    pending, last_commit = [], time.monotonic()
+                progress.file_read(op, report.chunks + sum(len(o.chunks) for o in pending))
+            self._write(pending, report)
             pending = []
             leftovers = [s for s in gone.values() if s.id not in self._moved_ids]
             if leftovers:
@@ -227,8 +235,22 @@ class Indexer:
             _drain(ops)
             reader.join(timeout=5)
             self._stop_reader.clear()
-            self._moved_ids.clear()
-        self._maybe_save(force=False)
+
+    def _later(self, report: IndexReport, progress: _ProgressTracker) -> None:
+        """Run the later stages until none has work left (one may hand work to another)."""
+        progress.start_later()
+        busy = True
+        while busy:
+            busy = False
+            for stage in self.later_stages:
+                while (step := stage.step(self.control.checkpoint)) is not None:
+                    busy = True
+                    if stage.name == EmbeddingStage.name:
+                        report.embedded += step.passages
+                        report.embed_seconds += step.seconds
+                    progress.step_done(stage.name, step.files, step.passages)
+                    self._maybe_save(force=False)
+                    self.control.checkpoint()
 
     def _read_all(self, work: list[tuple[ScannedFile, FileState | None]],
                   gone_by_hash: dict[str, list[FileState]], ops: queue.Queue[_Op | None]) -> None:
@@ -274,7 +296,7 @@ class Indexer:
         try:
             sections = extract(Path(scanned.path), max_bytes=s.max_file_mb * 2**20,
                                pdf_timeout=s.pdf_timeout_s)
-            max_tokens = min(s.chunk_tokens, self.embedder.info.max_tokens)
+            max_tokens = min(s.chunk_tokens, self.embedder.max_tokens)
             chunks = chunk_sections(sections, self.embedder.token_offsets, max_tokens,
                                     s.chunk_overlap)
         except SkipFile as exc:
@@ -283,27 +305,16 @@ class Indexer:
             return _Op("skip", scanned, hash=digest, reason="no text found")
         return _Op("index", scanned, hash=digest, chunks=chunks)
 
-    def _flush(self, ops: list[_Op], report: IndexReport) -> None:
-        """Embed the chunks of ``ops`` together and store everything in one transaction."""
+    def _write(self, ops: list[_Op], report: IndexReport) -> None:
+        """Store the outcome of ``ops`` in one transaction: files, passages and their keywords.
+
+        Passages are stored without embeddings (stage 'words'): the file is found by its words
+        at once, and the embedding stage fills in its meaning afterwards.
+        """
         if not ops:
             return
-        texts = [c.text for op in ops for c in op.chunks]
-        t0 = time.perf_counter()
-        vectors = None
-        if texts:
-            # Sorted once by length (less padding), embedded in slices so that Cancel stays
-            # responsive when one large file brings thousands of chunks.
-            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-            vectors = np.zeros((len(texts), self.embedder.info.dim), dtype=np.float32)
-            for start in range(0, len(order), EMBED_BATCH):
-                self.control.checkpoint()
-                idx = order[start:start + EMBED_BATCH]
-                vectors[idx] = self.embedder.embed_documents([texts[i] for i in idx])
-        report.embed_seconds += time.perf_counter() - t0
         cat = self.store.catalog
-        new_ids: list[int] = []
         removed_ids: list[int] = []
-        offset = 0
         with cat.transaction():
             for op in ops:
                 f = op.file
@@ -336,17 +347,11 @@ class Indexer:
                         report.added += 1
                     file_id = cat.put_file(f.path, f.folder, f.size, f.mtime_ns, op.hash,
                                            "indexed")
-                    assert vectors is not None
-                    part = vectors[offset:offset + len(op.chunks)]
-                    offset += len(op.chunks)
-                    new_ids += cat.add_chunks(file_id, f.path, op.chunks, part)
+                    cat.add_chunks(file_id, f.path, op.chunks)
                     report.chunks += len(op.chunks)
         # The catalog has committed; now the vector index follows. A crash in between is
         # repaired from the catalog at the next start.
         self.store.vectors.remove(removed_ids)
-        if new_ids:
-            assert vectors is not None
-            self.store.vectors.add(np.asarray(new_ids, dtype=np.uint64), vectors)
         self._maybe_save(force=False)
 
     def _maybe_save(self, force: bool) -> None:
@@ -356,15 +361,62 @@ class Indexer:
 
 
 class _ProgressTracker:
-    """Throttles progress reports and works out rate and time left."""
+    """Counts both stages, throttles reports, and works out rate and time left.
+
+    Time left comes from the remaining work, not the remaining files: bytes still to read in
+    the words stage, passages still to embed in the meaning stage.
+    """
 
     def __init__(self, callback: ProgressFn | None, interval: float = 0.1) -> None:
         self.callback = callback
         self.interval = interval
-        self.started = time.monotonic()
         self.last = 0.0
+        self.stage = "words"
+        self.words_done = self.words_total = 0
+        self.bytes_done = self.bytes_total = 0
+        self.meaning_done = self.meaning_total = 0
+        self.passages_done = self.passages_total = 0
+        self.chunks = 0
+        self.current = ""
+        self.started = time.monotonic()
 
-    def emit(self, p: Progress, force: bool = False) -> None:
+    def start_words(self, files: int, size: int, stages: Sequence[LaterStage]) -> None:
+        self.stage, self.started = "words", time.monotonic()
+        self.words_total, self.bytes_total = files, size
+        # Files already waiting for their embeddings (an earlier run that stopped) count too.
+        self._waiting = 0
+        for stage in stages:
+            if stage.name == EmbeddingStage.name:
+                self._waiting, self.passages_total = stage.pending()
+        self.meaning_total = self._waiting
+        self.emit(force=True)
+
+    def file_read(self, op: _Op, chunks: int) -> None:
+        self.words_done += 1
+        self.bytes_done += op.file.size
+        self.chunks = chunks
+        self.current = op.file.path
+        if op.kind == "index":
+            self.meaning_total += 1
+            self.passages_total += len(op.chunks)
+        self.emit()
+
+    def start_later(self) -> None:
+        self.stage, self.started = "meaning", time.monotonic()
+        self.current = ""
+        self.emit(force=True)
+
+    def step_done(self, stage: str, files: int, passages: int) -> None:
+        if stage == EmbeddingStage.name:
+            self.meaning_done += files
+            self.passages_done += passages
+        self.emit()
+
+    def done(self, report: IndexReport) -> None:
+        self.stage = "done"
+        self.emit(force=True, phase="done", message=summarize(report))
+
+    def emit(self, force: bool = False, phase: str = "indexing", message: str = "") -> None:
         if self.callback is None:
             return
         now = time.monotonic()
@@ -372,10 +424,22 @@ class _ProgressTracker:
             return
         self.last = now
         elapsed = max(now - self.started, 1e-6)
-        rate = p.files_done / elapsed
-        eta = (p.files_total - p.files_done) / rate if rate > 0 and p.files_total else None
-        self.callback(Progress(p.phase, p.files_done, p.files_total, p.chunks_done, p.current,
-                               rate, eta, p.message))
+        if self.stage == "words":
+            done, total, rate_of = self.words_done, self.words_total, self.bytes_done
+            left = self.bytes_total - self.bytes_done
+        else:
+            done, total, rate_of = self.meaning_done, self.meaning_total, self.passages_done
+            left = self.passages_total - self.passages_done
+        rate = rate_of / elapsed
+        eta = left / rate if rate > 0 and left > 0 else (0.0 if total and done >= total else None)
+        if phase == "done":
+            done = total = self.words_total
+        self.callback(Progress(
+            phase, files_done=done, files_total=total, chunks_done=self.chunks,
+            current=self.current, rate=done / elapsed, eta_s=eta, message=message,
+            stage=self.stage, words_done=self.words_done, words_total=self.words_total,
+            meaning_done=self.meaning_done, meaning_total=self.meaning_total,
+            passages_total=self.passages_total))
 
 
 def _drain(q: queue.Queue[_Op | None]) -> None:

@@ -127,8 +127,11 @@ class Library:
     def store(self) -> IndexStore:
         with self._open_lock:
             if self._store is None:
-                info = self.embedder.load()
-                store = IndexStore(self.index_folder, self.embedder.name, info.dim)
+                # An existing index knows its dimension: opening it needs no model, so keyword
+                # search answers while the model loads.
+                dim = int(describe_index(self.index_folder).get("dim") or 0) \
+                    or self.embedder.load().dim
+                store = IndexStore(self.index_folder, self.embedder.name, dim)
                 store.open_vectors()
                 self._store = store
             return self._store
@@ -255,7 +258,5 @@ class Library:
         from app.core import extract
 
         self.control.cancel()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.release()
         extract.shutdown()

@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 class Section:
     """A run of extracted text from one file, with where it lives.
 
-    ``page`` is 1-based for paged formats (PDF) and ``None`` otherwise. ``first_line`` is the
-    1-based line number, in the original file (or page), of the section's first character.
+    ``page`` is 1-based for paged formats (PDF pages, slides) and ``None`` otherwise.
+    ``first_line`` is the 1-based number, in the original file (or page), of the section's first
+    line; ``unit`` says what a line is to a user ("line", "paragraph", "row", or "" when line
+    numbers mean nothing there) and ``label`` names the part ("Sheet1", "slide 3 “Plans”").
     """
 
     text: str
     page: int | None = None
     first_line: int = 1
+    label: str = ""
+    unit: str = "line"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,8 @@ class Chunk:
     char_start: int
     char_end: int
     section: int = 0
+    # What a user reads as the place ("“Results”, paragraph 12"); "" = show page or line.
+    location: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,7 @@ class Passage:
     line_end: int
     score: float
     highlights: tuple[tuple[int, int], ...] = ()
+    location: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,8 @@ class SearchResponse:
     rerank_note: str = ""
     elapsed_ms: float = 0.0
     weak: bool = False
+    # False while the query encoder is not ready (just after launch): keyword evidence only.
+    semantic: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +101,20 @@ class Progress:
     rate: float = 0.0
     eta_s: float | None = None
     message: str = ""
+    # The two stages of this run, in files: "words" (stored and findable by keyword) and
+    # "meaning" (embedded). ``stage`` says which one is running now.
+    stage: str = ""
+    words_done: int = 0
+    words_total: int = 0
+    meaning_done: int = 0
+    meaning_total: int = 0
+    passages_total: int = 0  # passages to embed in this run, when known
+
+    @property
+    def stages_text(self) -> str:
+        """'words: 200/200 files · meaning: 35/200', for the status bar and the CLI."""
+        return (f"words: {self.words_done}/{self.words_total} files · "
+                f"meaning: {self.meaning_done}/{self.meaning_total}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +138,8 @@ class IndexReport:
     chunks: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    embedded: int = 0           # passages embedded (the meaning stage)
+    words_seconds: float = 0.0  # until every file of this run was findable by its words
     cancelled: bool = False
     skipped_files: list[SkippedFile] = field(default_factory=list)
 

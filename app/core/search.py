@@ -86,6 +86,7 @@ class Searcher:
         started = time.perf_counter()
         q = parse_query(text)
         filters = filters or Filters()
+        semantic = self.embedder.query_ready  # before: a query never waits for the model to load
         ranked = self.rank(q, filters=filters, depth=max(limit, RERANK_FILES), rerank=rerank)
         order = ranked.reranked if ranked.reranked is not None else ranked.hybrid
         hits = tuple(self._hit(file_id, score, ranked, q) for file_id, score in order[:limit])
@@ -98,7 +99,7 @@ class Searcher:
             note = "reranking is off (turned off in settings)."
         return SearchResponse(query=text, hits=hits, reranked=ranked.reranked is not None,
                               rerank_note=note, elapsed_ms=(time.perf_counter() - started) * 1e3,
-                              weak=self._weak(ranked))
+                              weak=self._weak(ranked), semantic=semantic)
 
     # -- stages ----------------------------------------------------------------------------
     def rank(self, q: ParsedQuery, *, filters: Filters | None = None, depth: int = 100,
@@ -137,7 +138,9 @@ class Searcher:
     def _dense(self, q: ParsedQuery, filters: Filters) -> list[tuple[int, float]]:
         if not q.semantic_text:
             return []
-        vec = self.embedder.embed_query(q.semantic_text)
+        vec = self.embedder.embed_query_nowait(q.semantic_text)
+        if vec is None:  # the model is still loading: keyword evidence alone for now
+            return []
         if filters.active:
             where, params = filters.sql()
             ids = [r[0] for r in self.catalog.conn.execute(

@@ -1,0 +1,100 @@
+"""Stages after a file is findable by its words (embedding now, OCR later), resumable from the catalog."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from app.core.catalog import STAGE_MEANING, STAGE_WORDS
+from app.core.embedder import Embedder
+from app.core.store import IndexStore
+
+EMBED_BATCH = 128  # passages committed together: at most this much embedding is redone after a crash
+SLICE = 32         # passages encoded between two cancel checks (a few hundred ms on 2 cores)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step of a later stage did."""
+
+    files: int       # files that finished the stage
+    passages: int    # passages processed
+    seconds: float
+
+
+class LaterStage(Protocol):
+    """A stage that runs on the writer thread after the words stage, one small committed step at a time.
+
+    Its state lives in the catalog (the ``files.stage`` column and whatever it stores), so a
+    quit, a crash or a cancel never repeats a finished step. An OCR stage, for example, takes
+    files it marked for OCR, stores their text as chunks and puts them back at stage 'words',
+    which the embedding stage then picks up.
+    """
+
+    name: str
+
+    def pending(self) -> tuple[int, int]:
+        """(files, passages) waiting for this stage; passages may be 0 when unknown."""
+        ...
+
+    def step(self, checkpoint: Callable[[], None]) -> StepResult | None:
+        """Do and commit one batch; None when nothing is left. ``checkpoint`` raises Cancelled."""
+        ...
+
+
+class EmbeddingStage:
+    """Embeds the passages of files at stage 'words', oldest first; a file is done when all are."""
+
+    name = STAGE_MEANING
+
+    def __init__(self, store: IndexStore, embedder: Embedder, batch: int = EMBED_BATCH) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.batch = batch
+
+    def pending(self) -> tuple[int, int]:
+        counts = self.store.catalog.stage_counts()
+        return counts[STAGE_WORDS], counts["pending_chunks"]
+
+    def step(self, checkpoint: Callable[[], None]) -> StepResult | None:
+        cat = self.store.catalog
+        todo: list[tuple[int, list[tuple[int, str]], bool]] = []  # file, its chunks, all of them?
+        taken = 0
+        for file_id in cat.files_at_stage(STAGE_WORDS, limit=self.batch):
+            chunks = cat.unembedded_chunks(file_id)
+            room = self.batch - taken
+            if len(chunks) > room:
+                if not todo:  # a large file: its first passages now, the rest in later steps
+                    todo.append((file_id, chunks[:room], False))
+                break
+            todo.append((file_id, chunks, True))
+            taken += len(chunks)
+            if taken >= self.batch:
+                break
+        if not todo:
+            return None
+        started = time.perf_counter()
+        ids = [cid for _, chunks, _ in todo for cid, _ in chunks]
+        texts = [text for _, chunks, _ in todo for _, text in chunks]
+        vectors = np.zeros((len(texts), self.embedder.info.dim), dtype=np.float32)
+        # Longest first (less padding), in slices so that Cancel and Pause act within one.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for start in range(0, len(order), SLICE):
+            checkpoint()
+            idx = order[start:start + SLICE]
+            vectors[idx] = self.embedder.embed_documents([texts[i] for i in idx])
+        with cat.transaction():
+            if ids:
+                cat.set_embeddings(ids, vectors)
+            for file_id, _, complete in todo:
+                if complete:
+                    cat.set_stage(file_id, STAGE_MEANING)
+        # The catalog has committed; the vector index follows (repaired from it after a crash).
+        if ids:
+            self.store.vectors.add(np.asarray(ids, dtype=np.uint64), vectors)
+        return StepResult(files=sum(1 for *_, complete in todo if complete), passages=len(ids),
+                          seconds=time.perf_counter() - started)
