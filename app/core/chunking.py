@@ -52,19 +52,35 @@ def _chunk_one(section: Section, index: int, token_offsets: TokenOffsets, max_to
     while start < n:
         end = n if n - start <= max_tokens else _best_cut(text, tokens, start, max_tokens)
         a, b = tokens[start][0], tokens[end - 1][1]
+        line_start = section.first_line + bisect.bisect_left(newlines, a)
+        line_end = section.first_line + bisect.bisect_left(newlines, b - 1)
         out.append(Chunk(
             text=text[a:b],
             page=section.page,
-            line_start=section.first_line + bisect.bisect_left(newlines, a),
-            line_end=section.first_line + bisect.bisect_left(newlines, b - 1),
+            line_start=line_start,
+            line_end=line_end,
             char_start=a,
             char_end=b,
             section=index,
+            location=location_text(section, line_start, line_end),
         ))
         if end >= n:
             break
         start = _next_start(text, tokens, start, end, overlap)
     return out
+
+
+def location_text(section: Section, line_start: int, line_end: int) -> str:
+    """Where a passage lives in words ("Sheet1, rows 20–45"); "" where page/line says it all."""
+    if not section.label and section.unit == "line":
+        return ""
+    parts = [section.label] if section.label else []
+    if section.unit:
+        if line_end > line_start:
+            parts.append(f"{section.unit}s {line_start}–{line_end}")
+        else:
+            parts.append(f"{section.unit} {line_start}")
+    return ", ".join(parts)
 
 
 def _gap_strength(text: str, tokens: Sequence[tuple[int, int]], j: int) -> float:

@@ -1,55 +1,47 @@
-"""Text extraction: which files Sift can read, and their text as Sections (or why not)."""
+"""Text extraction: which files Sift can read, and their text as Sections (or why not).
+
+Two stages, so that OCR never holds up the rest of indexing:
+
+* ``extract_file(path)`` is quick: it returns an ``Extraction`` with the text found directly
+  (cleaned, see clean.py) and ``ocr_pages``, the pages (1-based; 1 for an image) that have no
+  text and need OCR. A file with only such pages has no sections yet: index it by name now.
+* ``app.core.extract.ocr.ocr_pages(path, pages)`` reads those pages later, in a worker process
+  with a time limit per page, cached by content hash; its sections are cleaned the same way.
+
+``extract(path)`` does both in one call (OCR only when ``ocr=True``) and raises SkipFile when
+nothing readable is left.
+"""
 
 from __future__ import annotations
 
 import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.errors import SkipFile
+from app.core.extract.kinds import GROUPS, extensions_by_group, group_of, kind_of, supported_extensions
 from app.core.records import Section
 
-__all__ = ["extract", "kind_of", "shutdown", "supported_extensions"]
+__all__ = ["GROUPS", "Extraction", "extensions_by_group", "extract", "extract_file", "group_of",
+           "kind_of", "shutdown", "supported_extensions"]
 
 DEFAULT_MAX_BYTES = 50 * 2**20
-
-_KINDS_BY_EXT: dict[str, str] = {
-    **dict.fromkeys(
-        (".txt", ".text", ".log", ".csv", ".tsv", ".json", ".yaml", ".yml", ".toml", ".ini",
-         ".cfg", ".conf", ".properties", ".xml", ".tex", ".bib"),
-        "text",
-    ),
-    **dict.fromkeys((".md", ".markdown", ".rst", ".org", ".adoc", ".asciidoc"), "markdown"),
-    **dict.fromkeys(
-        (".py", ".pyi", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".java", ".kt", ".kts",
-         ".c", ".h", ".cpp", ".hpp", ".cc", ".cxx", ".hh", ".cs", ".go", ".rs", ".rb", ".php",
-         ".swift", ".scala", ".sh", ".bash", ".zsh", ".fish", ".ps1", ".bat", ".sql", ".r",
-         ".m", ".lua", ".pl", ".hs", ".ml", ".ex", ".exs", ".erl", ".clj", ".dart", ".jl",
-         ".vue", ".svelte", ".css", ".scss", ".sass", ".less"),
-        "code",
-    ),
-    **dict.fromkeys((".html", ".htm", ".xhtml"), "html"),
-    ".pdf": "pdf",
-    ".docx": "docx",
-}  # fmt: skip
-
-# Well-known files without an extension, matched case-insensitively.
-_KINDS_BY_NAME: dict[str, str] = {
-    **dict.fromkeys(("readme", "license", "licence", "copying", "authors", "changelog", "notice"), "text"),
-    **dict.fromkeys(("makefile", "dockerfile", "containerfile", "jenkinsfile", "vagrantfile"), "code"),
-}
+# A mailbox is read as a stream; this much of it is indexed, the rest is noted as left out.
+MBOX_MAX_BYTES = 128 * 2**20
 
 
-def supported_extensions() -> frozenset[str]:
-    """Lower-case extensions with the dot, e.g. ".md"; see kind_of for extensionless names."""
-    return frozenset(_KINDS_BY_EXT)
+@dataclass(slots=True)
+class Extraction:
+    """What stage 1 found in a file: clean sections, pages still needing OCR, and notes.
 
+    ``notes`` are user-facing remarks about a file indexed only in part ("only the first
+    100,000 rows of Sheet1 are indexed"); the indexer may show them like skip reasons.
+    """
 
-def kind_of(path: Path) -> str | None:
-    """The kind: "text", "markdown", "code", "html", "pdf" or "docx"; None if unsupported."""
-    suffix = path.suffix.lower()
-    if suffix:
-        return _KINDS_BY_EXT.get(suffix)
-    return _KINDS_BY_NAME.get(path.name.lower())
+    kind: str
+    sections: list[Section] = field(default_factory=list)
+    ocr_pages: tuple[int, ...] = ()
+    notes: list[str] = field(default_factory=list)
 
 
 def _size_text(size: int) -> str:
@@ -76,23 +68,57 @@ def _check_size(path: Path, max_bytes: int) -> None:
         raise SkipFile(f"larger than the {limit} limit ({_size_text(info.st_size)})")
 
 
-def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: float = 60.0) -> list[Section]:
-    """The text of a file as one or more Sections; raises SkipFile with the reason if it can't."""
-    path = Path(path)
-    kind = kind_of(path)
-    if kind is None:
-        raise SkipFile("unsupported file type")
-    _check_size(path, max_bytes)
-    # Format modules are imported on first use: a spawned PDF worker should not pay for
-    # BeautifulSoup and python-docx.
+def _read(kind: str, path: Path, max_bytes: int, pdf_timeout: float) -> Extraction:
+    """Dispatch to the format's module; they are imported on first use, so that a spawned
+    worker does not pay for libraries it never needs."""
     if kind == "pdf":
-        from app.core.extract.pdf import extract_pdf
+        from app.core.extract.pdf import extract_pdf_pages
 
-        return extract_pdf(path, pdf_timeout)
+        sections, ocr = extract_pdf_pages(path, pdf_timeout)
+        return Extraction(kind, sections, ocr)
+    if kind == "image":
+        from app.core.extract.images import check_image
+
+        frames = check_image(path)
+        return Extraction(kind, [], tuple(range(1, frames + 1)))
+    if kind == "mbox":
+        from app.core.extract.mail import extract_mbox
+
+        sections, notes = extract_mbox(path, max(max_bytes, MBOX_MAX_BYTES))
+        return Extraction(kind, sections, (), notes)
+    if kind in ("xlsx", "ods", "csv"):
+        from app.core.extract.sheets import extract_sheet
+
+        sections, notes = extract_sheet(kind, path, max_bytes)
+        return Extraction(kind, sections, (), notes)
+    return Extraction(kind, _read_plain(kind, path, max_bytes))
+
+
+def _read_plain(kind: str, path: Path, max_bytes: int) -> list[Section]:
     if kind == "docx":
         from app.core.extract.docx import extract_docx
 
         return extract_docx(path, max_bytes)
+    if kind == "pptx":
+        from app.core.extract.pptx import extract_pptx
+
+        return extract_pptx(path, max_bytes)
+    if kind in ("odt", "odp"):
+        from app.core.extract.odf import extract_odf
+
+        return extract_odf(kind, path, max_bytes)
+    if kind == "epub":
+        from app.core.extract.epub import extract_epub
+
+        return extract_epub(path, max_bytes)
+    if kind == "rtf":
+        from app.core.extract.rtf import extract_rtf
+
+        return extract_rtf(path, max_bytes)
+    if kind == "eml":
+        from app.core.extract.mail import extract_eml
+
+        return extract_eml(path, max_bytes)
     if kind == "html":
         from app.core.extract.html import extract_html
 
@@ -102,10 +128,60 @@ def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: floa
     return extract_text(path, max_bytes)
 
 
+def extract_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: float = 60.0) -> Extraction:
+    """Stage 1 (no OCR): clean sections plus the pages that need OCR; SkipFile if unreadable."""
+    from app.core.extract.clean import clean_sections
+
+    path = Path(path)
+    kind = kind_of(path)
+    if kind is None:
+        raise SkipFile("unsupported file type")
+    # A mailbox of any size is read as a stream up to MBOX_MAX_BYTES, so it has no size limit.
+    _check_size(path, 2**62 if kind == "mbox" else max_bytes)
+    result = _read(kind, path, max_bytes, pdf_timeout)
+    result.sections = clean_sections(result.sections, kind)
+    if not result.sections and not result.ocr_pages:
+        raise SkipFile("no text found")
+    return result
+
+
+def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: float = 60.0,
+            ocr: bool = True, ocr_timeout: float = 60.0, ocr_cache: Path | None = None) -> list[Section]:
+    """The text of a file as Sections, OCR included when ``ocr``; SkipFile with the reason if none.
+
+    OCR results are cached under ``ocr_cache`` (default: Sift's cache folder).
+    """
+    result = extract_file(path, max_bytes=max_bytes, pdf_timeout=pdf_timeout)
+    if not result.ocr_pages:
+        return result.sections
+    if not ocr:
+        if result.sections:
+            return result.sections
+        raise SkipFile(_needs_ocr_reason(result.kind))
+    from app.core.extract.ocr import merge_pages, ocr_pages
+
+    if ocr_cache is None:
+        from app.core.paths import resolve_paths
+
+        ocr_cache = resolve_paths().cache_dir / "ocr"
+    found = ocr_pages(Path(path), result.ocr_pages, timeout_per_page=ocr_timeout, cache_dir=ocr_cache)
+    sections = merge_pages(result.sections, found.sections)
+    if not sections:
+        raise SkipFile(found.reason or "no text found by OCR")
+    return sections
+
+
+def _needs_ocr_reason(kind: str) -> str:
+    if kind == "pdf":
+        return "the PDF has no text layer (scanned); OCR is turned off"
+    return "an image: its text needs OCR, which is turned off"
+
+
 def shutdown() -> None:
-    """Stop the PDF worker process if one runs; call once at app exit."""
+    """Stop the PDF and OCR worker processes if they run; call once at app exit."""
     import sys
 
-    pdf = sys.modules.get("app.core.extract.pdf")
-    if pdf is not None:
-        pdf.shutdown()
+    for name in ("app.core.extract.pdf", "app.core.extract.ocr"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.shutdown()

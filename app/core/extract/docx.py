@@ -1,19 +1,22 @@
-"""DOCX: paragraphs and table cells in document order, with python-docx."""
+"""DOCX: paragraphs and table rows in document order with python-docx, one Section per heading."""
 
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import SkipFile
-from app.core.extract.text import read_bytes
+from app.core.extract.ziplimits import open_package
 from app.core.records import Section
 
+MAX_PARAGRAPHS = 200_000
+_PARAGRAPH_TAGS = (b"<w:p>", b"<w:p ", b"<w:p/>")
+_LABEL_CHARS = 60
 
-def _table_lines(table: Any) -> Iterator[str]:
+
+def _table_lines(table: Any) -> Iterator[tuple[str, bool]]:
     """One line per row (cells joined by tabs), with nested tables inline."""
     for row in table.rows:
         seen: set[int] = set()
@@ -23,21 +26,27 @@ def _table_lines(table: Any) -> Iterator[str]:
             if id(cell._tc) in seen:
                 continue
             seen.add(id(cell._tc))
-            cells.append(" ".join(_block_lines(cell)))
+            cells.append(" ".join(line for line, _ in _block_lines(cell)))
         line = "\t".join(c for c in cells if c.strip())
         if line:
-            yield line
+            yield line, False
 
 
-def _block_lines(container: Any) -> Iterator[str]:
-    """Lines of a document body or table cell, paragraphs and tables interleaved as written."""
+def _is_heading(paragraph: Any) -> bool:
+    style = paragraph.style
+    name = (style.name or "") if style is not None else ""
+    return name.startswith(("Heading", "Title"))
+
+
+def _block_lines(container: Any) -> Iterator[tuple[str, bool]]:
+    """(line, is heading) for a body or cell, paragraphs and tables interleaved as written."""
     from docx.table import Table
 
     for item in container.iter_inner_content():
         if isinstance(item, Table):
             yield from _table_lines(item)
         elif item.text.strip():
-            yield item.text
+            yield item.text.replace("\n", " ").replace("\r", " "), _is_heading(item)
 
 
 def _open(data: bytes) -> Any:
@@ -45,26 +54,50 @@ def _open(data: bytes) -> Any:
 
     try:
         return docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        # python-docx raises these for a file that is not a Word package at all.
-        raise SkipFile("not a valid DOCX file") from exc
-    except Exception as exc:  # PackageNotFoundError, lxml errors, ...
-        raise SkipFile(f"could not read the DOCX: {_first_line(exc)}") from exc
+    except Exception as exc:  # PackageNotFoundError, KeyError, lxml errors, ...
+        raise SkipFile(f"not a valid DOCX file: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
+def _label(heading: str) -> str:
+    heading = " ".join(heading.split())
+    if len(heading) > _LABEL_CHARS:
+        heading = heading[: _LABEL_CHARS - 1] + "…"
+    return f"“{heading}”"
+
+
 def extract_docx(path: Path, max_bytes: int) -> list[Section]:
-    """One Section: paragraph and table-row lines joined by newlines."""
-    # Reading the bytes ourselves gives real OS errors: python-docx reports an unreadable file
-    # as "package not found".
-    document = _open(read_bytes(path, max_bytes))
+    """One Section per heading's part; each line is a paragraph (or table row), numbered from 1."""
+    zf, data = open_package(path, max_bytes, "DOCX file",
+                            element_caps={"word/document.xml": (_PARAGRAPH_TAGS, MAX_PARAGRAPHS,
+                                                                "paragraphs")})
+    zf.close()
+    document = _open(data)
+    sections: list[Section] = []
+    lines: list[str] = []
+    label, first = "", 1
+    number = 0
     try:
-        text = "\n".join(_block_lines(document))
+        for line, heading in _block_lines(document):
+            number += 1
+            if heading and lines:
+                sections.append(Section("\n".join(lines), first_line=first, label=label,
+                                        unit="paragraph"))
+                lines = []
+            if heading or not lines:
+                first = number
+            if heading:
+                label = _label(line)
+            lines.append(line)
+    except SkipFile:
+        raise
     except Exception as exc:  # malformed XML surfaces lazily while walking the body
         raise SkipFile(f"could not read the DOCX: {_first_line(exc)}") from exc
-    if not text.strip():
+    if lines:
+        sections.append(Section("\n".join(lines), first_line=first, label=label, unit="paragraph"))
+    if not any(s.text.strip() for s in sections):
         raise SkipFile("no text found")
-    return [Section(text.replace("\r\n", "\n").replace("\r", "\n"), page=None, first_line=1)]
+    return sections

@@ -20,12 +20,17 @@ from app.core.records import Section
 log = logging.getLogger(__name__)
 
 PageTexts = list[tuple[int, str]]
+# Pages with text, and pages that show an image but have (almost) no text: OCR candidates.
+PdfResult = tuple[PageTexts, list[int]]
 # Set to "1" to parse in this process: for frozen apps where spawning is awkward, and for tests.
 INPROCESS_ENV = "SIFT_PDF_INPROCESS"
 # Seconds the worker sleeps before parsing; lets tests exercise the timeout. Never set it in use.
 TEST_DELAY_ENV = "SIFT_PDF_TEST_DELAY"
 _STARTUP_TIMEOUT_S = 60.0
 _MAX_REASON_CHARS = 200
+# A scanned page often carries a stamp or page number as text; fewer letters than this and an
+# image on the page make it an OCR candidate.
+_MIN_TEXT_CHARS = 16
 
 
 def _short(exc: BaseException) -> str:
@@ -37,8 +42,16 @@ def _clean(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
 
 
-def read_pdf_pages(path: str, delay: float = 0.0) -> PageTexts | str:
-    """Every page that has text as (1-based page number, text), or a reason to skip the file.
+def _has_image(page: object) -> bool:
+    try:
+        return len(page.images) > 0  # type: ignore[attr-defined]
+    except Exception:  # a damaged resource dictionary: let OCR have a look
+        return True
+
+
+def read_pdf_pages(path: str, delay: float = 0.0) -> PdfResult | str:
+    """Pages with text as (1-based page number, text) and the numbers of the pages that need
+    OCR, or a reason to skip the file.
 
     Top-level so that a spawned worker can import it. Never raises for a bad file.
     """
@@ -63,6 +76,7 @@ def read_pdf_pages(path: str, delay: float = 0.0) -> PageTexts | str:
     except Exception as exc:  # pypdf raises many kinds on broken files
         return f"the PDF is damaged: {_short(exc)}"
     found: PageTexts = []
+    scanned: list[int] = []
     failures: list[Exception] = []
     for number, page in enumerate(pages, start=1):
         try:
@@ -70,11 +84,13 @@ def read_pdf_pages(path: str, delay: float = 0.0) -> PageTexts | str:
         except Exception as exc:  # one broken page should not cost the whole document
             failures.append(exc)
             continue
-        if text.strip():
+        if sum(c.isalnum() for c in text) < _MIN_TEXT_CHARS and _has_image(page):
+            scanned.append(number)
+        elif text.strip():
             found.append((number, text))
-    if not found and failures and len(failures) == len(pages):
+    if not found and not scanned and failures and len(failures) == len(pages):
         return f"the PDF is damaged: {_short(failures[0])}"
-    return found
+    return found, scanned
 
 
 def _serve(conn: Connection) -> None:
@@ -92,7 +108,7 @@ def _serve(conn: Connection) -> None:
         if request is None:
             return
         try:
-            result: PageTexts | str = read_pdf_pages(*request)
+            result: PdfResult | str = read_pdf_pages(*request)
         except BaseException as exc:  # keep serving: the parent decides what is fatal
             result = f"could not read the PDF: {_short(exc)}"
         conn.send(result)
@@ -117,7 +133,7 @@ class _Worker:
             self.stop(kill=True)
             raise OSError(f"worker exited with code {self.process.exitcode}")
 
-    def ask(self, path: str, delay: float, timeout: float) -> PageTexts | str:
+    def ask(self, path: str, delay: float, timeout: float) -> PdfResult | str:
         """Send one request; TimeoutError if no answer in time, EOFError/OSError if it died."""
         self.conn.send((path, delay))
         if not self.conn.poll(timeout):
@@ -174,7 +190,7 @@ def _discard(worker: _Worker | None, *, kill: bool = True) -> None:
     worker.stop(kill=kill)
 
 
-def _read_in_worker(path: str, timeout: float) -> PageTexts | str:
+def _read_in_worker(path: str, timeout: float) -> PdfResult | str:
     delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
     with _lock:
         worker = _get_worker()
@@ -192,17 +208,26 @@ def _read_in_worker(path: str, timeout: float) -> PageTexts | str:
             return "the PDF reader crashed on this file"
 
 
-def extract_pdf(path: Path, timeout: float) -> list[Section]:
-    """One Section per page with text; SkipFile if none has any."""
+def extract_pdf_pages(path: Path, timeout: float) -> tuple[list[Section], tuple[int, ...]]:
+    """One Section per page with text, and the pages that need OCR; SkipFile if there is neither."""
     if os.environ.get(INPROCESS_ENV) == "1":
         result = read_pdf_pages(str(path))
     else:
         result = _read_in_worker(str(path), timeout)
     if isinstance(result, str):
         raise SkipFile(result)
-    if not result:
-        raise SkipFile("the PDF has no text layer (scanned?)")
-    return [Section(text, page=number, first_line=1) for number, text in result]
+    found, scanned = result
+    if not found and not scanned:
+        raise SkipFile("the PDF has no text layer and no images")
+    return [Section(text, page=number, first_line=1) for number, text in found], tuple(scanned)
+
+
+def extract_pdf(path: Path, timeout: float) -> list[Section]:
+    """One Section per page with text (no OCR); SkipFile if none has any."""
+    sections, _scanned = extract_pdf_pages(path, timeout)
+    if not sections:
+        raise SkipFile("the PDF has no text layer (scanned); its pages need OCR")
+    return sections
 
 
 def shutdown() -> None:

@@ -1,0 +1,119 @@
+"""Text hygiene applied to every extractor's output: safe Unicode folding, de-hyphenation, no markup.
+
+Every function keeps the number of lines: line N of the cleaned text is line N of the input,
+so locations stay right while the keyword index, the embeddings and the snippets all see the
+same, clean text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from app.core.records import Section
+
+__all__ = ["clean_section", "clean_sections", "clean_text"]
+
+SOFT_HYPHEN = "\u00ad"
+
+# Compatibility characters whose NFKC form means the same to a reader: ligatures (PDFs write
+# "ﬁ" as one glyph), full-width ASCII, odd spaces. Superscripts, fractions, ™, circled digits
+# and the like are left alone: NFKC would turn "m²" into "m2" and "½" into "1⁄2".
+_SAFE_RANGES: tuple[tuple[int, int], ...] = (
+    (0xFB00, 0xFB06),  # Latin ligatures ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ
+    (0xFB13, 0xFB17),  # Armenian ligatures
+    (0xFF01, 0xFF5E),  # full-width ASCII
+    (0x2000, 0x200A),  # en/em/thin/hair spaces
+    (0x00A0, 0x00A0),  # no-break space
+    (0x202F, 0x202F),  # narrow no-break space
+    (0x3000, 0x3000),  # ideographic space
+    (0x2024, 0x2026),  # one-dot leader … horizontal ellipsis
+    (0x017F, 0x017F),  # long s
+)
+_FOLD: dict[int, str] = {
+    cp: unicodedata.normalize("NFKC", chr(cp))
+    for lo, hi in _SAFE_RANGES
+    for cp in range(lo, hi + 1)
+}
+# Zero-width characters that only split words for search ("in\u200bvoice").
+_FOLD.update({0x200B: "", 0x2060: "", 0xFEFF: ""})
+_NEEDS_FOLD = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]")
+
+_LETTER = r"[^\W\d_]"
+# "docu-\n  ments" or "docu\u00ad\nments": a word broken at a line end, continued in lower case
+# on the next line. The joined word moves up to the first line; the newline stays.
+_HYPHENATED = re.compile(
+    rf"({_LETTER}{{2,}})[-\u00ad][ \t]*\n([ \t]*)([a-zà-ÿ][\w’']*[.,;:!?)\]\"”’]*)([ \t]*)"
+)
+
+# Markup-only lines of Markdown / reStructuredText / AsciiDoc.
+_FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n(?:.*\n)*?(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)")
+_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+<>:._])\1{2,}[ \t]*$")
+_GRID_BORDER = re.compile(r"^[ \t]*\+(?:[-=:]+\+)+[ \t]*$")
+_SIMPLE_TABLE_BORDER = re.compile(r"^[ \t]*=+(?:[ \t]+=+)+[ \t]*$")
+_PIPE_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+_TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$")
+_MARKUP_KINDS = frozenset({"markdown"})
+_PROSE_KINDS = frozenset({"text", "markdown", "html", "pdf", "docx", "document", "slides", "ebook",
+                          "rtf", "mail", "image"})
+
+
+def fold_unicode(text: str) -> str:
+    """NFC, then NFKC only for the characters where it cannot change the meaning."""
+    text = unicodedata.normalize("NFC", text)
+    if _NEEDS_FOLD.search(text):
+        text = text.translate(_FOLD)
+    return text
+
+
+def dehyphenate(text: str) -> str:
+    """Join words split across a line end; remove every other soft hyphen."""
+
+    def join(match: re.Match[str]) -> str:
+        head, indent, tail, _space = match.groups()
+        return f"{head}{tail}\n{indent}"
+
+    if "-" in text or SOFT_HYPHEN in text:
+        text = _HYPHENATED.sub(join, text)
+    return text.replace(SOFT_HYPHEN, "")
+
+
+def strip_markup(text: str) -> str:
+    """Blank the lines that are only markup: front matter, heading underlines, table borders."""
+    front = _FRONT_MATTER.match(text)
+    if front:
+        text = "\n" * front.group().count("\n") + text[front.end():]
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if (_ADORNMENT.match(line) or _GRID_BORDER.match(line) or _SIMPLE_TABLE_BORDER.match(line)
+                or (_PIPE_TABLE_RULE.match(line) and "---" in line)):
+            lines[i] = ""
+        elif _TABLE_ROW.match(line):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            lines[i] = "\t".join(c for c in cells if c)
+    return "\n".join(lines)
+
+
+def clean_text(text: str, kind: str) -> str:
+    """The text as search should see it; same number of lines as the input."""
+    text = fold_unicode(text)
+    text = dehyphenate(text) if kind in _PROSE_KINDS else text.replace(SOFT_HYPHEN, "")
+    if kind in _MARKUP_KINDS:
+        text = strip_markup(text)
+    return text
+
+
+def clean_section(section: Section, kind: str) -> Section:
+    """A copy of the section with clean text and the same location."""
+    text = clean_text(section.text, kind)
+    if text == section.text:
+        return section
+    return Section(text, page=section.page, first_line=section.first_line, label=section.label,
+                   unit=section.unit)
+
+
+def clean_sections(sections: Iterable[Section], kind: str) -> list[Section]:
+    """Clean every section; drop the ones left without text."""
+    out = [clean_section(s, kind) for s in sections]
+    return [s for s in out if s.text.strip()]

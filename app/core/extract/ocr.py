@@ -1,0 +1,329 @@
+"""OCR of scanned PDF pages and images with RapidOCR (ONNX models shipped in its wheel, offline).
+
+Pages are read in a spawned worker process at low CPU priority, one page per request, so that a
+page that takes too long is stopped by killing the worker (the next page gets a fresh one).
+Results are cached by the file's content hash, so the same file is never read twice.
+
+The indexer calls ``ocr_pages(path, pages, cache_dir=…)`` as a later, lower-priority stage for
+the pages that ``extract_file`` listed in ``Extraction.ocr_pages``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from app.core.atomic import write_text_atomic
+from app.core.errors import Cancelled
+from app.core.extract.clean import clean_sections
+from app.core.records import Section
+
+log = logging.getLogger(__name__)
+
+ENGINE = "rapidocr-onnxruntime/PP-OCRv4"
+# Seconds the worker sleeps before each page; lets tests exercise the time limit.
+TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
+RENDER_DPI = 150
+# Longest side of the image handed to the engine: enough for body text, bounded work per page.
+MAX_SIDE_PX = 2000
+_STARTUP_TIMEOUT_S = 60.0
+_HASH_BLOCK = 1 << 20
+
+
+@dataclass(slots=True)
+class OcrResult:
+    """Per-page text as Sections (page numbers kept), pages that failed and why."""
+
+    sections: list[Section] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        """Why nothing was found, in words ("" when text was found)."""
+        if self.sections:
+            return ""
+        if self.failed:
+            reasons = sorted(set(self.failed.values()))
+            return reasons[0] if len(reasons) == 1 else "; ".join(reasons[:3])
+        return "no text found by OCR"
+
+
+def missing_engine() -> str | None:
+    """What the user must install for OCR, or None if it works here."""
+    try:
+        import cv2  # noqa: F401
+        import rapidocr_onnxruntime  # noqa: F401
+    except ImportError as exc:
+        text = str(exc)
+        if "libGL" in text or "libgthread" in text:
+            return f"OCR needs a system library ({text.split(':')[0]}); on Debian/Ubuntu: apt install libgl1"
+        return "OCR needs the Python package 'rapidocr-onnxruntime' (pip install rapidocr-onnxruntime)"
+    return None
+
+
+# ----------------------------------------------------------------- worker side
+
+
+def _lines_from_boxes(result: Sequence[Any] | None) -> str:
+    """Engine boxes → reading-order lines: boxes whose vertical centres are close share a line."""
+    if not result:
+        return ""
+    items = []
+    for box, text, _score in result:
+        ys = [p[1] for p in box]
+        xs = [p[0] for p in box]
+        items.append(((min(ys) + max(ys)) / 2, max(ys) - min(ys), min(xs), text))
+    items.sort()
+    lines: list[list[tuple[float, str]]] = []
+    last_y, last_h = -1e9, 0.0
+    for y, h, x, text in items:
+        if lines and abs(y - last_y) < 0.5 * max(h, last_h):
+            lines[-1].append((x, text))
+        else:
+            lines.append([(x, text)])
+            last_y, last_h = y, h
+    return "\n".join(" ".join(t for _, t in sorted(line)) for line in lines)
+
+
+def _page_image(path: str, page: int) -> Any:
+    """The page as an RGB numpy array, at most MAX_SIDE_PX on its longest side."""
+    import numpy as np
+    from PIL import Image
+
+    if path.lower().endswith(".pdf"):
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(path)
+        try:
+            pdf_page = pdf[page - 1]
+            width, height = pdf_page.get_size()
+            scale = min(RENDER_DPI / 72, MAX_SIDE_PX / max(width, height, 1))
+            image = pdf_page.render(scale=scale).to_pil()
+        finally:
+            pdf.close()
+    else:
+        with Image.open(path) as source:
+            source.seek(page - 1)
+            source.draft("RGB", (MAX_SIDE_PX, MAX_SIDE_PX))  # JPEG decodes at a smaller scale
+            image = source.convert("RGB")
+    image = image.convert("RGB")
+    if max(image.size) > MAX_SIDE_PX:
+        image.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
+    return np.asarray(image)
+
+
+def _serve(conn: Connection) -> None:
+    """Worker loop: answer (path, page, delay) with ("ok", text) or ("error", reason)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)  # OCR yields the CPU to text extraction, embedding and the window
+    engine: Any = None
+    conn.send("ready")
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        path, page, delay = request
+        try:
+            if delay:
+                time.sleep(delay)
+            if engine is None:
+                from rapidocr_onnxruntime import RapidOCR
+
+                threads = max(1, min(4, (os.cpu_count() or 2)))
+                engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
+            result, _elapsed = engine(_page_image(path, page))
+            reply = ("ok", _lines_from_boxes(result))
+        except ImportError:
+            reply = ("error", missing_engine() or "the OCR engine could not be loaded")
+        except Exception as exc:  # one bad page must not end the worker
+            reply = ("error", f"page {page} could not be read by OCR: {str(exc)[:150] or type(exc).__name__}")
+        conn.send(reply)
+
+
+# ----------------------------------------------------------------- app side
+
+
+class _Worker:
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process: BaseProcess = ctx.Process(target=_serve, args=(child,), name="sift-ocr",
+                                                daemon=True)
+        self.process.start()
+        child.close()
+        try:
+            ready = self.conn.poll(_STARTUP_TIMEOUT_S) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.stop()
+            raise OSError(f"OCR worker exited with code {self.process.exitcode}")
+
+    def ask(self, path: str, page: int, delay: float, timeout: float) -> tuple[str, str]:
+        self.conn.send((path, page, delay))
+        if not self.conn.poll(timeout):
+            raise TimeoutError
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        self.process.join(0.5)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5.0)
+        self.conn.close()
+
+
+_lock = threading.Lock()
+_worker: _Worker | None = None
+_closing = False
+
+
+def _get_worker() -> _Worker:
+    global _worker
+    if _worker is None or not _worker.process.is_alive():
+        if _worker is not None:
+            _worker.stop()
+        _worker = _Worker()
+        atexit.register(shutdown)
+    return _worker
+
+
+def _discard() -> None:
+    global _worker
+    if _worker is not None:
+        _worker.stop()
+        _worker = None
+
+
+def _ocr_page(path: str, page: int, timeout: float) -> tuple[str, str]:
+    """("ok", text) or ("error", reason) for one page, within ``timeout`` seconds."""
+    delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
+    try:
+        worker = _get_worker()
+    except OSError as exc:
+        return "error", f"the OCR worker could not start ({exc})"
+    try:
+        return worker.ask(path, page, delay, timeout)
+    except TimeoutError:
+        _discard()
+        return "error", f"OCR took longer than {timeout:g} s on page {page}; skipped"
+    except (EOFError, OSError, ValueError):
+        _discard()
+        if _closing:
+            raise Cancelled() from None
+        return "error", f"the OCR engine crashed on page {page}"
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Cache:
+    """page → text for one file's content, as a JSON file named by its hash."""
+
+    def __init__(self, cache_dir: Path | None, path: Path) -> None:
+        self.file: Path | None = None
+        self.pages: dict[str, str] = {}
+        if cache_dir is None:
+            return
+        try:
+            self.file = cache_dir / f"{content_hash(path)}.json"
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+            if data.get("engine") == ENGINE:
+                self.pages = {str(k): str(v) for k, v in data.get("pages", {}).items()}
+        except (OSError, ValueError, AttributeError):
+            pass  # no cache yet, or a damaged one that will be rewritten
+
+    def save(self) -> None:
+        if self.file is None:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(self.file, json.dumps({"engine": ENGINE, "pages": self.pages}))
+        except OSError as exc:
+            log.warning("could not write the OCR cache: %s", exc)
+
+
+def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = 60.0,
+              cache_dir: Path | None = None, cancelled: Any = None) -> OcrResult:
+    """Read ``pages`` (1-based) of a PDF or image by OCR; never raises for a bad page.
+
+    ``cache_dir`` holds results by content hash (None: no cache). ``cancelled`` is an optional
+    callable checked between pages; when it returns True, Cancelled is raised.
+    """
+    global _closing
+    problem = missing_engine()
+    wanted = sorted(set(pages))
+    result = OcrResult()
+    if problem is not None:
+        result.failed = dict.fromkeys(wanted, problem)
+        return result
+    cache = _Cache(cache_dir, path)
+    texts: dict[int, str] = {}
+    changed = False
+    with _lock:
+        _closing = False
+        for page in wanted:
+            if str(page) in cache.pages:
+                texts[page] = cache.pages[str(page)]
+                continue
+            if cancelled is not None and cancelled():
+                raise Cancelled()
+            status, value = _ocr_page(str(path), page, timeout_per_page)
+            if status == "ok":
+                texts[page] = cache.pages[str(page)] = value
+                changed = True
+            else:
+                result.failed[page] = value
+    if changed:
+        cache.save()
+    image = not str(path).lower().endswith(".pdf")
+    raw = [Section(text, page=None if image and len(wanted) == 1 else page, first_line=1)
+           for page, text in sorted(texts.items()) if text.strip()]
+    result.sections = clean_sections(raw, "image")
+    return result
+
+
+def merge_pages(text_sections: list[Section], ocr_sections: list[Section]) -> list[Section]:
+    """Text-layer and OCR sections together in page order."""
+    return sorted([*text_sections, *ocr_sections], key=lambda s: s.page or 0)
+
+
+def shutdown() -> None:
+    """Stop the OCR worker; an OCR call waiting on it raises Cancelled."""
+    global _closing
+    worker = _worker
+    if worker is None:
+        return
+    _closing = True
+    if _lock.acquire(blocking=False):
+        try:
+            _discard()
+        finally:
+            _lock.release()
+    else:
+        worker.process.kill()
