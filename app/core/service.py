@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from app.core.errors import Cancelled, KnownError
+from app.core.failures import known_failure
 from app.core.folder_state import (
     CANCELLED,
-    ERROR,
+    INCOMPLETE,
     INDEXING,
     NOT_WATCHABLE,
+    PAUSED,
     QUEUED,
     UNREACHABLE,
     UP_TO_DATE,
     WATCHING,
-    FolderInfo,
+    FolderBook,
     FolderState,
     Job,
     ServiceEvent,
 )
+from app.core.folders import FolderChanges, FolderSet, inside
 from app.core.indexer import root_of, summarize
+from app.core.jobs import JobQueue
 from app.core.library import Library
 from app.core.records import IndexReport, Progress, SearchResponse, SkippedFile, Stats
 from app.core.scanner import Rules, normalize_folder
@@ -36,11 +39,17 @@ from app.core.search import Filters
 from app.core.store import drop_index, other_model_indexes
 from app.core.watcher import Changes, FolderWatcher, NotWatchable
 
+__all__ = ["CANCELLED", "INCOMPLETE", "INDEXING", "PAUSED", "QUEUED", "IndexService",
+           "ServiceEvent"]
+
 log = logging.getLogger(__name__)
 
 FALLBACK_INTERVAL = 60.0  # scans of folders that cannot be watched; checks for unplugged ones
 IDLE_GRACE = 0.7          # wait_idle: time for the events of changes just made to reach us
 TICK = 0.5                # the writer's housekeeping period when it has nothing to do
+QUIT_SECONDS = 2.0        # shutdown returns within this, whatever the writer is doing
+GONE_MESSAGE = ("The folder is not there (unplugged or moved?); its files stay searchable "
+                "until it is back.")
 
 EventFn = Callable[[ServiceEvent], None]
 
@@ -59,22 +68,20 @@ class IndexService:
         self.fallback_interval = FALLBACK_INTERVAL
         self._on_event = on_event
         self._low_priority = low_priority
-        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._queue = JobQueue()
+        self._book = FolderBook()
         self._lock = threading.RLock()
         self._swap_lock = threading.Lock()  # a model swap waits for searches of the old index
-        self._outstanding = 0                # jobs queued or running
         self._running: Job | None = None
-        self._queued_folders: set[str] = set()
-        self._everything_queued = False
         self._switches = 0
         self._changes = Changes()
         self._changes_queued = False
         self._gone_roots: set[str] = set()
-        self._folders: dict[str, FolderInfo] = {}
         self._watcher: FolderWatcher | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._stopped = False
+        self._closed = False
         self._announced_idle = False
         self._last_error = ""  # a failure that repeats at every retry is reported once
 
@@ -89,52 +96,94 @@ class IndexService:
             if self._thread is not None or self._stopped:
                 return
             for folder in self._lib.settings.folders:
-                self._folder(folder)
+                self._book.get(folder)
             if self._watch_enabled:
                 self._watcher = FolderWatcher(self._on_changes, self._rules(),
                                               on_folder_gone=self._on_folder_gone)
+                self._watcher.roots = tuple(self._lib.settings.folders)
                 self._watcher.start()
-            self._enqueue(Job("reconcile", everything=True))
+            self._enqueue_reconcile(None)
             self._thread = threading.Thread(target=self._main, name="sift-writer", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def shutdown(self, timeout: float = QUIT_SECONDS) -> bool:
+        """The one way to stop: watcher, writer (at its next checkpoint), save, close.
+
+        Returns within about ``timeout`` seconds, keeping everything indexed so far; returns
+        whether the writer stopped in time (if not, its files are left for it to close).
+        """
+        deadline = time.monotonic() + timeout
         with self._lock:
-            if self._stopped:
-                return
+            if self._closed:
+                return True
             self._stopped = True
             self._stopping.set()
             self._lib.control.cancel()
+        self._queue.wake()
         if self._watcher is not None:
             self._watcher.stop()
-        self._jobs.put(None)
+        from app.core import extract
+
+        extract.shutdown()  # a reader waiting for the PDF worker returns at once
+        finished = True
         if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("the indexing thread did not stop within %.0f s", timeout)
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+            finished = not self._thread.is_alive()
+        with self._lock:
+            self._closed = True
+        if not finished:
+            log.warning("the indexing thread did not stop within %.1f s; leaving it its files",
+                        timeout)
+            return False
+        self._lib.close()  # the writer has saved the vector index; this closes the files
+        return True
+
+    def stop(self, timeout: float = QUIT_SECONDS) -> None:
+        """The same as ``shutdown`` (kept for callers of the old name)."""
+        self.shutdown(min(timeout, QUIT_SECONDS) if timeout > 0 else QUIT_SECONDS)
 
     # -- folders and jobs --------------------------------------------------------------------
     def add_folder(self, path: str) -> None:
-        folder = normalize_folder(path)
-        with self._lock:
-            self._lib.add_folders([folder])
-            self._folder(folder).activity = QUEUED
-        self._emit("folders")
-        self._enqueue_reconcile([folder])
+        self.apply_folder_changes(added=(path,))
 
     def remove_folder(self, path: str) -> None:
-        folder = normalize_folder(path)
-        if self._watcher is not None:
-            self._watcher.unwatch(folder)
+        self.apply_folder_changes(removed=(path,))
+
+    def set_folders(self, folders: Iterable[str]) -> FolderChanges:
+        """Make the chosen folders ``folders``; only the difference is applied."""
+        diff = self._lib.folders.diff(folders)
+        return self.apply_folder_changes(added=diff.added, removed=diff.removed)
+
+    def apply_folder_changes(self, added: Iterable[str] = (),
+                             removed: Iterable[str] = ()) -> FolderChanges:
+        """Add and remove folders (a settings dialog's diff); returns what really changed.
+
+        Removed folders' files are forgotten unless another chosen folder covers them; added
+        ones are indexed, then watched. Folders not named here are never touched.
+        """
+        wanted = FolderChanges(tuple(normalize_folder(f) for f in added),
+                               tuple(normalize_folder(f) for f in removed))
         with self._lock:
             lib = self._lib
-            lib.update_settings(lib.settings.without_folder(folder))
-            self._folders.pop(folder, None)
-            running = self._running
-            if running is not None and running.kind == "reconcile" and running.folders == (folder,):
-                lib.control.cancel()  # no point finishing a folder that is being forgotten
-        self._emit("folders")
-        self._enqueue(Job("remove", (folder,)))
+            done = lib.apply_folder_changes(wanted)
+            if self._watcher is not None:
+                self._watcher.roots = tuple(lib.settings.folders)
+            for folder in done.removed:
+                self._book.forget(folder)
+                running = self._running
+                if (running is not None and running.kind == "reconcile"
+                        and not running.everything and running.folders == (folder,)):
+                    lib.control.cancel()  # no point finishing a folder that is being forgotten
+            for folder in done.added:
+                self._book.forget(folder)  # a folder added back starts afresh
+                self._book.get(folder)
+        if done:
+            self._emit("folders")
+        for folder in done.removed:
+            self._enqueue(Job("remove", (folder,)))
+        if done.added:
+            self._enqueue_reconcile(list(done.added))
+        return done
 
     def reindex(self, folder: str | None = None) -> None:
         """Scan again (all folders, or one) and index what changed; unchanged files are kept."""
@@ -150,45 +199,28 @@ class IndexService:
 
     def pause(self) -> None:
         self._lib.control.pause()
+        self._emit("folders")
 
     def resume(self) -> None:
         self._lib.control.resume()
+        self._emit("folders")
 
     def cancel(self) -> None:
         """Stop indexing: the current job and any scans waiting behind it.
 
-        Watched changes still arrive afterwards, and the next periodic rescan catches up.
+        The folders it touched are "incomplete" until a re-index; watched changes still arrive.
         """
-        dropped: list[str] = []
+        folders, everything = self._queue.drop_scans()
+        if everything:
+            folders += list(self._lib.settings.folders)
         with self._lock:
-            kept: list[Job | None] = []
-            while True:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None or job.kind != "reconcile":
-                    kept.append(job)
-                    continue
-                self._outstanding -= 1
-                if job.everything:
-                    self._everything_queued = False
-                    dropped += list(self._lib.settings.folders)
-                self._queued_folders.difference_update(job.folders)
-                dropped += job.folders
-            for job in kept:
-                self._jobs.put(job)
             if self._running is not None:
                 self._lib.control.cancel()
-        if dropped:
-            folders = list(dict.fromkeys(dropped))
-            self._finish_scan(folders, "indexing cancelled")
-            with self._lock:
-                for folder in folders:
-                    info = self._folders.get(folder)
-                    if info is not None and info.watch == QUEUED:
-                        info.watch = CANCELLED
-                        info.next_scan = math.inf  # the user said stop: wait for a re-index
+            else:
+                self._lib.control.resume()  # nothing left to hold: a pause ends with the work
+        if folders:
+            self._book.stopped(list(dict.fromkeys(folders)))
+            self._emit("folders")
         self._announce_idle()
 
     @property
@@ -221,12 +253,12 @@ class IndexService:
     def folder_states(self) -> list[FolderState]:
         lib = self._lib
         counts = lib.folder_counts()
-        with self._lock:
-            out = []
-            for folder in lib.settings.folders:
-                info = self._folder(folder)
-                files, passages = counts.get(folder, (0, 0))
-                out.append(FolderState(folder, info.state, files, passages, info.message))
+        paused = self.paused
+        out = []
+        for folder in lib.settings.folders:
+            state, message = self._book.state(folder, paused)
+            files, passages = counts.get(folder, (0, 0))
+            out.append(FolderState(folder, state, files, passages, message))
         return out
 
     def skipped(self) -> list[SkippedFile]:
@@ -247,7 +279,7 @@ class IndexService:
         try:
             while not self._stopping.is_set():
                 try:
-                    job = self._jobs.get(timeout=TICK)
+                    job = self._queue.get(timeout=TICK)
                 except queue.Empty:
                     self._tick()
                     continue
@@ -269,6 +301,7 @@ class IndexService:
         with self._lock:
             self._running = job
             self._announced_idle = False
+            self._queue.started(job)
             if not self._stopping.is_set():
                 _clear_cancel(self._lib.control)
         try:
@@ -289,23 +322,21 @@ class IndexService:
         finally:
             with self._lock:
                 self._running = None
-                self._outstanding -= 1
                 if job.kind == "switch":
                     self._switches -= 1
+            self._queue.done()
         self._announce_idle()
 
     def _report_failure(self, exc: Exception, folders: tuple[str, ...] = ()) -> None:
-        if isinstance(exc, KnownError):
-            message = str(exc)
+        known = exc if isinstance(exc, KnownError) else known_failure(exc)
+        if known is not None:
+            message = str(known)
+            if getattr(known, "pauses", False):
+                self._lib.control.pause()  # e.g. a full disk: wait for the user to make room
         else:
-            log.exception("indexing failed")
+            log.exception("indexing failed", exc_info=exc)
             message = f"Indexing failed: {exc}"
-        retry = time.monotonic() + self.fallback_interval
-        with self._lock:
-            for folder in folders:
-                info = self._folder(folder)
-                info.activity, info.message = ERROR, message
-                info.next_scan = min(info.next_scan, retry)
+        self._book.fail(folders, message, time.monotonic() + self.fallback_interval)
         if folders:
             self._emit("folders")
         with self._lock:
@@ -315,7 +346,7 @@ class IndexService:
 
     def _announce_idle(self) -> None:
         with self._lock:
-            if self._announced_idle or self._outstanding or self._changes:
+            if self._announced_idle or self._queue.outstanding or self._changes:
                 return
             self._announced_idle = True
         self._emit("idle")
@@ -323,68 +354,63 @@ class IndexService:
     # -- reconciling ------------------------------------------------------------------------
     def _reconcile(self, job: Job) -> None:
         lib = self._lib
-        with self._lock:
-            if job.everything:
-                self._everything_queued = False
-            self._queued_folders.difference_update(job.folders)
-        listed = list(lib.settings.folders)
-        targets = listed if job.everything else [f for f in job.folders if f in listed]
-        if not targets and not job.everything:
+        chosen = lib.folders
+        wanted = chosen if job.everything else [f for f in job.folders if f in chosen]
+        targets = chosen.closure(wanted)
+        if not targets:
             return
         if self._watcher is not None:
             self._watcher.rules = self._rules()
         self._set_activity(targets, INDEXING)  # first: no passing "watching" before the scan
-        reachable = [f for f in targets if self._ensure_watched(f)]
+        # Outermost first: a nested folder is then covered by its parent's watch.
+        targets.sort(key=lambda f: (len(f), f))
+        reachable = [f for f in targets if self._ensure_watched(f, chosen)]
         # All listed folders when reconciling everything: unreachable ones are kept as they are.
         report = lib.indexer().index_folders(targets if job.everything else reachable,
                                              self._progress, forget_others=job.everything)
-        message = "Indexing was stopped; it goes on at the next scan." if report.cancelled else ""
-        self._finish_scan(targets, message)
+        if report.cancelled:
+            self._book.stopped(targets)
+            self._emit("folders")
+        else:
+            self._finish_scan(targets)
         if job.everything and not report.cancelled:
             self._drop_other_models(lib)
         if _changed(report):
             self._emit("indexed", message=summarize(report))
 
-    def _ensure_watched(self, folder: str) -> bool:
+    def _ensure_watched(self, folder: str, chosen: FolderSet) -> bool:
         """Watch ``folder`` if it can be; returns whether it is there to be indexed."""
         if folder not in self._lib.settings.folders:  # removed while this job ran
             return False
-        info = self._folder(folder)
+        info = self._book.get(folder)
+        watcher = self._watcher
         if not os.path.isdir(folder):
-            if self._watcher is not None:
-                self._watcher.unwatch(folder)
-            self._set_watch(folder, UNREACHABLE, "The folder is not there (unplugged or moved?); "
-                            "its files stay searchable until it is back.")
+            if watcher is not None:
+                watcher.unwatch(folder)
+            self._set_watch(folder, UNREACHABLE, GONE_MESSAGE)
             return False
-        if self._watcher is None:
+        if watcher is None:
             self._set_watch(folder, UP_TO_DATE, "")
-        elif self._watcher.is_watched(folder):
-            self._set_watch(folder, WATCHING, "")
+        elif watcher.is_watched(folder) or any(watcher.is_watched(f)
+                                               for f in chosen.containing(folder)):
+            self._set_watch(folder, WATCHING, "")  # a chosen parent's watch covers it
         elif info.watch != NOT_WATCHABLE:  # a watch that failed is not retried (it may leak)
             try:
-                self._watcher.watch(folder)
+                watcher.watch(folder)
                 self._set_watch(folder, WATCHING, "")
             except NotWatchable as exc:
                 self._set_watch(folder, exc.state, exc.message)
                 return exc.state != UNREACHABLE
+            for nested in watcher.watched():  # now covered: one watch per file, not two
+                if inside(nested, folder):
+                    watcher.unwatch(nested)
         return True
 
-    def _finish_scan(self, folders: list[str], message: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for folder in folders:
-                info = self._folders.get(folder)
-                if info is None:  # removed meanwhile
-                    continue
-                info.activity = ""
-                if message:
-                    info.message = message
-                elif info.watch in (WATCHING, UP_TO_DATE):
-                    info.message = ""
-                watched = info.watch == WATCHING or (info.watch == UP_TO_DATE
-                                                     and self._watcher is None)
-                info.next_scan = now + (self.reconcile_interval if watched
-                                        else self.fallback_interval)
+    def _finish_scan(self, folders: list[str], message: str = "") -> None:
+        self._book.finish_scan(folders, complete=True, message=message, now=time.monotonic(),
+                               watched_interval=self.reconcile_interval,
+                               fallback_interval=self.fallback_interval,
+                               watching=self._watcher is not None)
         self._emit("folders")
 
     def _drop_other_models(self, lib: Library) -> None:
@@ -423,10 +449,15 @@ class IndexService:
         before = {p: cat.file_state(p) for p in paths}
         roots = sorted({r for p in paths if (r := root_of(p, folders)) is not None})
         self._set_activity(roots, INDEXING)
+        report = IndexReport()
         try:
             report = lib.indexer().update_paths(paths, folders, self._progress)
         finally:
-            self._set_activity(roots, "")
+            if report.cancelled:
+                self._book.stopped(roots)  # the rest of these changes waits for a re-index
+                self._emit("folders")
+            else:
+                self._set_activity(roots, "")
         if _changed(report):  # update_paths reports no "done" itself; a progress bar needs one
             n = len(paths) - report.unchanged
             self._progress(Progress("done", files_done=n, files_total=n,
@@ -465,9 +496,18 @@ class IndexService:
 
     # -- removing and switching -------------------------------------------------------------
     def _remove(self, folder: str) -> None:
-        if folder in self._lib.settings.folders:  # added back meanwhile
+        lib = self._lib
+        chosen = lib.folders
+        if folder in chosen:  # added back meanwhile
             return
-        count = self._lib.indexer().remove_folder(folder)
+        if self._watcher is not None:
+            # Nested folders that its watch covered get their own first, so nothing is missed.
+            for nested in chosen:
+                if inside(nested, folder) and not any(inside(nested, f) for f in chosen
+                                                      if f != nested):
+                    self._ensure_watched(nested, chosen)
+            self._watcher.unwatch(folder)
+        count = lib.forget_uncovered(folder)
         self._emit("removed", message=f"Forgot {count} files of {folder}.")
 
     def _switch(self, model: str) -> None:
@@ -489,12 +529,13 @@ class IndexService:
             self._abandon(new, folders, "The model switch was stopped; the old model stays.")
             return
         with self._swap_lock, self._lock:
+            # Folders added or removed during the build are the old library's latest list.
             new.settings = replace(old.settings, model=model)
             self._lib = new
         new.save_settings()
         old.release()
         drop_index(old.index_folder)
-        self._finish_scan(folders, "")
+        self._finish_scan(folders)
         self._emit("model", message=new.embedder.name)
 
     def _abandon(self, new: Library, folders: list[str], message: str) -> None:
@@ -511,7 +552,7 @@ class IndexService:
             gone, self._gone_roots = self._gone_roots, set()
         due: list[str] = []
         for folder in self._lib.settings.folders:
-            info = self._folder(folder)
+            info = self._book.get(folder)
             if folder in gone or info.watch == WATCHING:
                 if not os.path.isdir(folder):
                     self._lost(folder, now)
@@ -532,33 +573,21 @@ class IndexService:
     def _lost(self, folder: str, now: float) -> None:
         if self._watcher is not None:
             self._watcher.unwatch(folder)
-        self._set_watch(folder, UNREACHABLE, "The folder is not there (unplugged or moved?); "
-                        "its files stay searchable until it is back.")
-        with self._lock:
-            self._folder(folder).next_scan = now + self.fallback_interval
+        self._set_watch(folder, UNREACHABLE, GONE_MESSAGE)
+        self._book.get(folder).next_scan = now + self.fallback_interval
 
     # -- helpers --------------------------------------------------------------------------
     def _enqueue(self, job: Job) -> None:
         with self._lock:
-            self._outstanding += 1
             self._announced_idle = False
-        self._jobs.put(job)
+        self._queue.put(job)
 
     def _enqueue_reconcile(self, folders: list[str] | None) -> None:
         with self._lock:
-            if folders is None:
-                if self._everything_queued:
-                    return
-                self._everything_queued = True
-                self._enqueue(Job("reconcile", everything=True))
-                return
-            fresh = tuple(f for f in folders if f not in self._queued_folders)
-            if not fresh:
-                return
-            self._queued_folders.update(fresh)
-            for folder in fresh:
-                self._folder(folder).next_scan = math.inf  # until this scan is done
-            self._enqueue(Job("reconcile", fresh))
+            self._announced_idle = False
+        fresh = self._queue.put_scan(folders)
+        if fresh:
+            self._book.queued(fresh)
 
     def _idle(self) -> bool:
         if self._stopped:
@@ -566,32 +595,17 @@ class IndexService:
         # The watcher first: a batch it hands over is in our own state before it stops pending.
         watcher_pending = self._watcher is not None and self._watcher.pending
         with self._lock:
-            return not (watcher_pending or self._outstanding or self._changes or self._gone_roots)
-
-    def _folder(self, folder: str) -> FolderInfo:
-        with self._lock:
-            info = self._folders.get(folder)
-            if info is None:
-                info = self._folders[folder] = FolderInfo()
-            return info
+            return not (watcher_pending or self._queue.outstanding or self._changes
+                        or self._gone_roots)
 
     def _set_watch(self, folder: str, watch: str, message: str) -> None:
-        with self._lock:
-            info = self._folder(folder)
-            changed = (info.watch, info.message) != (watch, message)
-            info.watch, info.message = watch, message
-        if changed:
+        if self._book.set_watch(folder, watch, message):
             self._emit("folders")
 
     def _set_activity(self, folders: list[str], activity: str, message: str | None = None) -> None:
         if not folders:
             return
-        with self._lock:
-            for folder in folders:
-                info = self._folder(folder)
-                info.activity = activity
-                if message is not None:
-                    info.message = message
+        self._book.set_activity(folders, activity, message)
         self._emit("folders")
 
     def _rules(self) -> Rules:

@@ -196,6 +196,9 @@ class FolderWatcher:
         self._observer = Observer()
         self._handler = _Handler(self)
         self._watches: dict[str, object] = {}
+        # Every chosen folder, watched or covered by a watched parent: a path belongs to the
+        # innermost one (so a chosen folder's own rules apply below it).
+        self.roots: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._busy = threading.Event()  # set while a batch is on its way to on_changes
@@ -269,7 +272,7 @@ class FolderWatcher:
     # -- events (watchdog's thread) -------------------------------------------------------
     def root_of(self, path: str) -> str | None:
         with self._lock:
-            roots = list(self._watches)
+            roots = [*self._watches, *self.roots]
         best: str | None = None
         for root in roots:
             if (path == root or path.startswith(root.rstrip(os.sep) + os.sep)) and (

@@ -456,3 +456,104 @@ def test_sift_watch_logs_what_it_indexes_and_stops_on_sigterm(tmp_path: Path, ti
         if proc.poll() is None:
             proc.kill()
     assert wait_for("Stopping", timeout=5), seen
+
+
+# -- overlapping folders, truthful states, quitting, a full disk (issue 9) ------------------------
+def test_a_nested_folder_removed_keeps_its_files_while_the_parent_is_watched(service_for,
+                                                                             docs: Path) -> None:
+    child = docs / "sub"
+    svc = service_for(docs)
+    svc.start()
+    assert svc.wait_idle(WAIT)
+    svc.add_folder(str(child))
+    assert svc.wait_idle(WAIT)
+    assert svc._watcher is not None and svc._watcher.watched() == [str(docs)]  # one watch
+    assert {s.path: (s.state, s.files) for s in svc.folder_states()} == {
+        str(docs): ("watching", 4), str(child): ("watching", 1)}
+    svc.remove_folder(str(child))
+    assert svc.wait_idle(WAIT)
+    assert found(svc, "mountain") == [str(child / "river.txt")]
+    (child / "new.txt").write_text("still watched through the parent: wombat\n", encoding="utf-8")
+    assert svc.wait_idle(WAIT)
+    assert found(svc, "wombat") == [str(child / "new.txt")]
+
+
+def test_removing_the_parent_keeps_watching_the_nested_folder(service_for, docs: Path) -> None:
+    child = docs / "sub"
+    svc = service_for(child, docs)
+    svc.start()
+    assert svc.wait_idle(WAIT)
+    assert svc._watcher is not None and svc._watcher.watched() == [str(docs)]
+    svc.set_folders([str(child)])
+    assert svc.wait_idle(WAIT)
+    assert svc.stats().files == 1 and svc._watcher.watched() == [str(child)]
+    (child / "later.txt").write_text("made after the parent left: platypus\n", encoding="utf-8")
+    assert svc.wait_idle(WAIT)
+    assert found(svc, "platypus") == [str(child / "later.txt")]
+
+
+def test_set_folders_applies_only_the_difference(service_for, docs: Path, tmp_path) -> None:
+    extra = tmp_path / "extra"
+    write_files(extra, 3)
+    svc = service_for(docs)
+    svc.start()
+    assert svc.wait_idle(WAIT)
+    changes = svc.set_folders([str(docs), str(extra)])
+    assert changes.added == (str(extra),) and changes.removed == ()
+    assert svc.set_folders([str(extra), str(docs)]).added == ()  # same set: nothing to do
+    assert svc.wait_idle(WAIT)
+    assert svc.stats().files == 7
+
+
+def test_a_cancelled_folder_says_incomplete_until_reindexed(service_for, recorder,
+                                                           tmp_path) -> None:
+    folder = tmp_path / "notes"
+    write_files(folder, 50)
+    svc = service_for(folder)
+    svc.pause()
+    svc.start()
+    assert eventually(timeout=WAIT, check=lambda: svc.folder_states()[0].state == "paused")
+    svc.cancel()
+    assert svc.wait_idle(WAIT)
+    assert svc.folder_states()[0].state == "incomplete"
+    svc.reindex()
+    assert svc.wait_idle(WAIT)
+    assert svc.folder_states()[0].state == "watching" and svc.stats().files == 50
+
+
+def test_shutdown_mid_indexing_is_prompt_and_keeps_what_was_indexed(service_for, recorder,
+                                                                    tmp_path) -> None:
+    folder = tmp_path / "notes"
+    write_files(folder, 400)
+    svc = service_for(folder)
+    svc.start()
+    assert eventually(timeout=WAIT, check=lambda: svc.stats().files >= 20)
+    lib = svc.library
+    assert svc.shutdown(timeout=10.0)  # the writer stopped at a checkpoint (not abandoned)
+    reopened = Library(lib.paths, lib.settings, embedder=lib.embedder)
+    try:
+        assert reopened.store.consistent() and reopened.stats().files >= 20
+    finally:
+        reopened.close()
+
+
+def test_a_full_disk_is_reported_in_words_and_pauses(service_for, recorder, docs: Path,
+                                                     monkeypatch) -> None:
+    import sqlite3
+
+    from app.core.catalog import Catalog
+
+    svc = service_for(docs)
+    svc.start()
+    assert svc.wait_idle(WAIT)
+
+    def full(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Catalog, "put_file", full)
+    (docs / "new.txt").write_text("no room for this: quokka\n", encoding="utf-8")
+    assert eventually(timeout=WAIT, check=lambda: "error" in recorder.kinds())
+    errors = [e.message for e in recorder.events if e.kind == "error"]
+    assert "disk holding Sift's data is full; indexing paused" in errors[0]
+    assert svc.paused
+    assert svc.library.store.consistent() and svc.stats().files == 4

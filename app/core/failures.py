@@ -1,0 +1,58 @@
+"""Failures of the environment seen as raw exceptions (a full disk, a damaged catalog), in words."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+from app.core.errors import KnownError
+
+
+class DiskFull(KnownError):
+    """The disk holding Sift's data is full; indexing waits until there is room."""
+
+    pauses = True
+
+    def __init__(self) -> None:
+        super().__init__("The disk holding Sift's data is full; indexing paused.",
+                         "Free some space, then resume (or run the index again). "
+                         "Everything indexed so far is kept.")
+
+
+class CatalogDamaged(KnownError):
+    """The catalog file cannot be read; it is set aside and rebuilt from the files."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Sift's index was damaged ({detail}).",
+                         "It is set aside and rebuilt from your files at the next start.")
+        self.detail = detail
+
+
+DAMAGE_SIGNS = ("malformed", "file is not a database", "could not decode", "disk i/o error",
+                "database corrupt", "no such table", "no such column")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return "database or disk is full" in text or "disk is full" in text
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the catalog file itself is damaged (not merely busy or full)."""
+    if not isinstance(exc, sqlite3.DatabaseError) or is_disk_full(exc):
+        return False
+    text = str(exc).lower()
+    return any(sign in text for sign in DAMAGE_SIGNS)
+
+
+def known_failure(exc: BaseException) -> KnownError | None:
+    """The user's words for ``exc``, or None when it is a bug."""
+    if isinstance(exc, KnownError):
+        return exc
+    if is_disk_full(exc):
+        return DiskFull()
+    if is_damage(exc):
+        return CatalogDamaged(str(exc))
+    return None
