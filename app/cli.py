@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from app import __version__
+from app.terminal import safe, safe_block, safe_json
 
 COMMANDS = ("index", "search", "status", "skipped", "folders", "remove", "config", "eval",
             "watch", "bench")
@@ -36,12 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", help="search by meaning and keywords")
     s.add_argument("query", nargs="+")
     s.add_argument("--json", action="store_true", help="machine-readable output")
-    s.add_argument("-n", "--limit", type=int, default=None, help="number of files to show")
+    s.add_argument("-n", "--limit", type=_positive_int, default=None,
+                   help="number of files to show")
     s.add_argument("--folder", help="only files below this folder")
     s.add_argument("--type", action="append", default=[], metavar="EXT",
                    help="only files of this type, e.g. pdf (repeatable)")
     s.add_argument("--since", help="only files modified on or after this date (YYYY-MM-DD)")
     s.add_argument("--no-rerank", action="store_true", help="skip the cross-encoder")
+    s.add_argument("--here", action="store_true",
+                   help="search in this process even when a running Sift could answer")
 
     s = sub.add_parser("status", help="what is indexed, the model, and skipped files")
     s.add_argument("--json", action="store_true")
@@ -74,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{safe(text)}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def run_cli(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -88,7 +102,7 @@ def run_cli(argv: list[str]) -> int:
     try:
         return int(HANDLERS[args.command](args) or 0)
     except KnownError as exc:
-        print(f"sift: {exc}", file=sys.stderr)
+        print(f"sift: {safe_block(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nsift: interrupted", file=sys.stderr)
@@ -118,11 +132,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     def progress(p):  # type: ignore[no-untyped-def]
         if live and p.phase == "indexing":
             eta = f", {p.eta_s:.0f}s left" if p.eta_s is not None else ""
-            print(f"\r  {p.files_done}/{p.files_total} files, {p.chunks_done} passages{eta}   ",
+            print(f"\r  {p.stages_text}, {p.chunks_done} passages{eta}   ",
                   end="", file=sys.stderr, flush=True)
 
     try:
         report = lib.index(folders or None, progress)
+        if not report.cancelled and lib.embedder.loaded:
+            # Once per model: later `sift search` runs then embed queries without torch.
+            lib.embedder.export_queries()
     finally:
         lib.close()
     if live:
@@ -131,33 +148,94 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated, "
           f"{report.moved} moved, {report.removed} removed, {report.unchanged} unchanged, "
           f"{report.skipped} skipped; {report.chunks} passages ({rate:.1f}/s).")
+    if report.chunks and report.embedded:
+        print(f"Findable by words after {report.words_seconds:.1f}s; {report.embedded} passages "
+              f"embedded in {report.embed_seconds:.1f}s.")
     for s in report.skipped_files[:20]:
-        print(f"  skipped {s.path}: {s.reason}")
+        print(f"  skipped {safe(s.path)}: {safe_block(s.reason)}")
     if len(report.skipped_files) > 20:
         print(f"  … and {len(report.skipped_files) - 20} more (sift skipped)")
     return 130 if report.cancelled else 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from app.core.catalog import to_db
+    from app.core.ipc import SearchRequest, ask_search
+    from app.core.paths import resolve_paths
+
+    query = _query_text(args.query)
+    folder = os.path.abspath(os.path.expanduser(args.folder)) if args.folder else None
+    request = SearchRequest(query, limit=args.limit, folder=to_db(folder) if folder else None,
+                            types=tuple(args.type), since=_since(args.since),
+                            rerank=False if args.no_rerank else None)
+    paths = resolve_paths(args.data_dir)
+    # A running Sift (window or `sift watch`) has everything loaded: ask it first.
+    answer = None if args.here else ask_search(paths.data_dir, request)
+    if answer is not None and answer.response is None:
+        print(f"sift: the running Sift could not answer ({safe(answer.error)}); "
+              "searching here.", file=sys.stderr)
+    resp = answer.response if answer is not None and answer.response is not None \
+        else _search_here(args, request)
+    return _print_response(resp, args.json)
+
+
+def _search_here(args: argparse.Namespace, request) -> object:  # type: ignore[no-untyped-def]
     from app.core.search import Filters
 
     lib = _library(args)
-    since = None
-    if args.since:
-        since = datetime.strptime(args.since, "%Y-%m-%d").timestamp()
-    folder = os.path.abspath(os.path.expanduser(args.folder)) if args.folder else None
-    filters = Filters(folder=folder, types=tuple(args.type), modified_after=since)
-    query = " ".join(args.query)
     try:
-        resp = lib.search(query, limit=args.limit, filters=filters,
-                          rerank=False if args.no_rerank else None)
+        had_light = lib.embedder.light() is not None
+        lib.embedder.prepare_queries()
+        filters = Filters(folder=request.folder, types=request.types,
+                          modified_after=request.since)
+        resp = lib.search(request.query, limit=request.limit, filters=filters,
+                          rerank=request.rerank)
+        if not had_light:
+            # The model had to be loaded with torch; export it once so the next search does not.
+            lib.embedder.export_queries()
+        return resp
     finally:
         lib.close()
-    if args.json:
-        print(json.dumps(response_json(resp), ensure_ascii=False, indent=2))
+
+
+def _query_text(words: list[str]) -> str:
+    from app.core.errors import KnownError
+
+    query = " ".join(words)
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        raise KnownError("The query is not valid text (its bytes are not UTF-8).",
+                         "Type it again, or check the terminal's character encoding.") from None
+    if not query.strip():
+        raise KnownError("The query is empty.", 'Give some words: sift search "plumber invoice"')
+    return query
+
+
+def _since(text: str | None) -> float | None:
+    """--since as a POSIX time, or a clear error for what is not a usable date."""
+    from app.core.errors import KnownError
+
+    if not text:
+        return None
+    try:
+        when = datetime.strptime(text.strip(), "%Y-%m-%d")
+        stamp = when.timestamp()
+    except (ValueError, OverflowError, OSError):
+        raise KnownError(f"--since wants a date like 2024-01-31, not '{safe(text)}'.") from None
+    if stamp > time.time() + 86400:
+        raise KnownError(f"--since {safe(text)} is in the future: no file was modified after it.")
+    return stamp
+
+
+def _print_response(resp, as_json: bool) -> int:  # type: ignore[no-untyped-def]
+    if as_json:
+        print(safe_json(json.dumps(response_json(resp), ensure_ascii=False, indent=2)))
         return 0
     if resp.rerank_note:
-        print(f"({resp.rerank_note})", file=sys.stderr)
+        print(f"({safe_block(resp.rerank_note)})", file=sys.stderr)
+    if not resp.semantic:
+        print("(keyword matches only: the meaning model is still loading)", file=sys.stderr)
     if not resp.hits:
         print("No matches.")
         return 0
@@ -166,7 +244,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     bold = "\033[1m" if sys.stdout.isatty() else ""
     reset = "\033[0m" if sys.stdout.isatty() else ""
     for i, hit in enumerate(resp.hits, 1):
-        print(f"{i:2}. {bold}{hit.path}{reset}  ({hit.score:.3f})")
+        print(f"{i:2}. {bold}{safe(hit.path)}{reset}  ({hit.score:.3f})")
         for p in hit.passages[:2]:
             where = f"page {p.page}" if p.page else f"line {p.line}"
             print(f"      [{where}] {_mark(p.text, p.highlights, bold, reset)}")
@@ -178,9 +256,9 @@ def _mark(text: str, spans, on: str, off: str) -> str:  # type: ignore[no-untype
         on, off = "[", "]"
     out, last = [], 0
     for a, b in spans:
-        out += [text[last:a], on, text[a:b], off]
+        out += [safe_block(text[last:a]), on, safe_block(text[a:b]), off]
         last = b
-    out.append(text[last:])
+    out.append(safe_block(text[last:]))
     return "".join(out)
 
 
@@ -190,6 +268,7 @@ def response_json(resp) -> dict:  # type: ignore[no-untyped-def]
         "reranked": resp.reranked,
         "rerank_note": resp.rerank_note,
         "weak": resp.weak,
+        "semantic": resp.semantic,
         "elapsed_ms": round(resp.elapsed_ms, 1),
         "results": [
             {
@@ -206,11 +285,31 @@ def response_json(resp) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
+def _stages(lib) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Files per indexing stage, read from the catalog without loading the model."""
+    import sqlite3
+
+    from app.core.catalog import Catalog
+
+    path = lib.index_folder / "catalog.sqlite"
+    if not path.exists():
+        return {}
+    try:
+        cat = Catalog(path, readonly=True)
+        try:
+            return cat.stage_counts()
+        finally:
+            cat.close()
+    except sqlite3.Error:  # an older catalog not yet migrated, or one being created
+        return {}
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     lib = _library(args)
     stats = lib.stats()
     meta = lib.meta()
     counts = lib.folder_counts()
+    stages = _stages(lib)
     backend = meta.get("backend", "")
     data = {
         "data_dir": stats.data_dir,
@@ -219,29 +318,35 @@ def cmd_status(args: argparse.Namespace) -> int:
         "files": stats.files,
         "passages": stats.chunks,
         "skipped": stats.skipped,
+        "stages": {"words": stats.files, "meaning": stages.get("meaning", stats.files),
+                   "passages_to_embed": stages.get("pending_chunks", 0)},
         "folders": {f: {"files": counts.get(f, (0, 0))[0], "passages": counts.get(f, (0, 0))[1],
                         "reachable": os.path.isdir(f)} for f in stats.folders},
         "reranker": lib.settings.reranker if lib.settings.rerank else None,
         "last_indexed": float(meta["last_indexed"]) if "last_indexed" in meta else None,
     }
     if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(safe_json(json.dumps(data, indent=2, ensure_ascii=False)))
         return 0
-    print(f"Data folder: {stats.data_dir}")
-    print(f"Model:       {stats.model}" + (f" ({backend})" if backend else ""))
-    print(f"Reranker:    {data['reranker'] or 'off'}")
+    st = data["stages"]
+    print(f"Data folder: {safe(stats.data_dir)}")
+    print(f"Model:       {safe(stats.model)}" + (f" ({safe(backend)})" if backend else ""))
+    print(f"Reranker:    {safe(data['reranker'] or 'off')}")
     print(f"Index:       {stats.files} files, {stats.chunks} passages, {stats.skipped} skipped")
+    print(f"Stages:      words: {st['words']}/{stats.files} files · "
+          f"meaning: {st['meaning']}/{stats.files}"
+          + (f" ({st['passages_to_embed']} passages to embed)" if st["passages_to_embed"] else ""))
     if data["last_indexed"]:
         print(f"Updated:     {time.strftime('%Y-%m-%d %H:%M', time.localtime(data['last_indexed']))}")
     print("Folders:" if stats.folders else "Folders:     none yet (sift index FOLDER)")
     for f, c in data["folders"].items():
         state = "" if c["reachable"] else "  (not reachable)"
-        print(f"  {f}: {c['files']} files, {c['passages']} passages{state}")
+        print(f"  {safe(f)}: {c['files']} files, {c['passages']} passages{state}")
     skipped = lib.skipped()
     if skipped:
         print(f"Skipped ({len(skipped)}):")
         for s in skipped[:30]:
-            print(f"  {s.path}: {s.reason}")
+            print(f"  {safe(s.path)}: {safe_block(s.reason)}")
         if len(skipped) > 30:
             print(f"  … and {len(skipped) - 30} more (sift skipped)")
     return 0
@@ -249,13 +354,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_skipped(args: argparse.Namespace) -> int:
     for s in _library(args).skipped():
-        print(f"{s.path}\t{s.reason}")
+        print(f"{safe(s.path)}\t{safe_block(s.reason)}")
     return 0
 
 
 def cmd_folders(args: argparse.Namespace) -> int:
     for f in _library(args).settings.folders:
-        print(f)
+        print(safe(f))
     return 0
 
 
@@ -265,7 +370,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
         n = lib.remove_folder(args.folder)
     finally:
         lib.close()
-    print(f"Removed {args.folder} ({n} files forgotten).")
+    print(f"Removed {safe(args.folder)} ({n} files forgotten).")
     return 0
 
 
@@ -279,13 +384,14 @@ def cmd_config(args: argparse.Namespace) -> int:
     if not args.key:
         for k, v in current.items():
             if k != "extra":
-                print(f"{k} = {json.dumps(v, ensure_ascii=False)}")
+                print(safe(f"{k} = {json.dumps(v, ensure_ascii=False)}"))
         return 0
     names = {f.name for f in fields(lib.settings)} - {"extra"}
     if args.key not in names:
-        raise KnownError(f"Unknown setting '{args.key}'.", "Known: " + ", ".join(sorted(names)))
+        raise KnownError(f"Unknown setting '{safe(args.key)}'.",
+                         "Known: " + ", ".join(sorted(names)))
     if not args.value:
-        print(json.dumps(current[args.key], ensure_ascii=False))
+        print(safe(json.dumps(current[args.key], ensure_ascii=False)))
         return 0
     default = current[args.key]
     raw = args.value
@@ -301,7 +407,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     else:
         value = " ".join(raw)
     lib.update_settings(replace(lib.settings, **{args.key: value}))
-    print(f"{args.key} = {json.dumps(value, ensure_ascii=False)}")
+    print(safe(f"{args.key} = {json.dumps(value, ensure_ascii=False)}"))
     if args.key in ("model", "chunk_tokens", "chunk_overlap"):
         print("Run 'sift index' to rebuild the index with the new setting.")
     return 0
