@@ -32,6 +32,12 @@ class Reranker:
         with self._lock:
             if self._model is not None or self._error is not None:
                 return self._model is not None
+            if not self.source.local and not _cached(self.source.location) and not hub_reachable():
+                # Known without importing torch (seconds): a fresh `sift search` stays fast.
+                self._error = ("it is not in the local model cache and the Hugging Face Hub "
+                               "cannot be reached (offline?); a local folder works too: "
+                               "sift config reranker /path/to/cross-encoder")
+                return False
             quiet_hf_logging()
             try:
                 from sentence_transformers import CrossEncoder
@@ -78,6 +84,16 @@ class Reranker:
                                       show_progress_bar=False, convert_to_numpy=True,
                                       activation_fn=_identity)
         return [_sigmoid(float(x)) for x in raw]
+
+
+def _cached(repo_id: str) -> bool:
+    """Whether the hub's local cache holds this model (looked up without the network)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # an odd id or an old huggingface_hub: let the full load decide
+        return True
 
 
 def _identity(x: Any) -> Any:
