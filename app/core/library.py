@@ -11,8 +11,10 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from app.core import datalock
 from app.core.control import Control
 from app.core.embedder import Embedder
+from app.core.failures import known_failure
 from app.core.folders import FolderChanges, FolderSet, counts_by_folder, uncovered_below
 from app.core.indexer import Indexer, ProgressFn
 from app.core.paths import AppPaths
@@ -48,6 +50,7 @@ class Library:
         self._searcher: Searcher | None = None
         self._open_lock = threading.Lock()
         self._folders_lock = threading.Lock()
+        self._writer = False  # holds the data folder's writer lock
 
     # -- settings and folders ----------------------------------------------------------------
     def save_settings(self) -> None:
@@ -93,8 +96,15 @@ class Library:
     def add_folders(self, folders: list[str]) -> list[str]:
         return list(self.apply_folder_changes(FolderChanges(added=tuple(folders))).added)
 
+    def hold_writer_lock(self, *, wait: bool) -> None:
+        """Become this data folder's one writer: wait for another Sift, or raise DataFolderBusy."""
+        if not self._writer:
+            datalock.acquire(self.paths.data_dir, wait=wait, on_wait=log.warning)
+            self._writer = True
+
     def remove_folder(self, folder: str) -> int:
         """Stop indexing ``folder``; forgets its files unless another chosen folder covers them."""
+        self.hold_writer_lock(wait=True)
         norm = normalize_folder(folder)
         self.apply_folder_changes(FolderChanges(removed=(norm,)))
         return self.forget_uncovered(norm)
@@ -152,9 +162,16 @@ class Library:
             targets = self.folders.closure(normalize_folder(f) for f in folders)
         else:
             targets = list(self.settings.folders)
+        self.hold_writer_lock(wait=True)
         self.control.reset()
-        report = self.indexer().index_folders(targets, on_progress,
-                                              forget_others=not folders)
+        try:
+            report = self.indexer().index_folders(targets, on_progress,
+                                                  forget_others=not folders)
+        except (sqlite3.Error, OSError) as exc:
+            known = known_failure(exc)
+            if known is None:
+                raise
+            raise known from exc
         if not report.cancelled:
             self._drop_old_models()
         return report
@@ -253,6 +270,9 @@ class Library:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+            if self._writer:
+                self._writer = False
+                datalock.release(self.paths.data_dir)
 
     def close(self) -> None:
         from app.core import extract

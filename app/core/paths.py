@@ -42,7 +42,14 @@ class AppPaths:
 
 
 def make_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) and restrict it to the current user."""
+    """Create ``path`` (and parents), readable by the current user only.
+
+    A folder that already exists keeps its mode: the user may have pointed Sift at a shared
+    folder on purpose, and changing it (a 1777 folder made 0700) would break other programs.
+    Files Sift writes in it are private on their own (0600).
+    """
+    if path.is_dir():
+        return
     path.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):  # FAT and some shares have no modes; not worth failing
         path.chmod(0o700)

@@ -95,6 +95,7 @@ class IndexService:
         with self._lock:
             if self._thread is not None or self._stopped:
                 return
+            self._lib.hold_writer_lock(wait=False)  # DataFolderBusy: another Sift writes here
             for folder in self._lib.settings.folders:
                 self._book.get(folder)
             if self._watch_enabled:
@@ -517,6 +518,7 @@ class IndexService:
             self._emit("model", message=old.embedder.name)
             return
         new.control = old.control  # pause, resume and cancel steer the build too
+        new.hold_writer_lock(wait=False)  # the process's own lock: only counted again
         self._open(new)
         folders = list(old.settings.folders)
         self._set_activity(folders, INDEXING, "Building the index for the new model…")

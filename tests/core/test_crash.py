@@ -182,3 +182,52 @@ def test_killed_indexing_always_reopens_and_resumes_to_a_full_index(
           f"into a run; the vector index reopened as: {', '.join(reopened)}")
     assert len(reopened) >= 8
     assert snapshot(index_folder) == fresh_snapshot(tmp_path, settings, tiny_embedder, [folder])
+
+
+# -- two processes on one data folder, and the data folder's own mode ------------------------------
+HOLDER = r"""
+import sys, time
+from pathlib import Path
+from app.core import datalock
+datalock.acquire(Path(sys.argv[1]), wait=False)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_second_writer_is_told_another_sift_runs_and_a_crash_frees_the_lock(
+        tmp_path: Path) -> None:
+    from app.core import datalock
+
+    data = tmp_path / "data"
+    data.mkdir()
+    repo = Path(__file__).resolve().parents[2]
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(data)], cwd=repo,
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(repo)})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(datalock.DataFolderBusy, match=r"Another Sift \(process \d+\)"):
+            datalock.acquire(data, wait=False)
+        holder.send_signal(signal.SIGKILL)  # a crash: the system frees the lock
+        holder.wait(timeout=10)
+        datalock.acquire(data, wait=False)
+        datalock.release(data)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            holder.kill()
+    assert (data / datalock.LOCK_FILE).stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_an_existing_data_folder_keeps_its_mode(tmp_path: Path, settings, tiny_embedder) -> None:
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    lib = Library(resolve_paths(shared), settings, embedder=tiny_embedder)
+    lib.close()
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+    assert (shared / "indexes").stat().st_mode & 0o777 == 0o700  # made by Sift: private

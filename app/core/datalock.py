@@ -1,0 +1,121 @@
+"""One writing Sift per data folder: an OS lock on a file there, freed by the system on a crash."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from app.core.errors import KnownError
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "sift.lock"
+
+
+class DataFolderBusy(KnownError):
+    """Another Sift process writes to this data folder."""
+
+
+class _Held:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.count = 0
+
+
+# The lock belongs to the process: two libraries of one process (a model switch builds the
+# new index beside the old one) share it, and it is freed when the last one lets go.
+_held: dict[Path, _Held] = {}
+_guard = threading.Lock()
+
+
+def acquire(data_dir: Path, *, wait: bool, on_wait: Callable[[str], None] | None = None) -> None:
+    """Take the data folder's writer lock, waiting for another process or raising DataFolderBusy."""
+    path = (data_dir / LOCK_FILE).resolve()
+    with _guard:
+        held = _held.get(path)
+        if held is not None:
+            held.count += 1
+            return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if not _try_lock(fd):
+            message = (f"Another Sift ({_holder(fd)}) is indexing with the data folder "
+                       f"{data_dir}.")
+            if not wait:
+                raise DataFolderBusy(message, "Close it first, or give this one another "
+                                     "--data-dir.")
+            if on_wait is not None:
+                on_wait(f"{message} Waiting for it to finish (Ctrl-C stops)…")
+            _lock_blocking(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()}".encode())
+    except BaseException:
+        os.close(fd)
+        raise
+    with _guard:
+        held = _held.setdefault(path, _Held(fd))
+        held.count += 1
+
+
+def release(data_dir: Path) -> None:
+    path = (data_dir / LOCK_FILE).resolve()
+    with _guard:
+        held = _held.get(path)
+        if held is None:
+            return
+        held.count -= 1
+        if held.count > 0:
+            return
+        del _held[path]
+    with contextlib.suppress(OSError):
+        _unlock(held.fd)
+    os.close(held.fd)
+
+
+def _holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 64, 0).decode("ascii", "replace").strip() if hasattr(os, "pread") \
+            else ""
+    except OSError:
+        text = ""
+    return text or "another process"
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+    def _lock_blocking(fd: int) -> None:
+        while not _try_lock(fd):
+            time.sleep(0.5)
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def _lock_blocking(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)

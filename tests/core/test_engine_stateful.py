@@ -1,0 +1,309 @@
+"""The engine under random sequences of what users do; after every settled step, index ≡ disk.
+
+Rules: add and remove folders (nested, overlapping, hidden), create / edit / rename / move /
+delete files, pause, resume, cancel, re-index, exclusion patterns, a model switch, and quit +
+restart at any moment (also mid-indexing). Short in CI; SIFT_LONG_STATEFUL=1 runs the long one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from app.core.catalog import Catalog
+from app.core.embedder import Embedder
+from app.core.library import Library
+from app.core.paths import resolve_paths
+from app.core.scanner import Rules, scan_folder
+from app.core.service import IndexService
+from app.core.settings import Settings, load_settings
+
+LONG = os.environ.get("SIFT_LONG_STATEFUL") == "1"
+SETTLE_S = 90.0
+DIRS = ("a", "a/b", "a/b/c", "a/.h", "d")  # nested, a hidden one inside, and one apart
+NAMES = ("one.txt", "two.txt", "three.md", "four.txt")
+PATTERNS = ((), ("*.md",), ("c/",), ("*.md", "b/"))
+
+dirs = st.sampled_from(DIRS)
+names = st.sampled_from(NAMES)
+
+
+class _Errors(logging.Handler):
+    """Collects every error Sift logs: a logged exception is a bug the user would meet."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class EngineMachine(RuleBasedStateMachine):
+    """A user with a few nested folders, a data folder, and two (tiny) models to choose from."""
+
+    base: Path
+    models: dict[str, Embedder]
+    stats: ClassVar[dict[str, int]] = {"sequences": 0, "steps": 0, "checks": 0}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = Path(self.base) / f"run{EngineMachine.stats['sequences']}"
+        EngineMachine.stats["sequences"] += 1
+        shutil.rmtree(self.root, ignore_errors=True)
+        for d in DIRS:
+            (self.root / "disk" / d).mkdir(parents=True, exist_ok=True)
+        self.paths = resolve_paths(self.root / "data")
+        self.counter = 0
+        self.settled = True
+        self.paused = False
+        self.cancelled = False
+        self.events: list[str] = []
+        self.errors = _Errors()
+        logging.getLogger("app").addHandler(self.errors)
+        self.svc: IndexService | None = None
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def folder(self, d: str) -> str:
+        return str(self.root / "disk" / d)
+
+    def _start(self) -> None:
+        model = load_settings(self.paths.settings_file).model
+        by_name = {e.name: e for e in self.models.values()}
+        lib = Library(self.paths, embedder=by_name[model])
+        self.svc = IndexService(lib, on_event=lambda ev: self.events.append(ev.kind),
+                                low_priority=False)
+        self.svc.fallback_interval = 3600.0
+        self.svc.start()
+
+    @initialize(model=st.sampled_from(["first", "second"]))
+    def start(self, model: str) -> None:
+        from app.core.settings import save_settings
+
+        name = self.models[model].name
+        save_settings(self.paths.settings_file,
+                      Settings(model=name, backend="torch-float32", rerank=False, reranker="",
+                               chunk_tokens=48, chunk_overlap=8))
+        self._start()
+
+    def teardown(self) -> None:
+        if self.svc is not None:
+            assert self.svc.shutdown(timeout=30.0)
+        logging.getLogger("app").removeHandler(self.errors)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _write(self, path: Path) -> None:
+        self.counter += 1
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"river note tok{self.counter:05d} about the budget\n", encoding="utf-8")
+        self.settled = False
+
+    def _files(self) -> list[Path]:
+        return sorted(p for p in (self.root / "disk").rglob("*") if p.is_file())
+
+    # -- folders ------------------------------------------------------------------------------
+    @rule(d=dirs)
+    def add_folder(self, d: str) -> None:
+        assert self.svc is not None
+        self.svc.add_folder(self.folder(d))
+        self.settled = False
+
+    @rule(d=dirs)
+    def remove_folder(self, d: str) -> None:
+        assert self.svc is not None
+        self.svc.remove_folder(self.folder(d))
+        self.settled = False
+
+    @rule(keep=st.sets(dirs))
+    def apply_dialog(self, keep: set[str]) -> None:
+        """The settings dialog: a copy edited and applied as a diff."""
+        assert self.svc is not None
+        self.svc.set_folders([self.folder(d) for d in sorted(keep)])
+        self.settled = False
+
+    # -- files ----------------------------------------------------------------------------------
+    @rule(d=dirs, name=names)
+    def write_file(self, d: str, name: str) -> None:
+        self._write(self.root / "disk" / d / name)
+
+    @rule(data=st.data())
+    def rename_or_move(self, data: st.DataObject) -> None:
+        files = self._files()
+        if not files:
+            return
+        src = data.draw(st.sampled_from(files))
+        dest = self.root / "disk" / data.draw(dirs) / data.draw(names)
+        if dest.exists():
+            return
+        src.rename(dest)
+        self.settled = False
+
+    @rule(data=st.data())
+    def delete_file(self, data: st.DataObject) -> None:
+        files = self._files()
+        if files:
+            data.draw(st.sampled_from(files)).unlink()
+            self.settled = False
+
+    # -- steering -----------------------------------------------------------------------------
+    @rule()
+    def pause(self) -> None:
+        assert self.svc is not None
+        self.svc.pause()
+        self.paused = True
+
+    @rule()
+    def resume(self) -> None:
+        assert self.svc is not None
+        self.svc.resume()
+        self.paused = False
+
+    @rule()
+    def cancel(self) -> None:
+        assert self.svc is not None
+        self.svc.cancel()
+        self.paused = False  # cancel ends a pause: nothing is left to hold
+        self.cancelled = True
+
+    @rule()
+    def reindex(self) -> None:
+        assert self.svc is not None
+        self.svc.reindex()
+        self.cancelled = False
+        self.settled = False
+
+    @rule(patterns=st.sampled_from(PATTERNS))
+    def exclusions(self, patterns: tuple[str, ...]) -> None:
+        assert self.svc is not None
+        lib = self.svc.library
+        lib.update_settings(replace(lib.settings, exclude=patterns))
+        self.svc.reindex()
+        self.cancelled = False
+        self.settled = False
+
+    @precondition(lambda self: not self.paused)
+    @rule(model=st.sampled_from(["first", "second"]))
+    def switch_model(self, model: str) -> None:
+        assert self.svc is not None
+        self.svc.switch_model(self.models[model].name)
+        self.settled = False
+
+    @rule()
+    def restart(self) -> None:
+        """Quit at whatever moment this is (perhaps mid-indexing), then start again."""
+        assert self.svc is not None
+        assert self.svc.shutdown(timeout=30.0), "the writer did not stop at a checkpoint"
+        self.svc = None
+        self._start()
+        self.paused = self.cancelled = False  # a new start reconciles everything
+        self.settled = False
+
+    @precondition(lambda self: not self.paused)
+    @rule()
+    def settle(self) -> None:
+        assert self.svc is not None
+        assert self.svc.wait_idle(SETTLE_S), "the engine never became idle"
+        self.settled = True
+
+    # -- what must always hold -------------------------------------------------------------------
+    @invariant()
+    def nothing_went_wrong(self) -> None:
+        EngineMachine.stats["steps"] += 1
+        assert not self.errors.records, [r.getMessage() for r in self.errors.records]
+        assert "error" not in self.events
+
+    @invariant()
+    def the_index_is_the_disk(self) -> None:
+        if not self.settled or self.paused or self.svc is None:
+            return
+        svc = self.svc
+        if not svc.wait_idle(SETTLE_S):
+            raise AssertionError("the engine never became idle")
+        states = {s.path: s.state for s in svc.folder_states()}
+        if not self.cancelled:
+            assert set(states.values()) <= {"watching"}, states
+        if set(states.values()) <= {"watching"}:  # what the folders panel says must be true
+            assert self._index_matches(svc), f"{states}: {self._describe(svc)}"
+            EngineMachine.stats["checks"] += 1
+
+    def _expected(self, lib: Library) -> dict[str, tuple[int, int]]:
+        s = lib.settings
+        rules = Rules(s.exclude, respect_gitignore=s.respect_gitignore)
+        out: dict[str, tuple[int, int]] = {}
+        for folder in s.folders:
+            for f in scan_folder(folder, rules):
+                out[f.path] = (f.size, f.mtime_ns)
+        return out
+
+    def _actual(self, lib: Library) -> dict[str, tuple[int, int]]:
+        cat = Catalog(lib.index_folder / "catalog.sqlite", readonly=True)
+        try:
+            return {p: (size, mtime) for p, size, mtime in
+                    cat.conn.execute("SELECT path, size, mtime_ns FROM files")}
+        finally:
+            cat.close()
+
+    def _texts_current(self, lib: Library) -> bool:
+        cat = Catalog(lib.index_folder / "catalog.sqlite", readonly=True)
+        try:
+            for path, text in cat.conn.execute(
+                    "SELECT f.path, group_concat(c.text, ' ') FROM files f "
+                    "JOIN chunks c ON c.file_id = f.id GROUP BY f.id"):
+                marker = Path(path).read_text(encoding="utf-8").split()[2]
+                if marker not in text:
+                    return False
+            return True
+        finally:
+            cat.close()
+
+    def _index_matches(self, svc: IndexService) -> bool:
+        lib = svc.library
+        return (self._actual(lib) == self._expected(lib) and lib.store.consistent()
+                and self._texts_current(lib))
+
+    def _describe(self, svc: IndexService) -> str:
+        lib = svc.library
+        actual, expected = self._actual(lib), self._expected(lib)
+        return (f"missing {sorted(set(expected) - set(actual))}, "
+                f"extra {sorted(set(actual) - set(expected))}, "
+                f"stale {sorted(p for p in actual if p in expected and actual[p] != expected[p])}, "
+                f"vectors consistent {lib.store.consistent()}, folders {lib.settings.folders}")
+
+
+@pytest.fixture(scope="module")
+def two_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Embedder]:
+    from tests.tiny_models import build_bi_encoder
+
+    out = {}
+    for key in ("first", "second"):
+        folder = build_bi_encoder(tmp_path_factory.mktemp(f"tiny-{key}"))
+        emb = Embedder(str(folder), backend="torch-float32",
+                       cache_dir=tmp_path_factory.mktemp("encoder-cache"))
+        emb.load()
+        out[key] = emb
+    return out
+
+
+def test_engine_keeps_the_index_equal_to_the_disk(two_models, tmp_path: Path) -> None:
+    EngineMachine.base = tmp_path
+    EngineMachine.models = two_models
+    EngineMachine.stats = {"sequences": 0, "steps": 0, "checks": 0}
+    started = time.monotonic()
+    EngineMachine.TestCase.settings = settings(
+        max_examples=60 if LONG else 5, stateful_step_count=40 if LONG else 15, deadline=None,
+        suppress_health_check=list(HealthCheck), database=None)
+    run = EngineMachine.TestCase()
+    run.runTest()
+    s = EngineMachine.stats
+    print(f"\nstateful engine: {s['sequences']} sequences, {s['steps']} steps, "
+          f"{s['checks']} index≡disk checks, {time.monotonic() - started:.0f} s")
