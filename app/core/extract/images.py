@@ -28,10 +28,11 @@ def check_image(path: Path) -> int:
                 width, height = image.size
                 frames = getattr(image, "n_frames", 1)
     except Image.DecompressionBombError as exc:
-        raise SkipFile(f"the image is too large to read safely ({exc})") from exc
+        raise SkipFile(f"the image has more than {2 * MAX_PIXELS / 1e6:.0f} million pixels, too many "
+                       "to read safely; skipped") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise SkipFile("not a readable image (damaged or an unknown format)") from exc
     if width * height > MAX_PIXELS:
-        raise SkipFile(f"the image is {width:,} × {height:,} pixels, more than the "
-                       f"{MAX_PIXELS / 1e6:.0f} million that can be read safely; skipped")
+        raise SkipFile(f"the image is {width:,} × {height:,} pixels, too many to read safely "
+                       f"(limit {MAX_PIXELS / 1e6:.0f} million); skipped")
     return min(frames, MAX_FRAMES)

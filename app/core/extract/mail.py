@@ -20,6 +20,7 @@ from app.core.records import Section
 
 MAX_MESSAGES = 50_000
 MAX_ATTACHMENTS = 20
+MAX_MESSAGE_BYTES = 32 * 2**20
 _MAX_LINE = 1 << 20
 _LABEL_CHARS = 60
 
@@ -100,7 +101,8 @@ def message_sections(message: EmailMessage, max_bytes: int, number: int | None =
     label = f"“{short}”" + (f" from {sender}" if sender else "") + (f", {date}" if date else "")
     if number is not None:
         label = f"message {number}: {label}"
-    text = "\n".join(head) + "\n\n" + _body(message).replace("\r\n", "\n").replace("\r", "\n")
+    body = _body(message).replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = "\n".join(head) + "\n\n" + body
     return [Section(text, label=label, unit=""), *_attachments(message, max_bytes)]
 
 
@@ -132,7 +134,7 @@ def extract_mbox(path: Path, max_read: int) -> tuple[list[Section], list[str]]:
 
     def flush() -> None:
         nonlocal count
-        if current and current_size <= max_read:
+        if current:
             count += 1
             sections.extend(message_sections(_parse(b"".join(current)), max_read, count))
 
@@ -141,9 +143,7 @@ def extract_mbox(path: Path, max_read: int) -> tuple[list[Section], list[str]]:
             # Bounded reads: a "line" of a gigabyte must not be read in one piece.
             for line in iter(lambda: f.readline(_MAX_LINE), b""):
                 if read > max_read or (line.startswith(b"From ") and previous_blank):
-                    # The message cut by the byte cap is left out whole.
-                    if read <= max_read:
-                        flush()
+                    flush()
                     current, current_size = [], 0
                     if count >= MAX_MESSAGES or read > max_read:
                         notes.append(f"only the first {count:,} messages are indexed "
@@ -151,7 +151,8 @@ def extract_mbox(path: Path, max_read: int) -> tuple[list[Section], list[str]]:
                         break
                 else:
                     current_size += len(line)
-                    if current_size <= max_read:
+                    # A message is kept up to MAX_MESSAGE_BYTES: beyond that, only attachments.
+                    if current_size <= MAX_MESSAGE_BYTES:
                         # mboxrd quoting: ">From " in a body stands for "From ".
                         current.append(line[1:] if line.startswith(b">From ") else line)
                 read += len(line)

@@ -84,6 +84,35 @@ def _looks_western(text: str) -> bool:
     return all(c.isalpha() or c.isascii() or c in _INWORD_OK for c in inner)
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le"/"-be" when NUL bytes sit on one parity only, as in mostly-ASCII UTF-16 text.
+
+    Latin text in UTF-16 has a NUL in every other byte; binary files have NULs scattered on
+    both parities. Text in other scripts has no NULs at all and is not recognised here.
+    """
+    sample = data[:_SNIFF_BYTES]
+    even, odd = sample[0::2], sample[1::2]
+    if len(odd) < 2:
+        return None
+    nul_even = even.count(0) / len(even)
+    nul_odd = odd.count(0) / len(odd)
+    if nul_odd >= 0.3 and nul_even <= 0.02:
+        encoding = "utf-16-le"
+    elif nul_even >= 0.3 and nul_odd <= 0.02:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        data[: len(sample) // 2 * 2].decode(encoding)
+    except UnicodeDecodeError:
+        # A sample may end inside a surrogate pair; only a failure before its last unit counts.
+        try:
+            data[: len(sample) // 2 * 2 - 2].decode(encoding)
+        except UnicodeDecodeError:
+            return None
+    return encoding
+
+
 def _guess_decode(data: bytes) -> str:
     """Decode bytes that are not UTF-8: cp1252 when plausible, else charset-normalizer's guess."""
     try:
@@ -118,9 +147,12 @@ def decode_bytes(data: bytes) -> str:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
             raise SkipFile("could not decode the text") from exc
-    else:
-        if b"\x00" in data[:_SNIFF_BYTES]:
+    elif b"\x00" in data[:_SNIFF_BYTES]:
+        encoding = _utf16_without_bom(data)
+        if encoding is None:
             raise SkipFile("binary content, not text")
+        text = data[: len(data) // 2 * 2].decode(encoding, errors="replace")
+    else:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:

@@ -102,7 +102,13 @@ def open_package(
     _check_directory(zf, limits, what)
     names = set(zf.namelist())
     for name, (needles, cap, noun) in (element_caps or {}).items():
-        if name in names and count_in_member(zf, name, needles, cap) > cap:
+        if name not in names:
+            continue
+        try:
+            count = count_in_member(zf, name, needles, cap)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            raise SkipFile(f"not a valid {what} (damaged: {exc})") from exc
+        if count > cap:
             raise SkipFile(f"the {what} has more than {cap:,} {noun}; skipped")
     return zf, data
 
