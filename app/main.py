@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def gui_main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    from app.gui.system_libs import check_window_libraries
+
+    problem = check_window_libraries(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     try:
         from app.gui.application import run_gui
     except ImportError as exc:
@@ -44,7 +51,23 @@ def gui_main(argv: list[str] | None = None) -> int:
         print(f"The window is not available ({exc}); here is the command line:\n",
               file=sys.stderr)
         return run_cli(["--help"])
-    return run_gui(args)
+    end_process(run_gui(args))
+    return 0  # not reached
+
+
+def end_process(code: int) -> None:
+    """Leave at once after the window's orderly shutdown (everything is saved and closed by now).
+
+    Python's own finalisation would next run the static destructors of native libraries (torch,
+    OpenVINO, tokenizers) while a thread of theirs may still be parked in them, which aborts with
+    "terminate called without an active exception" (exit 134), and would let the garbage
+    collector delete Qt objects in an arbitrary order. Neither has anything left to save.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import APP_ID, APP_NAME, __version__
@@ -88,9 +91,50 @@ def run_gui(argv: Sequence[str]) -> int:
     setup_logging(args.verbose)
     clock = StartupClock(args.measure_startup)
     app = make_application([a for a in argv if a not in _own_flags(argv)])
-    _window, loader = launch(args, clock)  # kept referenced while the loop runs
-    app.aboutToQuit.connect(loader.abandon)
-    return int(app.exec())
+    window, _loader = launch(args, clock)
+    quit_on_signals(window)
+    code = int(app.exec())
+    tear_down(window)
+    return code
+
+
+def tear_down(window: Any) -> None:
+    """After the event loop: the engine is already shut down (``MainWindow.shut_down``, run by the
+    window's close); now Qt deletes the widgets, children before parents, while Python and every
+    module are still alive, instead of the garbage collector in whatever order at exit."""
+    import shiboken6
+
+    if shiboken6.isValid(window):
+        window.close()  # no-op when closed already; shuts the engine down when the loop was quit
+        shiboken6.delete(window)
+    QApplication.processEvents()
+
+
+def quit_on_signals(window: Any) -> QObject:
+    """SIGTERM (logging out) and SIGINT (Ctrl+C in a terminal) quit as Ctrl+Q does.
+
+    Python runs signal handlers only when it gets control; the wake-up socket makes Qt's event
+    loop hand it over at once.
+    """
+    receiver, sender = socket.socketpair()
+    sender.setblocking(False)
+    receiver.setblocking(False)
+    signal.set_wakeup_fd(sender.fileno())
+    notifier = QSocketNotifier(receiver.fileno(), QSocketNotifier.Type.Read, window)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            receiver.recv(64)
+
+    notifier.activated.connect(drain)
+
+    def handle(_signum: int, _frame: Any) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handle)
+    window._signal_sockets = (receiver, sender)  # alive as long as the window
+    return notifier
 
 
 def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
@@ -101,18 +145,21 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     from app.core.settings import load_settings
     from app.gui.main_window import MainWindow
     from app.gui.messages import MessageBridge
+    from app.gui.ui_files import keep_qt_files_in, window_state
     from app.gui.workers import EngineLoader, ServiceEvents
 
-    paths = resolve_paths(args.data_dir)
+    paths = resolve_paths(args.data_dir).ensure()
+    keep_qt_files_in(paths.config_dir)  # before any QSettings or file dialog exists
     settings = load_settings(paths.settings_file)
     messages = MessageBridge()
     events = ServiceEvents()
-    # Window state sits beside the settings (so a --data-dir copy is portable), in Qt's own format.
-    ui_state = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(messages=messages, events=events, ui_state=ui_state, settings=settings)
+    window = MainWindow(messages=messages, events=events, ui_state=window_state(paths.config_dir),
+                        settings=settings)
+    window.private_folder = paths.config_dir
     window.show()
     QTimer.singleShot(0, lambda: clock.mark("window shown"))
 
+    # Not parented to the window: its thread may still emit while the window is deleted.
     loader = EngineLoader(paths, events, watch=not args.no_watch)
     loader.library_ready.connect(window.set_library)
     loader.failed.connect(window.engine_failed)
@@ -128,7 +175,7 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
 
     window.controller.first_answer.connect(answered)
     QTimer.singleShot(0, loader.start)  # after the first paint, so the window appears first
-    window.loader = loader  # lives as long as the window
+    window.loader = loader  # its shut_down abandons a load still under way
     return window, loader
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,8 @@ from app.gui.workers import SearchWorker, ServiceEvents, TaskRunner
 
 log = logging.getLogger(__name__)
 
+QUIT_SECONDS = 1.5         # Ctrl+Q: the process is gone within 2 s whatever is running
+SEARCH_STOP_SECONDS = 0.4  # a search takes tens of milliseconds; it reads the index being closed
 REFRESH_MS = 400           # after a change of state: counts and folder states are re-read soon
 PROGRESS_REFRESH_MS = 1500  # while files are being indexed: counts grow, re-read now and then
 
@@ -73,8 +76,8 @@ class Controller(QObject):
     # -- the engine -----------------------------------------------------------------------
     def attach(self, library: Any, service: Any) -> None:
         """Take over a loaded engine (from the EngineLoader, or injected by tests)."""
-        if self._closing:  # loaded after the window closed: wind it down at once
-            self.runner.run(lambda: (service.stop(), library.close()))
+        if self._closing:  # loaded after the window closed: wind it down (it closes the library)
+            threading.Thread(target=service.shutdown, name="sift-late-stop", daemon=True).start()
             return
         self.library, self.service = library, service
         self.search_worker = SearchWorker(self._search, self._wants_rerank, parent=self)
@@ -235,25 +238,33 @@ class Controller(QObject):
             self.runner.run(self.service.skipped, on_done)
 
     # -- settings ------------------------------------------------------------------------
-    def apply_settings(self, new: Any) -> None:
-        """Save what the settings dialog chose and do what it implies, off the GUI thread."""
+    def apply_settings(self, new: Any, edits: Any = None) -> None:
+        """Save what the settings dialog chose and do what it implies, off the GUI thread.
+
+        Folders change only by ``edits`` (what the user added and removed in the dialog), applied
+        to the folder set as it is now: a folder added since the dialog opened is kept.
+        """
         from app.gui.settings_dialog import describe_changes
 
         library, service = self.current_library, self.service
         if library is None:
             return
         changes = describe_changes(library.settings, new)
+        added = tuple(edits.added) if edits is not None else ()
+        removed = tuple(edits.removed) if edits is not None else ()
 
         def work() -> Any:
             # Folders and the model go through the service (it indexes); the rest is saved here.
             library.update_settings(replace(library.settings, exclude=new.exclude, reranker=new.reranker,
                                             rerank=new.rerank, chunk_tokens=new.chunk_tokens,
                                             results=new.results))
-            if service is not None:
-                for folder in changes["removed"]:
-                    service.remove_folder(folder)
-                for folder in changes["added"]:
-                    service.add_folder(folder)
+            if service is None:  # the model is still loading: the service indexes them when up
+                from app.core.folders import FolderChanges
+
+                library.apply_folder_changes(FolderChanges(added=added, removed=removed))
+            else:
+                if added or removed:
+                    service.apply_folder_changes(added=added, removed=removed)
                 if changes["model"]:
                     self.switching_model = True
                     service.switch_model(changes["model"])
@@ -280,21 +291,29 @@ class Controller(QObject):
         return load_context(Path(library.index_folder) / "catalog.sqlite", chunk_id, query)
 
     # -- shutting down -------------------------------------------------------------------
-    def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop searching and indexing, then close the index (saving it)."""
+    def shutdown(self, timeout: float = QUIT_SECONDS) -> bool:
+        """Stop everything in order, within about ``timeout`` seconds, keeping what is indexed.
+
+        Nothing is delivered to the window any more; searches stop; short background calls get
+        a moment to finish (they read the index that is about to close); then the service stops
+        its watcher and writer, saves and closes the index. Returns whether all of it stopped.
+        """
+        if self._closing:
+            return True
+        deadline = time.monotonic() + timeout
         self._closing = True
         self._refresh_timer.stop()
         self.runner.shutdown()
-        if self.search_worker is not None:
-            self.search_worker.stop()
-        if self.service is not None:
+        worker = self.search_worker
+        if worker is not None:
+            worker.stop(min(SEARCH_STOP_SECONDS, timeout / 3))
+        self.runner.wait(max(0.0, min(SEARCH_STOP_SECONDS, deadline - time.monotonic())))
+        service = self.service
+        if service is not None:
             try:
-                self.service.stop(timeout)
-            except Exception:  # shutting down anyway; the log keeps it
+                return bool(service.shutdown(max(0.2, deadline - time.monotonic())))
+            except Exception:  # quitting anyway; the log keeps it
                 log.exception("stopping the index service failed")
-        library = self.current_library
-        if library is not None:
-            try:
-                library.close()
-            except Exception:
-                log.exception("closing the library failed")
+                return False
+        # No service yet (the model was still loading): the loader, abandoned, closes what it built.
+        return True

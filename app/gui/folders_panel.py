@@ -32,7 +32,9 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ICONS = {
     "indexing": QStyle.StandardPixmap.SP_BrowserReload,
     "queued": QStyle.StandardPixmap.SP_FileDialogListView,
-    "cancelled": QStyle.StandardPixmap.SP_MediaPause,
+    "cancelled": QStyle.StandardPixmap.SP_MessageBoxWarning,
+    "incomplete": QStyle.StandardPixmap.SP_MessageBoxWarning,
+    "paused": QStyle.StandardPixmap.SP_MediaPause,
     "up to date": QStyle.StandardPixmap.SP_DialogApplyButton,
     "watching": QStyle.StandardPixmap.SP_DialogApplyButton,
     "not watchable": QStyle.StandardPixmap.SP_MessageBoxWarning,
@@ -95,7 +97,7 @@ class FolderDelegate(QStyledItemDelegate):
         painter.drawText(QRect(x, r.top(), r.right() - x, line_h), Qt.AlignmentFlag.AlignLeft, name)
         painter.setFont(opt.font)
         painter.setPen(dim)
-        problem = row.state in ("error", "unreachable", "not watchable") and row.message
+        problem = row.state in ("error", "unreachable", "not watchable", "incomplete") and row.message
         detail = row.message if problem else counts_text(row.files, row.passages)
         second = fm.elidedText(f"{row.state} · {detail}", Qt.TextElideMode.ElideRight, r.right() - x)
         painter.drawText(QRect(x, r.top() + line_h + 2, r.right() - x, line_h),

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QMainWindow,
     QMessageBox,
@@ -56,12 +57,16 @@ class MainWindow(QMainWindow):
         self._folders: list[str] = list(settings.folders) if settings is not None else []
         self._shown_query = ""
         self._last_rerank: tuple[bool, str] | None = None
+        self._shut_down = False
+        self.loader: Any = None          # the EngineLoader, while the engine loads behind the window
+        self.private_folder: Any = None  # where Qt's own files live (ui_files.tidy at the end)
+        self.skipped_dialog: Any = None  # one, owned by the window, shown again when asked
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
         self._build()
         actions = build_menus(self)
-        self.find_action, self.pause_action = actions.find, actions.pause
+        self.find_action, self.pause_action, self.quit_action = actions.find, actions.pause, actions.quit
         self._connect()
         self._restore()
         self._show_folders([FolderRow(f, "queued") for f in self._folders])
@@ -153,7 +158,7 @@ class MainWindow(QMainWindow):
         c.engine_ready.connect(self._engine_ready)
         c.engine_failed.connect(self.engine_failed)
         c.progress.connect(self._progress)
-        c.idle.connect(self.indexing_bar.finish)
+        c.idle.connect(self._idle)
         c.folders_changed.connect(self._show_folders)
         c.stats_changed.connect(self.status.set_stats)
         c.answered.connect(self.show_response)
@@ -196,15 +201,23 @@ class MainWindow(QMainWindow):
 
     def _progress(self, p: Any) -> None:
         if p.phase == "done":
-            self.indexing_bar.finish()
+            self._idle()
         else:
             self.indexing_bar.show_progress(p)
+            # A model switch answers from the old, complete index: no warning then.
+            self.results_area.set_indexing(p if p.phase in ("scanning", "indexing") else None)
+
+    def _idle(self) -> None:
+        self.indexing_bar.finish()
+        self.pause_action.setChecked(False)
+        self.results_area.set_indexing(None)
 
     def _set_paused(self, paused: bool) -> None:
         self.pause_action.setChecked(paused)
         self.controller.pause(paused)
 
     def toggle_pause(self, paused: bool) -> None:
+        """The menu's Pause: the strip shows "Paused" at once (no progress arrives while paused)."""
         self.indexing_bar.set_paused(paused)
         self.controller.pause(paused)
 
@@ -280,6 +293,7 @@ class MainWindow(QMainWindow):
     def _text_changed(self, text: str) -> None:
         if text.strip():
             self.debounce.start()  # restarts: the search runs 200 ms after the last key
+            self.results_area.show_searching(text.strip())
         else:
             self.clear_search(keep_text=True)
 
@@ -288,6 +302,8 @@ class MainWindow(QMainWindow):
         query = self.search_box.text().strip()
         if query:
             self.controller.search(query, self.filters.values())
+            if query != self._shown_query:
+                self.results_area.show_searching(query)
 
     def _submitted(self, reveal: bool) -> None:
         query = self.search_box.text().strip()
@@ -333,12 +349,23 @@ class MainWindow(QMainWindow):
 
     # -- acting on files --------------------------------------------------------------------
     def open_path(self, path: str | None) -> None:
-        if path and not desktop.open_path(path):
+        if path and self._still_there(path) and not desktop.open_path(path):
             self.messages.error(f"Could not open {path}: no application is set up for it.")
 
     def reveal_path(self, path: str | None) -> None:
-        if path and not desktop.reveal_path(path):
+        if path and self._still_there(path) and not desktop.reveal_path(path):
             self.messages.error(f"Could not show {path} in its folder.")
+
+    def _still_there(self, path: str) -> bool:
+        """A result can outlive its file (deleted since, a watcher event not applied yet)."""
+        if os.path.exists(path):
+            return True
+        dropped = self.results_view.drop_path(path)
+        self.messages.error(f"{os.path.basename(path) or path} no longer exists"
+                            f"{'; it is taken out of the results' if dropped else ''}. ({path})")
+        if self.results_view.results.rowCount() == 0 and dropped:
+            self.preview.clear()
+        return False
 
     def copy_path(self, path: str | None) -> None:
         if path:
@@ -347,24 +374,35 @@ class MainWindow(QMainWindow):
 
     # -- dialogs --------------------------------------------------------------------------
     def show_skipped(self) -> None:
-        from app.gui.skipped_dialog import SkippedDialog
+        """One dialog, a child of the window for its whole life: closing only hides it."""
+        if self.skipped_dialog is None:
+            from app.gui.skipped_dialog import SkippedDialog
 
-        dialog = SkippedDialog(self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.reveal_requested.connect(self.reveal_path)
+            self.skipped_dialog = SkippedDialog(self)
+            self.skipped_dialog.reveal_requested.connect(self.reveal_path)
+        dialog = self.skipped_dialog
+        dialog.summary.setText("Reading the list…")
         self.controller.skipped(dialog.set_files)
         dialog.show()
-        self.skipped_dialog = dialog
+        dialog.raise_()
 
     def show_settings(self) -> None:
-        if self._settings is None:
+        # The settings as they are now (folders added since the start included), not a copy
+        # from when the window opened: the dialog's folder edits are applied as a difference.
+        library = self.controller.current_library
+        current = library.settings if library is not None else self._settings
+        if current is None:
             self.messages.info("The settings are still loading.")
             return
         from app.gui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self._settings, self, last_folder=str(self.ui_state.value("last_folder", "")))
-        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
-            self.controller.apply_settings(dialog.chosen())
+        dialog = SettingsDialog(current, self, last_folder=str(self.ui_state.value("last_folder", "")))
+        try:
+            accepted = dialog.exec() == SettingsDialog.DialogCode.Accepted
+            if accepted and not self._shut_down:
+                self.controller.apply_settings(dialog.chosen(), dialog.folder_edits())
+        finally:
+            dialog.deleteLater()  # a modal dialog lives only as long as it is open
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}",
@@ -390,7 +428,29 @@ class MainWindow(QMainWindow):
         self.ui_state.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.save_ui_state()
-        self.hide()  # looks instant; stopping the indexer may take a moment
-        self.controller.shutdown()
+        self.shut_down()
         event.accept()
+
+    def shut_down(self) -> None:
+        """The one way out (Ctrl+Q, the close button, SIGTERM): in order, within about 2 s.
+
+        Window state saved; the window hidden (quitting looks instant); open dialogs closed (a
+        modal one ends its own event loop); the engine stopped by the controller (searches, then
+        the watcher and the writer at its next checkpoint, a deadline on the join, the index saved
+        and closed); Qt's files made private. Qt deletes the widgets afterwards (tear_down).
+        """
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.save_ui_state()
+        self.hide()
+        for dialog in self.findChildren(QDialog):
+            if dialog.isVisible():
+                dialog.reject()
+        if self.loader is not None:
+            self.loader.abandon()
+        self.controller.shutdown()
+        if self.private_folder is not None:
+            from app.gui.ui_files import tidy
+
+            tidy(self.private_folder)

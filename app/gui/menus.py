@@ -19,6 +19,7 @@ class Actions:
 
     find: QAction
     pause: QAction
+    quit: QAction
 
 
 def _action(window: QMainWindow, text: str, slot: Any, shortcuts: tuple[Shortcut, ...] = (),
@@ -41,8 +42,9 @@ def build_menus(window: Any) -> Actions:
     file_menu.addAction(_action(window, "&Settings…", window.show_settings, ("Ctrl+,",),
                                 QAction.MenuRole.PreferencesRole))
     file_menu.addSeparator()
-    file_menu.addAction(_action(window, "&Quit", window.close, (QKeySequence.StandardKey.Quit,),
-                                QAction.MenuRole.QuitRole))
+    quit_action = _action(window, "&Quit", window.close, (QKeySequence.StandardKey.Quit,),
+                          QAction.MenuRole.QuitRole)
+    file_menu.addAction(quit_action)
     edit_menu = bar.addMenu("&Edit")
     find = _action(window, "&Search", window.focus_search, ("Ctrl+K", "Ctrl+F"))
     edit_menu.addAction(find)
@@ -55,4 +57,4 @@ def build_menus(window: Any) -> Actions:
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(window, f"&About {APP_NAME}", window.show_about, (),
                                 QAction.MenuRole.AboutRole))
-    return Actions(find=find, pause=pause)
+    return Actions(find=find, pause=pause, quit=quit_action)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
@@ -58,6 +59,20 @@ class ResultsView(QTreeView):
 
     def clear(self) -> None:
         self.set_response(None)
+
+    def drop_path(self, path: str) -> bool:
+        """Take a file out of the results (it no longer exists); the next one is selected."""
+        response = self.results.response
+        if response is None:
+            return False
+        paths = [h.path for h in response.hits]
+        if path not in paths:
+            return False
+        at = paths.index(path)
+        rest = tuple(h for h in response.hits if h.path != path)
+        keep = rest[min(at, len(rest) - 1)].path if rest else None
+        self.set_response(replace(response, hits=rest), keep=keep)
+        return True
 
     def select(self, index: QModelIndex) -> None:
         if index.isValid():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.folders import FolderChanges
 from app.core.settings import DEFAULT_EXCLUDES, DEFAULT_MODEL, DEFAULT_RERANKER, Settings
 from app.gui import theme
 
@@ -65,16 +68,27 @@ class ModelField(QWidget):
         return self.edit.text().strip() or self._default
 
 
+def ask_to_remove(parent: QWidget, folder: str) -> bool:
+    question = (f"Stop searching “{folder}”?\n\n"
+                "Its index is deleted; the files themselves are not touched.")
+    answer = QMessageBox.question(parent, "Remove Folder", question)
+    return answer == QMessageBox.StandardButton.Yes
+
+
 class SettingsDialog(QDialog):
-    """Edits a copy of the settings; ``chosen()`` gives the result when accepted."""
+    """Edits a copy of the settings; ``chosen()`` gives the result and ``folder_edits()`` the
+    folders added and removed here, to be applied as a difference to the folders as they are then
+    (never the list as it was when the dialog opened: folders may be added meanwhile)."""
 
     def __init__(self, settings: Settings, parent: QWidget | None = None, *,
-                 last_folder: str = "") -> None:
+                 last_folder: str = "", confirm: Callable[[QWidget, str], bool] = ask_to_remove) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.resize(600, 460)
         self._settings = settings
         self._last_folder = last_folder
+        self._confirm = confirm
+        self._opened_with = tuple(settings.folders)
         tabs = QTabWidget()
         tabs.addTab(self._folders_tab(settings), "Folders")
         tabs.addTab(self._models_tab(settings), "Models")
@@ -93,10 +107,10 @@ class SettingsDialog(QDialog):
         self.folders = QListWidget()
         self.folders.addItems(list(s.folders))
         add = QPushButton("Add Folder…")
-        remove = QPushButton("Remove")
+        self.remove_button = QPushButton("Remove")
+        remove = self.remove_button
         add.clicked.connect(self._add_folder)
-        remove.clicked.connect(lambda: [self.folders.takeItem(self.folders.row(i))
-                                        for i in self.folders.selectedItems()])
+        remove.clicked.connect(self.remove_selected)
         row = QHBoxLayout()
         row.addWidget(add)
         row.addWidget(remove)
@@ -153,7 +167,20 @@ class SettingsDialog(QDialog):
             self.folders.addItem(folder)
             self._last_folder = folder
 
+    def remove_selected(self) -> None:
+        """Remove the selected folders from the list, each after the user confirms it."""
+        for item in self.folders.selectedItems():
+            folder = item.text()
+            # A folder added in this dialog and not applied yet has no index to lose.
+            if folder not in self._opened_with or self._confirm(self, folder):
+                self.folders.takeItem(self.folders.row(item))
+
     # -- result -------------------------------------------------------------------------
+    def folder_edits(self) -> FolderChanges:
+        listed = [self.folders.item(i).text() for i in range(self.folders.count())]
+        return FolderChanges(added=tuple(f for f in listed if f not in self._opened_with),
+                           removed=tuple(f for f in self._opened_with if f not in listed))
+
     def chosen(self) -> Settings:
         excludes = tuple(line.strip() for line in self.exclude.toPlainText().splitlines() if line.strip())
         folders = tuple(self.folders.item(i).text() for i in range(self.folders.count()))
@@ -163,10 +190,8 @@ class SettingsDialog(QDialog):
 
 
 def describe_changes(old: Settings, new: Settings) -> dict[str, Any]:
-    """What the controller must do about a settings change."""
+    """What the controller must do about a settings change (folders: see ``folder_edits``)."""
     return {
-        "added": [f for f in new.folders if f not in old.folders],
-        "removed": [f for f in old.folders if f not in new.folders],
         "model": new.model if new.model != old.model else None,
         "reindex": new.exclude != old.exclude or new.chunk_tokens != old.chunk_tokens,
         "reranker": new.reranker != old.reranker,

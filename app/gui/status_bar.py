@@ -109,6 +109,7 @@ class StatusBar(QStatusBar):
             box = QMessageBox(QMessageBox.Icon.Warning, "Sift", text, QMessageBox.StandardButton.Close,
                               self.window())
             box.setTextFormat(Qt.TextFormat.PlainText)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # Qt owns it; nothing keeps it
             box.open()
 
     def clear_error(self) -> None:

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +134,7 @@ class TaskRunner(QObject):
         self._on_error = on_error
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sift-task")
         self._closed = False
+        self._in_flight: set[Future[Any]] = set()
         self._delivered.connect(self._deliver)
 
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
@@ -140,8 +142,10 @@ class TaskRunner(QObject):
         if self._closed:
             return None
         future = self._pool.submit(fn)
+        self._in_flight.add(future)
 
         def finished(f: Future[Any]) -> None:
+            self._in_flight.discard(f)
             if f.cancelled():  # dropped by shutdown: nobody is waiting for it
                 return
             exc = f.exception()
@@ -164,8 +168,17 @@ class TaskRunner(QObject):
             callback(result)
 
     def shutdown(self) -> None:
+        """Deliver nothing more and drop calls that have not started."""
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the calls already running; whether they all ended."""
+        running = [f for f in list(self._in_flight) if not f.done()]
+        if not running:
+            return True
+        _done, pending = wait_futures(running, timeout=timeout)
+        return not pending
 
 
 class EngineLoader(QObject):

@@ -76,24 +76,27 @@ def test_context_joins_overlapping_neighbours_by_their_offsets() -> None:
     assert far is not None and far.after_gap and not far.before_gap
 
 
-@dataclass
-class P:
-    phase: str
-    files_done: int = 0
-    files_total: int = 0
-    current: str = ""
-    rate: float = 0.0
-    eta_s: float | None = None
-    message: str = ""
-
-
 def test_progress_reads_like_a_person_wrote_it() -> None:
-    head, detail = progress_text(P("indexing", 120, 800, "/home/me/Docs/report.pdf", 12.3, 150))
-    assert head == "Indexing 120 of 800 files  ·  report.pdf"
-    assert detail == "12 files/s  ·  about 2 min left"
-    assert progress_text(P("scanning"))[0] == "Looking for files…"
+    from app.core.records import Progress
+
+    head, detail = progress_text(Progress("indexing", 120, 800, current="/home/me/Docs/report.pdf",
+                                          rate=12.3, eta_s=150))
+    assert head == "Indexing 120 of 800 files"
+    assert detail == "report.pdf  ·  12 files/s  ·  about 2 min left"
+    assert progress_text(Progress("scanning"))[0] == "Looking for files…"
     assert duration_text(3) == "a few seconds left"
     assert duration_text(None) == ""
+
+
+def test_progress_shows_both_stages_and_the_time_left_of_the_one_running() -> None:
+    from app.core.records import Progress
+
+    p = Progress("indexing", 35, 200, current="/d/a.pdf", eta_s=400, stage="meaning", words_done=200,
+                 words_total=200, meaning_done=35, meaning_total=200, passages_total=5000)
+    head, detail = progress_text(p)
+    assert head == "Indexing  ·  words: 200/200 files · meaning: 35/200"
+    assert detail == "a.pdf  ·  meaning: about 7 min left"
+    assert progress_text(p, eta_s=40)[1].endswith("about 40 s left")  # counted down since it came
 
 
 def test_the_window_modules_import_no_heavy_engine_code() -> None:
@@ -134,7 +137,8 @@ def test_settings_dialog_returns_typed_settings(qtbot: Any) -> None:
     assert new.exclude == ("*.bak", "Archive/")
     assert (new.model, new.rerank, new.chunk_tokens, new.results) == ("/models/e5-small", False, 192, 30)
     changes = describe_changes(old, new)
-    assert changes["added"] == ["/c"] and changes["removed"] == ["/a"]
+    edits = dialog.folder_edits()
+    assert edits.added == ("/c",) and edits.removed == ("/a",)
     assert changes["model"] == "/models/e5-small" and changes["reindex"]
     dialog.model.edit.setText("")
     assert dialog.chosen().model == old.model  # an empty field means the default

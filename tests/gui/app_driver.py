@@ -1,0 +1,169 @@
+"""Runs the real app (``app.main.main``) in this process and plays a script of user actions on it.
+
+Used by the quit tests in a subprocess: the exit code is the app's own, and any Qt warning is
+printed with a ``QT-WARNING`` prefix so the caller can fail on it. The script is JSON: a list of
+``[delay_ms, action, argument]``; actions are those a user has (menus, keys, dialogs, typing).
+
+    python -m tests.gui.app_driver --data-dir D --script '[[500, "add", "/folder"], [300, "quit", ""]]'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+ACTIONS: dict[str, Callable[[Any, str], None]] = {}
+
+
+def action(name: str) -> Callable[[Callable[[Any, str], None]], Callable[[Any, str], None]]:
+    def register(fn: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+        ACTIONS[name] = fn
+        return fn
+    return register
+
+
+def _close_modal() -> bool:
+    """Esc on whatever modal dialog is open (a nested event loop keeps our timers running)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    modal = QApplication.activeModalWidget()
+    if modal is None:
+        return False
+    QTest.keyClick(modal, Qt.Key.Key_Escape)
+    if modal.isVisible():  # a window manager without focus: the same as Esc
+        modal.reject() if hasattr(modal, "reject") else modal.close()
+    return True
+
+
+@action("add")
+def _add(window: Any, folder: str) -> None:
+    window.add_folders([folder])
+
+
+@action("remove")
+def _remove(window: Any, folder: str) -> None:
+    window.confirm = lambda *_: True
+    window.remove_folder(folder)
+
+
+@action("search")
+def _search(window: Any, text: str) -> None:
+    from PySide6.QtTest import QTest
+
+    window.search_box.clear()
+    QTest.keyClicks(window.search_box, text)
+
+
+@action("settings")
+def _settings(window: Any, _arg: str) -> None:
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(150, _close_modal)  # the dialog runs its own loop: Esc it from inside
+    window.show_settings()
+
+
+@action("skipped")
+def _skipped(window: Any, _arg: str) -> None:
+    window.show_skipped()
+
+
+@action("about")
+def _about(window: Any, _arg: str) -> None:
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(150, _close_modal)
+    window.show_about()
+
+
+@action("esc")
+def _esc(window: Any, _arg: str) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    if not _close_modal():
+        target = QApplication.activeWindow() or window
+        QTest.keyClick(target, Qt.Key.Key_Escape)
+
+
+@action("pause")
+def _pause(window: Any, _arg: str) -> None:
+    window.pause_action.trigger()
+
+
+@action("cancel")
+def _cancel(window: Any, _arg: str) -> None:
+    window.controller.cancel()
+
+
+@action("quit")
+def _quit(window: Any, _arg: str) -> None:
+    """Ctrl+Q as the user presses it (the Quit action's shortcut), timed from here."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    print(f"QUIT-AT {time.time():.4f}", flush=True)
+    window.activateWindow()
+    QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    if window.isVisible():  # the shortcut did not reach it (no focus offscreen): use the menu item
+        window.quit_action.trigger()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--script", required=True, help="JSON list of [delay_ms, action, argument]")
+    args, rest = parser.parse_known_args()
+    steps = [tuple(s) for s in json.loads(args.script)]
+
+    from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    def handler(mode: QtMsgType, _context: Any, message: str) -> None:
+        serious = mode in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
+        print(f"{'QT-WARNING' if serious else 'QT'} {mode.name}: {message}", file=sys.stderr, flush=True)
+
+    qInstallMessageHandler(handler)
+    from app.gui.application import make_application
+
+    app = make_application([])
+
+    def window() -> Any:
+        from app.gui.main_window import MainWindow
+
+        found = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        return found[0] if found else None
+
+    def play() -> None:
+        if not steps:
+            return
+        delay, name, arg = steps.pop(0)
+
+        def run() -> None:
+            w = window()
+            if w is None or not w.isVisible():
+                return
+            print(f"STEP {name} {arg}", flush=True)
+            ACTIONS[name](w, arg)
+            play()
+
+        QTimer.singleShot(int(delay), run)
+
+    QTimer.singleShot(0, play)
+    from app.main import main as app_main
+
+    rc = app_main(["--data-dir", args.data_dir, *rest])
+    del app
+    return rc
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    raise SystemExit(main())
