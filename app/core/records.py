@@ -87,6 +87,8 @@ class SearchResponse:
     weak: bool = False
     # False while the query encoder is not ready (just after launch): keyword evidence only.
     semantic: bool = True
+    # Quoted phrases that no file holds: the search ran without requiring them.
+    unmatched_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
