@@ -159,13 +159,16 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from app.core.catalog import to_db
     from app.core.ipc import SearchRequest, ask_search
     from app.core.paths import resolve_paths
 
     query = _query_text(args.query)
-    folder = os.path.abspath(os.path.expanduser(args.folder)) if args.folder else None
-    request = SearchRequest(query, limit=args.limit, folder=to_db(folder) if folder else None,
+    folder = None
+    if args.folder:
+        from app.core.catalog import to_db  # the stored form of a name that is not UTF-8
+
+        folder = to_db(os.path.abspath(os.path.expanduser(args.folder)))
+    request = SearchRequest(query, limit=args.limit, folder=folder,
                             types=tuple(args.type), since=_since(args.since),
                             rerank=False if args.no_rerank else None)
     paths = resolve_paths(args.data_dir)

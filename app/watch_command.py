@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from app.core.errors import KnownError
+from app.core.ipc import QueryServer, search_service
 from app.core.library import Library
 from app.core.service import INDEXING, QUEUED, IndexService, ServiceEvent
 
@@ -69,14 +70,19 @@ def run_watch(args: argparse.Namespace) -> int:
     printer.service = service
     previous = _on_sigterm(stop.request)
     _say(f"Watching {len(lib.settings.folders)} folder(s) with {lib.embedder.name}…")
+    # Other processes (`sift search`) ask this one over a local, user-only channel.
+    server = QueryServer(lib.paths.data_dir, search_service(service))
     try:
         service.start()
+        server.start()
+        lib.embedder.warm_up()  # queries answer from the first second, not after indexing
         while not stop.requested:
             time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     finally:
         _say("Stopping…")
+        server.stop()
         service.stop()
         lib.close()
         if previous is not None:

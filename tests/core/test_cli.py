@@ -125,3 +125,82 @@ def test_a_missing_model_says_what_to_do(capsys, tmp_path: Path, docs: Path) -> 
     code, _, err = _run(capsys, "--data-dir", str(d), "index", str(docs))
     assert code == 2
     assert "Could not load the embedding model" in err and "local model folder" in err
+
+
+# -- what the CLI prints is safe, and bad arguments get words, not tracebacks ----------------------
+HOSTILE = "\033]0;owned\007\033[2J\033]52;c;ZXZpbA==\007"
+
+
+def test_control_characters_in_text_and_names_are_printed_as_escapes(capsys, data_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    name = "invoice\033]0;title\007\u202etxt.md"
+    prose = "The boiler was serviced in March and the valve replaced. " * 4
+    (folder / name).write_text(f"{prose}\nThe plumber invoice {HOSTILE} for the boiler.\n{prose}\n",
+                               encoding="utf-8")
+    _run(capsys, "--data-dir", str(data_dir), "index", str(folder))
+    for args in (("search", "plumber", "invoice"), ("status",), ("skipped",), ("folders",)):
+        code, out, err = _run(capsys, "--data-dir", str(data_dir), *args)
+        assert code == 0
+        for raw in ("\033", "\007", "\u202e"):
+            assert raw not in out and raw not in err, (args, raw)
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "plumber", "invoice")
+    assert "\\x1b]0;owned\\x07" in out and "invoice\\x1b]0;title\\x07\\u202etxt.md" in out
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--json", "plumber")
+    assert "\033" not in out and "\u202e" not in out
+    data = json.loads(out)  # still valid JSON, with the true text inside
+    assert data["results"][0]["path"] == str(folder / name)
+    assert HOSTILE in "".join(p["text"] for p in data["results"][0]["passages"])
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--since", "garbage"], "--since wants a date"),
+    (["--since", "2999-01-01"], "in the future"),
+    (["--since", "2024-02-30"], "--since wants a date"),
+])
+def test_bad_since_gets_a_clear_message(capsys, data_dir: Path, docs: Path, args, words) -> None:  # type: ignore[no-untyped-def]
+    _run(capsys, "--data-dir", str(data_dir), "index", str(docs))
+    code, out, err = _run(capsys, "--data-dir", str(data_dir), "search", *args, "river")
+    assert code == 2 and words in err and "Traceback" not in err + out
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten"])
+def test_bad_limit_gets_a_clear_message(capsys, data_dir: Path, limit: str) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run_cli(["--data-dir", str(data_dir), "search", "--limit", limit, "river"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--limit" in err
+    assert "1 or more" in err or "whole number" in err
+
+
+def test_limit_is_obeyed_exactly(capsys, data_dir: Path, docs: Path) -> None:
+    _run(capsys, "--data-dir", str(data_dir), "index", str(docs))
+    for n in (1, 2, 3):
+        _, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--json", "--limit",
+                         str(n), "the river dog landlord alpha")
+        assert len(json.loads(out)["results"]) == n
+
+
+def test_a_query_that_is_not_utf8_gets_a_clear_message(capsys, data_dir: Path) -> None:
+    code, _, err = _run(capsys, "--data-dir", str(data_dir), "search", "caf\udce9")
+    assert code == 2 and "not valid text" in err and "Traceback" not in err
+
+
+def test_status_shows_both_indexing_stages(capsys, data_dir: Path, docs: Path) -> None:
+    _run(capsys, "--data-dir", str(data_dir), "index", str(docs))
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "status")
+    assert "words: 4/4 files · meaning: 4/4" in out
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "status", "--json")
+    assert json.loads(out)["stages"] == {"words": 4, "meaning": 4, "passages_to_embed": 0}
+
+
+def test_every_kind_of_control_character_is_escaped() -> None:
+    from app.terminal import safe, safe_block, safe_json
+
+    raw = "a\x1bb\x07c\x9bd\x7fe\u202ef\udcffg\th"
+    assert safe(raw) == "a\\x1bb\\x07c\\x9bd\\x7fe\\u202ef\\xffg\\x09h"
+    assert safe_block("line one\nline two\tend") == "line one line two\tend"
+    dumped = safe_json(json.dumps({"t": raw}, ensure_ascii=False))
+    assert json.loads(dumped) == {"t": raw}
+    assert not any(ch in dumped for ch in "\x1b\x07\x9b\x7f\u202e\udcff")

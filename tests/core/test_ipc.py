@@ -1,0 +1,104 @@
+"""The local query channel: `sift search` asks a running Sift, privately, and gets the same answer."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import run_cli
+from app.core.ipc import KEY_FILE, QueryServer, SearchRequest, address, ask_alive, ask_search
+from app.core.records import SearchResponse
+from app.core.search import Filters
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix socket permissions")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, tiny_model: Path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "settings.json").write_text(json.dumps({
+        "version": 1, "model": str(tiny_model), "backend": "torch-float32", "rerank": False,
+        "chunk_tokens": 48,
+    }), encoding="utf-8")
+    return d
+
+
+@pytest.fixture
+def served(data_dir: Path, docs: Path, capsys):  # type: ignore[no-untyped-def]
+    """An indexed data folder and a server answering from its own Library, as `sift watch` does."""
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+
+    assert run_cli(["--data-dir", str(data_dir), "index", str(docs)]) == 0
+    capsys.readouterr()
+    lib = Library(resolve_paths(data_dir))
+    asked: list[SearchRequest] = []
+
+    def search(req: SearchRequest) -> SearchResponse:
+        asked.append(req)
+        lib.embedder.prepare_queries()
+        return lib.search(req.query, limit=req.limit, rerank=req.rerank,
+                          filters=Filters(req.folder, req.types, req.since))
+
+    server = QueryServer(data_dir, search)
+    assert server.start()
+    yield server, asked
+    server.stop()
+    lib.close()
+
+
+def _results(capsys, *args: str) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
+    assert run_cli(list(args)) == 0
+    out = json.loads(capsys.readouterr().out)
+    return [(r["path"], r["score"]) for r in out["results"]]
+
+
+def test_cli_answers_the_same_through_a_running_sift_and_on_its_own(served, data_dir: Path,
+                                                                   capsys) -> None:
+    _, asked = served
+    for query in ("landlord deposit", "dog food", "river ocean mountain", "alpha"):
+        remote = _results(capsys, "--data-dir", str(data_dir), "search", "--json", query)
+        assert asked and asked[-1].query == query  # it was the running Sift that answered
+        here = _results(capsys, "--data-dir", str(data_dir), "search", "--json", "--here", query)
+        assert [p for p, _ in remote] == [p for p, _ in here]
+        assert [s for _, s in remote] == pytest.approx([s for _, s in here], abs=1e-4)
+
+
+def test_the_channel_is_private_to_the_user(served, data_dir: Path) -> None:
+    sock, _ = address(data_dir)
+    assert stat.S_IMODE(Path(sock).stat().st_mode) == 0o600
+    assert stat.S_IMODE((data_dir / KEY_FILE).stat().st_mode) == 0o600
+    assert ask_alive(data_dir)
+    # Someone without the key is turned away (and the server keeps serving).
+    key = (data_dir / KEY_FILE).read_bytes()
+    (data_dir / KEY_FILE).write_bytes(b"x" * 32)
+    assert ask_search(data_dir, SearchRequest("river"), timeout=2) is None
+    (data_dir / KEY_FILE).write_bytes(key)
+    answer = ask_search(data_dir, SearchRequest("river"))
+    assert answer is not None and answer.response is not None and answer.response.hits
+
+
+def test_a_stopped_or_crashed_sift_leaves_the_cli_working(served, data_dir: Path, docs: Path,
+                                                          capsys) -> None:
+    server, asked = served
+    server.stop()
+    assert not Path(address(data_dir)[0]).exists()
+    assert ask_search(data_dir, SearchRequest("river")) is None
+    # A socket file left by a crash: nobody answers it, and the search runs here.
+    Path(address(data_dir)[0]).touch()
+    n = len(asked)
+    results = _results(capsys, "--data-dir", str(data_dir), "search", "--json", "river")
+    assert results[0][0] == str(docs / "sub" / "river.txt") and len(asked) == n
+    # A new server takes the stale socket's place.
+    assert server.start() and ask_alive(data_dir)
+
+
+def test_a_second_server_on_the_same_data_folder_stands_aside(served, data_dir: Path) -> None:
+    other = QueryServer(data_dir, lambda req: SearchResponse(req.query, (), False))
+    assert not other.start()
+    assert ask_alive(data_dir)
