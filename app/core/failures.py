@@ -28,8 +28,8 @@ class CatalogDamaged(KnownError):
         self.detail = detail
 
 
-DAMAGE_SIGNS = ("malformed", "file is not a database", "could not decode", "disk i/o error",
-                "database corrupt", "no such table", "no such column")
+# Not "no such table": a reader may meet a catalog that the writer is still creating.
+DAMAGE_SIGNS = ("malformed", "file is not a database", "could not decode", "database corrupt")
 
 
 def is_disk_full(exc: BaseException) -> bool:

@@ -44,7 +44,7 @@ class ServiceEvent:
 class Job:
     """One unit of work for the writer thread."""
 
-    kind: str  # "reconcile" | "changes" | "remove" | "switch"
+    kind: str  # "reconcile" | "changes" | "remove" | "switch" | "repair"
     folders: tuple[str, ...] = ()
     everything: bool = False  # all folders, forgetting files of folders no longer listed
     model: str = ""

@@ -5,16 +5,17 @@ The CLI and the GUI both drive Sift through this class; it holds no Qt and no gl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 from dataclasses import replace
 from pathlib import Path
 
-from app.core import datalock
+from app.core import catalog_health, datalock
 from app.core.control import Control
 from app.core.embedder import Embedder
-from app.core.failures import known_failure
+from app.core.failures import CatalogDamaged, is_damage, known_failure
 from app.core.folders import FolderChanges, FolderSet, counts_by_folder, uncovered_below
 from app.core.indexer import Indexer, ProgressFn
 from app.core.paths import AppPaths
@@ -51,6 +52,7 @@ class Library:
         self._open_lock = threading.Lock()
         self._folders_lock = threading.Lock()
         self._writer = False  # holds the data folder's writer lock
+        self.notice = ""  # words for the user about a repair made when the index was opened
 
     # -- settings and folders ----------------------------------------------------------------
     def save_settings(self) -> None:
@@ -137,14 +139,35 @@ class Library:
     def store(self) -> IndexStore:
         with self._open_lock:
             if self._store is None:
-                # An existing index knows its dimension: opening it needs no model, so keyword
-                # search answers while the model loads.
-                dim = int(describe_index(self.index_folder).get("dim") or 0) \
-                    or self.embedder.load().dim
-                store = IndexStore(self.index_folder, self.embedder.name, dim)
-                store.open_vectors()
-                self._store = store
+                self._store = self._open_store()
             return self._store
+
+    def _open_store(self) -> IndexStore:
+        """Open the index; a damaged catalog is set aside first (``notice`` says so)."""
+        folder = self.index_folder
+        reason = catalog_health.damage(folder)
+        if reason:
+            self.notice = catalog_health.set_aside(folder, reason)
+        try:
+            return self._make_store(folder)
+        except sqlite3.DatabaseError as exc:
+            if reason or not is_damage(exc):
+                raise
+            self.notice = catalog_health.set_aside(folder, str(exc))
+            return self._make_store(folder)
+
+    def _make_store(self, folder: Path) -> IndexStore:
+        # An existing index knows its dimension: opening it needs no model, so keyword
+        # search answers while the model loads.
+        dim = int(describe_index(folder).get("dim") or 0) or self.embedder.load().dim
+        store = IndexStore(folder, self.embedder.name, dim)
+        store.open_vectors()
+        return store
+
+    def reopen(self) -> None:
+        """Close the index files and open them again (after damage was found), keeping the lock."""
+        self._close_files()
+        _ = self.store
 
     @property
     def sync_report(self) -> SyncReport | None:
@@ -202,9 +225,16 @@ class Library:
 
     def search(self, query: str, *, limit: int | None = None, filters: Filters | None = None,
                rerank: bool | None = None) -> SearchResponse:
-        return self.searcher().search(
-            query, limit=limit or self.settings.results, filters=filters,
-            rerank=self.settings.rerank if rerank is None else rerank)
+        try:
+            return self.searcher().search(
+                query, limit=limit or self.settings.results, filters=filters,
+                rerank=self.settings.rerank if rerank is None else rerank)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            # Damage a quick check cannot see (text that is not UTF-8): set aside at next open.
+            catalog_health.mark_damaged(self.index_folder, str(exc))
+            raise CatalogDamaged(str(exc)) from exc
 
     # -- status ---------------------------------------------------------------------------
     def stats(self) -> Stats:
@@ -263,16 +293,21 @@ class Library:
 
         For a library that another one replaces (a model switch); ``close`` ends the app's work.
         """
+        self._close_files()
+        with self._open_lock:
+            if self._writer:
+                self._writer = False
+                datalock.release(self.paths.data_dir)
+
+    def _close_files(self) -> None:
         with self._open_lock:
             if self._searcher is not None:
                 self._searcher.catalog.close()
                 self._searcher = None
             if self._store is not None:
-                self._store.close()
+                with contextlib.suppress(sqlite3.DatabaseError):  # damaged: closed regardless
+                    self._store.close()
                 self._store = None
-            if self._writer:
-                self._writer = False
-                datalock.release(self.paths.data_dir)
 
     def close(self) -> None:
         from app.core import extract

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from app.core.catalog_health import mark_damaged
 from app.core.errors import Cancelled, KnownError
-from app.core.failures import known_failure
+from app.core.failures import CatalogDamaged, known_failure
 from app.core.folder_state import (
     CANCELLED,
     INCOMPLETE,
@@ -84,6 +85,7 @@ class IndexService:
         self._closed = False
         self._announced_idle = False
         self._last_error = ""  # a failure that repeats at every retry is reported once
+        self._repair_queued = False
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -248,8 +250,15 @@ class IndexService:
     # -- reading (any thread) -----------------------------------------------------------------
     def search(self, query: str, *, limit: int | None = None, filters: Filters | None = None,
                rerank: bool | None = None) -> SearchResponse:
-        with self._swap_lock:
-            return self._lib.search(query, limit=limit, filters=filters, rerank=rerank)
+        try:
+            with self._swap_lock:
+                return self._lib.search(query, limit=limit, filters=filters, rerank=rerank)
+        except CatalogDamaged:
+            with self._lock:
+                first, self._repair_queued = not self._repair_queued, True
+            if first:
+                self._enqueue(Job("repair"))
+            raise
 
     def folder_states(self) -> list[FolderState]:
         lib = self._lib
@@ -274,6 +283,7 @@ class IndexService:
             lower_thread_priority()
         try:
             self._open(self._lib)
+            self._tell_repairs(self._lib)
             self._emit("ready")
         except Exception as exc:  # the jobs report it again; the service stays up for a switch
             self._report_failure(exc)
@@ -298,6 +308,21 @@ class IndexService:
         lib.embedder.load()
         _ = lib.store  # opens the catalog and the vector index, repairing it after a crash
 
+    def _tell_repairs(self, lib: Library) -> None:
+        if lib.notice:
+            notice, lib.notice = lib.notice, ""
+            self._emit("error", message=notice)
+
+    def _repair(self) -> None:
+        """A read found the catalog damaged: set it aside and rebuild it from the files."""
+        lib = self._lib
+        with self._swap_lock:  # searches wait for the reopened files
+            lib.reopen()
+        with self._lock:
+            self._repair_queued = False
+        self._tell_repairs(lib)
+        self._enqueue_reconcile(None)
+
     def _do(self, job: Job) -> None:
         with self._lock:
             self._running = job
@@ -314,6 +339,8 @@ class IndexService:
                 self._remove(job.folders[0])
             elif job.kind == "switch":
                 self._switch(job.model)
+            elif job.kind == "repair":
+                self._repair()
             self._last_error = ""
         except Cancelled:
             pass
@@ -334,6 +361,12 @@ class IndexService:
             message = str(known)
             if getattr(known, "pauses", False):
                 self._lib.control.pause()  # e.g. a full disk: wait for the user to make room
+            if isinstance(known, CatalogDamaged):
+                mark_damaged(self._lib.index_folder, known.detail)
+                with self._lock:
+                    first, self._repair_queued = not self._repair_queued, True
+                if first:
+                    self._enqueue(Job("repair"))
         else:
             log.exception("indexing failed", exc_info=exc)
             message = f"Indexing failed: {exc}"

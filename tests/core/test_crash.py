@@ -231,3 +231,76 @@ def test_an_existing_data_folder_keeps_its_mode(tmp_path: Path, settings, tiny_e
     lib.close()
     assert shared.stat().st_mode & 0o7777 == 0o1777
     assert (shared / "indexes").stat().st_mode & 0o777 == 0o700  # made by Sift: private
+
+
+# -- a damaged catalog -----------------------------------------------------------------------------
+def _damage_middle(path: Path) -> None:
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(size // 3)
+        f.write(random.Random(3).randbytes(max(4096, size // 3)))
+
+
+def _not_a_database(path: Path) -> None:
+    path.write_bytes(b"these bytes were never a database" * 200)
+
+
+@pytest.mark.parametrize("damage", [_damage_middle, _not_a_database])
+def test_a_damaged_catalog_is_set_aside_and_rebuilt_from_the_files(
+        damage, tmp_path: Path, settings, tiny_embedder, docs: Path) -> None:
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+
+    paths = resolve_paths(tmp_path / "data")
+    lib = Library(paths, settings, embedder=tiny_embedder)
+    lib.index([str(docs)])
+    folder = lib.index_folder
+    lib.close()
+    for suffix in ("-wal", "-shm"):
+        (folder / f"catalog.sqlite{suffix}").unlink(missing_ok=True)
+    damage(folder / "catalog.sqlite")
+
+    lib = Library(paths, embedder=tiny_embedder)  # as a restart does: settings from the file
+    try:
+        report = lib.index()
+        assert report.added == 4
+        assert "damaged" in lib.notice and "rebuilt" in lib.notice and "\n" not in lib.notice
+        assert [h.path for h in lib.search('"landlord"').hits] == [str(docs / "lease.txt")]
+        assert len(list(folder.glob("catalog.damaged-*.sqlite"))) == 1  # kept, not deleted
+    finally:
+        lib.close()
+
+
+def test_text_a_quick_check_cannot_see_is_found_by_search_and_repaired(
+        tmp_path: Path, settings, tiny_embedder, docs: Path) -> None:
+    import sqlite3
+
+    from app.core.errors import KnownError
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+    from app.core.service import IndexService
+
+    paths = resolve_paths(tmp_path / "data")
+    lib = Library(paths, settings, embedder=tiny_embedder)
+    lib.index([str(docs)])
+    folder = lib.index_folder
+    lib.close()
+    conn = sqlite3.connect(folder / "catalog.sqlite")
+    conn.execute("UPDATE chunks SET text = CAST(x'6c616e646c6f7264ff' AS TEXT)")  # not UTF-8
+    conn.commit()
+    conn.close()
+
+    events: list[str] = []
+    svc = IndexService(Library(paths, embedder=tiny_embedder), watch=False,
+                       on_event=lambda ev: events.append(ev.message) if ev.kind == "error"
+                       else None)
+    svc.start()
+    try:
+        assert svc.wait_idle(60)
+        with pytest.raises(KnownError, match="damaged"):
+            svc.search('"landlord"')
+        assert svc.wait_idle(60)
+        assert [h.path for h in svc.search('"landlord"').hits] == [str(docs / "lease.txt")]
+        assert any("set aside" in m for m in events), events
+    finally:
+        svc.shutdown()

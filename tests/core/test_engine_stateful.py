@@ -7,10 +7,13 @@ restart at any moment (also mid-indexing). Short in CI; SIFT_LONG_STATEFUL=1 run
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -27,6 +30,7 @@ from app.core.paths import resolve_paths
 from app.core.scanner import Rules, scan_folder
 from app.core.service import IndexService
 from app.core.settings import Settings, load_settings
+from tests.core.test_crash import Runner
 
 LONG = os.environ.get("SIFT_LONG_STATEFUL") == "1"
 SETTLE_S = 90.0
@@ -54,6 +58,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     base: Path
     models: dict[str, Embedder]
+    runner: Runner  # forks `sift index` processes to kill
     stats: ClassVar[dict[str, int]] = {"sequences": 0, "steps": 0, "checks": 0}
 
     def __init__(self) -> None:
@@ -208,6 +213,24 @@ class EngineMachine(RuleBasedStateMachine):
         self.paused = self.cancelled = False  # a new start reconciles everything
         self.settled = False
 
+    @rule(delay=st.floats(0.0, 1.5))
+    def kill_an_indexing_process(self, delay: float) -> None:
+        """Quit, let a `sift index` process work on the same data folder, kill it (SIGKILL)."""
+        assert self.svc is not None
+        assert self.svc.shutdown(timeout=30.0)
+        self.svc = None
+        for path in self._files()[:3]:  # give it something to do
+            self._write(path)
+        pid = self.runner.start(["--data-dir", str(self.paths.data_dir), "index"])
+        time.sleep(delay)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        status = self.runner.status()
+        assert not os.WIFEXITED(status) or os.WEXITSTATUS(status) in (0, 1), status
+        self._start()
+        self.paused = self.cancelled = False
+        self.settled = False
+
     @precondition(lambda self: not self.paused)
     @rule()
     def settle(self) -> None:
@@ -294,9 +317,19 @@ def two_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Embedder]:
     return out
 
 
-def test_engine_keeps_the_index_equal_to_the_disk(two_models, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def runner() -> Iterator[Runner]:
+    r = Runner(Path(__file__).resolve().parents[2])
+    yield r
+    r.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the kill rule forks `sift index` runs")
+def test_engine_keeps_the_index_equal_to_the_disk(two_models, runner: Runner,
+                                                  tmp_path: Path) -> None:
     EngineMachine.base = tmp_path
     EngineMachine.models = two_models
+    EngineMachine.runner = runner
     EngineMachine.stats = {"sequences": 0, "steps": 0, "checks": 0}
     started = time.monotonic()
     EngineMachine.TestCase.settings = settings(
