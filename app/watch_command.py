@@ -83,8 +83,8 @@ def run_watch(args: argparse.Namespace) -> int:
     finally:
         _say("Stopping…")
         server.stop()
-        service.stop()
-        lib.close()
+        if not service.shutdown():  # one ordered path: watcher, writer, save, close
+            _say("Stopped; the batch in progress is redone at the next start.", err=True)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
