@@ -304,3 +304,24 @@ def test_text_a_quick_check_cannot_see_is_found_by_search_and_repaired(
         assert any("set aside" in m for m in events), events
     finally:
         svc.shutdown()
+
+
+def test_a_full_disk_ends_sift_index_with_words_and_a_consistent_index(
+        tmp_path: Path, library, docs: Path, monkeypatch) -> None:
+    import sqlite3
+
+    from app.core.catalog import Catalog
+    from app.core.errors import KnownError
+
+    library.index([str(docs)])
+    (docs / "new.txt").write_text("no room for this one: quokka\n", encoding="utf-8")
+
+    def full(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Catalog, "put_file", full)
+    with pytest.raises(KnownError, match="disk holding Sift's data is full; indexing paused"):
+        library.index()
+    monkeypatch.undo()
+    assert library.store.consistent() and library.stats().files == 4
+    assert library.index().added == 1
