@@ -78,13 +78,26 @@ def resolve_model(name: str, *, offline_default: bool = True) -> ModelSource:
 
 _hub_state: dict[str, bool] = {}
 
+DOWNLOAD_ENV = "SIFT_ALLOW_DOWNLOAD"
 
-def hub_reachable(timeout: float = 2.0) -> bool:
-    """Whether the Hugging Face Hub answers at all; asked once per process.
 
-    Without this, an offline machine waits about a minute in the hub client's retries.
+def downloads_allowed() -> bool:
+    """Whether the user asked Sift to fetch models from the network (``SIFT_ALLOW_DOWNLOAD=1``).
+
+    Off by default: Sift opens no connection unless asked, so a search never resolves a host name.
     """
     if os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0"):
+        return False
+    return os.environ.get(DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether downloads are allowed and the Hugging Face Hub answers; asked once per process.
+
+    Without downloads allowed this is False and no socket is opened. With them, the probe spares
+    an offline machine the hub client's minute of retries.
+    """
+    if not downloads_allowed():
         return False
     if "hub" not in _hub_state:
         import socket

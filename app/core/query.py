@@ -45,6 +45,18 @@ class ParsedQuery:
         """What the bi-encoder sees: the whole query without quote marks."""
         return self.text.replace('"', " ").strip()
 
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Identifiers that mix letters and digits (gedt0005q, E-4711, INV2024): typed to be found
+        verbatim, so the files holding them, when few, rank first."""
+        return tuple(i for i in self.identifiers
+                     if any(c.isdigit() for c in i) and any(c.isalpha() for c in i) and len(i) >= 3)
+
+    def without_phrases(self, dropped: tuple[str, ...]) -> ParsedQuery:
+        """The same query with some quoted phrases no longer required (their words still rank)."""
+        return ParsedQuery(text=self.text, phrases=tuple(p for p in self.phrases if p not in dropped),
+                           terms=self.terms, identifiers=self.identifiers)
+
 
 def parse_query(text: str) -> ParsedQuery:
     phrases = tuple(p.strip() for p in _PHRASE.findall(text) if p.strip())
@@ -72,6 +84,12 @@ def fts_expression(q: ParsedQuery) -> str | None:
         parts.append("(" + " OR ".join(quote(t) for t in (*q.terms, *compound)) + ")")
     parts.extend(quote(" ".join(_WORD.findall(p))) for p in q.phrases if _WORD.search(p))
     return " AND ".join(parts) if parts else None
+
+
+def phrase_expression(phrase: str) -> str | None:
+    """The FTS5 expression that matches ``phrase`` as consecutive words."""
+    words = _WORD.findall(phrase)
+    return '"' + " ".join(words).replace('"', '""') + '"' if words else None
 
 
 def contains_phrase(text: str, phrase: str) -> bool:

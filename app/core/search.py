@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.core import confidence
 from app.core.catalog import Catalog, ChunkRow
 from app.core.embedder import Embedder
-from app.core.query import ParsedQuery, contains_phrase, fts_expression, parse_query
+from app.core.fusion import FEW_FILES, fuse, promote, rrf
+from app.core.query import (
+    ParsedQuery,
+    contains_phrase,
+    fts_expression,
+    parse_query,
+    phrase_expression,
+)
 from app.core.records import FileHit, Passage, SearchResponse
 from app.core.reranker import Reranker
 from app.core.snippets import make_snippet
@@ -21,12 +27,17 @@ from app.core.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60
+__all__ = ["Filters", "Ranked", "Searcher", "rrf"]
+
 CANDIDATE_CHUNKS = 300     # from each retriever
-RERANK_FILES = 20          # cross-encoding is the slow step: ~20 ms a pair on 2 cores
+RERANK_FILES = 20          # cross-encoding is the slow step
+RERANK_WINDOW_CHARS = 480  # about 110 word pieces around the best passage's matching words
 PASSAGES_PER_FILE = 3
-EXACT_SEARCH_LIMIT = 50_000  # below this many filtered chunks, exact search beats HNSW + filter
-WEAK_COSINE = 0.25         # below this best cosine, and with no keyword match, nothing fits
+MAX_IDF_TERMS = 12
+DF_CAP = 50_000            # counting a word's passages stops here (its weight is then tiny)
+# Share of the retrieval order in the blended rerank score, by position: the top of a list that
+# two retrievers agreed on is trusted more than the cross-encoder's single view of one window.
+RETRIEVAL_SHARE = ((3, 0.75), (10, 0.6), (RERANK_FILES, 0.4))
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,13 @@ class Ranked:
     reranked: list[tuple[int, float]] | None = None
     best_chunk: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
     rows: dict[int, ChunkRow] = field(default_factory=dict)
+    unmatched_phrases: tuple[str, ...] = ()
+    exact_code_files: set[int] = field(default_factory=set)
+    strength: dict[int, float] = field(default_factory=dict)  # calibrated P(relevant)
+
+    @property
+    def final(self) -> list[tuple[int, float]]:
+        return self.reranked if self.reranked is not None else self.hybrid
 
 
 class Searcher:
@@ -88,8 +106,8 @@ class Searcher:
         filters = filters or Filters()
         semantic = self.embedder.query_ready  # before: a query never waits for the model to load
         ranked = self.rank(q, filters=filters, depth=max(limit, RERANK_FILES), rerank=rerank)
-        order = ranked.reranked if ranked.reranked is not None else ranked.hybrid
-        hits = tuple(self._hit(file_id, score, ranked, q) for file_id, score in order[:limit])
+        self.assess(q, ranked, count=limit)
+        hits = tuple(self._hit(file_id, ranked, q) for file_id, _ in ranked.final[:limit])
         note = ""
         if rerank and ranked.reranked is None and self.reranker is not None:
             note = self.reranker.note
@@ -97,20 +115,29 @@ class Searcher:
             note = "reranking is off: no cross-encoder is configured."
         elif not rerank:
             note = "reranking is off (turned off in settings)."
+        best = ranked.strength.get(ranked.final[0][0]) if ranked.final else None
         return SearchResponse(query=text, hits=hits, reranked=ranked.reranked is not None,
                               rerank_note=note, elapsed_ms=(time.perf_counter() - started) * 1e3,
-                              weak=self._weak(ranked), semantic=semantic)
+                              weak=confidence.is_weak(best), semantic=semantic,
+                              unmatched_phrases=ranked.unmatched_phrases)
 
     # -- stages ----------------------------------------------------------------------------
     def rank(self, q: ParsedQuery, *, filters: Filters | None = None, depth: int = 100,
              rerank: bool = True) -> Ranked:
         filters = filters or Filters()
         out = Ranked()
+        # A quoted phrase that no file holds would empty the results: search without it, say so.
+        out.unmatched_phrases = tuple(p for p in q.phrases if not self._phrase_found(p, filters))
+        if out.unmatched_phrases:
+            q = q.without_phrases(out.unmatched_phrases)
         chunk_scores: dict[int, dict[str, float]] = {}
         for chunk_id, score in self._dense(q, filters):
             chunk_scores.setdefault(chunk_id, {})["dense"] = score
         for chunk_id, score in self._keyword(q, filters):
             chunk_scores.setdefault(chunk_id, {})["bm25"] = score
+        code_chunks = self._code_chunks(q, filters)
+        for chunk_id in code_chunks:
+            chunk_scores.setdefault(chunk_id, {})
         out.rows = self.catalog.chunk_rows(list(chunk_scores))
         if q.phrases:
             chunk_scores = {c: s for c, s in chunk_scores.items() if c in out.rows
@@ -128,12 +155,49 @@ class Searcher:
                 bm25_best[fid] = scores["bm25"]
         out.dense = sorted(dense_best.items(), key=lambda kv: -kv[1])
         out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
-        keyword_weight = 2.0 if q.identifiers else 1.0
-        out.hybrid = fuse_scores([out.dense, out.bm25], weights=[1.0, keyword_weight])
+        hybrid = fuse(out.dense, out.bm25)
+        out.exact_code_files = {out.rows[c].file_id for c in code_chunks
+                                if c in out.rows and c in chunk_scores}
+        listed = {fid for fid, _ in hybrid}
+        low = hybrid[-1][1] if hybrid else 0.5
+        hybrid += [(fid, low) for fid in sorted(out.exact_code_files - listed)]
+        out.hybrid = promote(hybrid, out.exact_code_files)
         out.best_chunk = _best_chunks(chunk_scores, out.rows)
         if rerank and self.reranker is not None and out.hybrid and self.reranker.available:
             out.reranked = self._rerank(q, out)
         return out
+
+    def _phrase_found(self, phrase: str, filters: Filters) -> bool:
+        expr = phrase_expression(phrase)
+        if expr is None:
+            return True
+        where, params = filters.sql()
+        sql = ("SELECT 1 FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+               f"JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ? AND {where} LIMIT 1")
+        try:
+            return self.catalog.conn.execute(sql, [expr, *params]).fetchone() is not None
+        except Exception as exc:  # an FTS syntax corner case: keep the phrase as typed
+            log.warning("phrase lookup failed for %r: %s", phrase, exc)
+            return True
+
+    def _code_chunks(self, q: ParsedQuery, filters: Filters) -> list[int]:
+        """Chunks of the files that hold one of the query's codes verbatim, when few files do."""
+        found: list[int] = []
+        where, params = filters.sql()
+        sql = ("SELECT c.id, c.file_id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+               f"JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ? AND {where} LIMIT ?")
+        for code in q.codes:
+            expr = phrase_expression(code)
+            if expr is None:
+                continue
+            try:
+                rows = self.catalog.conn.execute(sql, [expr, *params, 4 * FEW_FILES]).fetchall()
+            except Exception as exc:
+                log.warning("code lookup failed for %r: %s", code, exc)
+                continue
+            if 0 < len({r[1] for r in rows}) <= FEW_FILES and len(rows) < 4 * FEW_FILES:
+                found += [int(r[0]) for r in rows]
+        return found
 
     def _dense(self, q: ParsedQuery, filters: Filters) -> list[tuple[int, float]]:
         if not q.semantic_text:
@@ -141,27 +205,16 @@ class Searcher:
         vec = self.embedder.embed_query_nowait(q.semantic_text)
         if vec is None:  # the model is still loading: keyword evidence alone for now
             return []
+        allowed = None
         if filters.active:
             where, params = filters.sql()
-            ids = [r[0] for r in self.catalog.conn.execute(
+            allowed = np.fromiter((r[0] for r in self.catalog.conn.execute(
                 f"SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE {where}",
-                params)]
-            if len(ids) <= EXACT_SEARCH_LIMIT:
-                return self._exact(vec, ids)
-            allowed = set(ids)
-            keys, sims = self.vectors.search(vec, CANDIDATE_CHUNKS * 8)
-            pairs = [(int(k), float(s)) for k, s in zip(keys, sims, strict=True) if int(k) in allowed]
-            return pairs[:CANDIDATE_CHUNKS]
-        keys, sims = self.vectors.search(vec, CANDIDATE_CHUNKS)
+                params)), dtype=np.uint64)
+            if len(allowed) == 0:
+                return []
+        keys, sims = self.vectors.search(vec, CANDIDATE_CHUNKS, allowed=allowed)
         return [(int(k), float(s)) for k, s in zip(keys, sims, strict=True)]
-
-    def _exact(self, vec: np.ndarray, ids: Sequence[int]) -> list[tuple[int, float]]:
-        pairs: list[tuple[int, float]] = []
-        for keys, mat in self.catalog.embeddings(ids):
-            sims = mat @ vec
-            pairs.extend(zip(keys.tolist(), sims.tolist(), strict=True))
-        pairs.sort(key=lambda kv: -kv[1])
-        return pairs[:CANDIDATE_CHUNKS]
 
     def _keyword(self, q: ParsedQuery, filters: Filters) -> list[tuple[int, float]]:
         expr = fts_expression(q)
@@ -182,20 +235,59 @@ class Searcher:
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def _rerank(self, q: ParsedQuery, out: Ranked) -> list[tuple[int, float]]:
-        assert self.reranker is not None
-        head = out.hybrid[:RERANK_FILES]
-        passages = [out.rows[out.best_chunk[fid][0][1]].text for fid, _ in head]
-        scores = self.reranker.scores(q.semantic_text, passages)
-        if len(scores) != len(head):
-            return out.hybrid
-        reranked = sorted(zip((fid for fid, _ in head), scores, strict=True), key=lambda kv: -kv[1])
-        # Files below the reranked head keep their hybrid order, scored below every reranked one.
-        floor = min(scores) if scores else 0.0
-        tail = [(fid, floor * 0.5 * s / (out.hybrid[0][1] or 1.0)) for fid, s in out.hybrid[RERANK_FILES:]]
-        return reranked + tail
+        """The head of the hybrid list reordered by a blend of its order and the cross-encoder.
 
-    # -- presentation --------------------------------------------------------------------
-    def _hit(self, file_id: int, score: float, ranked: Ranked, q: ParsedQuery) -> FileHit:
+        The cross-encoder reads a short window around each file's best passage; its scores are
+        blended with the retrieval scores, the retrieval share shrinking down the list. Files
+        holding a code the query names stay first.
+        """
+        assert self.reranker is not None
+        head = [kv for kv in out.hybrid[:RERANK_FILES] if kv[0] in out.best_chunk]
+        windows = [make_snippet(out.rows[out.best_chunk[fid][0][1]].text, q,
+                                width=RERANK_WINDOW_CHARS)[0] for fid, _ in head]
+        logits = self.reranker.logits(q.semantic_text, windows)
+        if len(logits) != len(head):
+            return out.hybrid
+        blended = blend_by_position([s for _, s in head], logits)
+        order = sorted(zip((fid for fid, _ in head), blended, strict=True), key=lambda kv: -kv[1])
+        order = promote(order, out.exact_code_files)
+        floor = min(blended) if blended else 0.0
+        tail = [(fid, floor - 1e-6 * (i + 1)) for i, (fid, _) in enumerate(out.hybrid)
+                if fid not in {f for f, _ in head}]
+        return order + tail
+
+    # -- confidence and presentation -------------------------------------------------------
+    def assess(self, q: ParsedQuery, ranked: Ranked, count: int = 20) -> None:
+        """Fill ``ranked.strength``: each shown file's calibrated probability of relevance."""
+        shown = [fid for fid, _ in ranked.final[:count]]
+        if not shown:
+            return
+        idf = confidence.idf_weights(self._doc_freq(q), self._passage_count())
+        cosine = dict(ranked.dense)
+        for fid in shown:
+            texts = [ranked.rows[c].text for _, c in ranked.best_chunk.get(fid, [])]
+            if texts:
+                texts.append(os.path.basename(ranked.rows[ranked.best_chunk[fid][0][1]].path))
+            ranked.strength[fid] = confidence.relevance_probability(
+                cosine.get(fid) if ranked.dense else None, confidence.coverage(texts, idf))
+
+    def _doc_freq(self, q: ParsedQuery) -> dict[str, int]:
+        sql = ("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? "
+               f"LIMIT {DF_CAP})")
+        out: dict[str, int] = {}
+        for term in q.terms[:MAX_IDF_TERMS]:
+            try:
+                out[term] = int(self.catalog.conn.execute(
+                    sql, ['"' + term.replace('"', '""') + '"']).fetchone()[0])
+            except Exception:  # a term FTS cannot parse: treat it as absent
+                out[term] = 0
+        return out
+
+    def _passage_count(self) -> int:
+        row = self.catalog.conn.execute("SELECT max(id) FROM chunks").fetchone()
+        return int(row[0] or 0)
+
+    def _hit(self, file_id: int, ranked: Ranked, q: ParsedQuery) -> FileHit:
         passages: list[Passage] = []
         for chunk_score, chunk_id in ranked.best_chunk.get(file_id, [])[:PASSAGES_PER_FILE]:
             row = ranked.rows[chunk_id]
@@ -205,66 +297,28 @@ class Searcher:
                                     line_end=row.line_end, score=chunk_score,
                                     highlights=tuple(spans)))
         first = ranked.rows[ranked.best_chunk[file_id][0][1]]
-        return FileHit(path=first.path, score=float(score), passages=tuple(passages),
-                       ext=first.ext, mtime=first.mtime_ns / 1e9)
-
-    def _weak(self, ranked: Ranked) -> bool:
-        """Whether even the best result is a poor match (then the app says so)."""
-        if not ranked.hybrid:
-            return True
-        if ranked.reranked is not None:
-            return ranked.reranked[0][1] < 0.05
-        best_cos = ranked.dense[0][1] if ranked.dense else 0.0
-        return not ranked.bm25 and best_cos < WEAK_COSINE
+        return FileHit(path=first.path, score=float(ranked.strength.get(file_id, 0.0)),
+                       passages=tuple(passages), ext=first.ext, mtime=first.mtime_ns / 1e9)
 
 
-def fuse_scores(rankings: Sequence[Sequence[tuple[int, float]]],
-                weights: Sequence[float] | None = None, depth: int = 100) -> list[tuple[int, float]]:
-    """Convex combination of z-normalised scores from several retrievers.
+def blend_by_position(retrieval: list[float], logits: list[float]) -> list[float]:
+    """Blend retrieval scores and cross-encoder logits, each min-max scaled over the head.
 
-    Unlike rank fusion it keeps how *far* ahead a candidate is: a file that BM25 scores far
-    above all others (an exact code) is not pulled level with the dense retriever's tenth
-    guess. Measured against RRF (k=60) on SciFact and Cranfield: nDCG@10 0.738 vs 0.710 and
-    0.397 vs 0.399 (see README). A candidate missing from one list scores one standard deviation
-    below that list's lowest. The result is squashed into (0, 1) for display; the order is unchanged.
+    The retrieval share falls with position (RETRIEVAL_SHARE): near the top the fused evidence of
+    two retrievers holds; lower down the cross-encoder may lift a file that they undervalued.
     """
-    weights = list(weights) if weights is not None else [1.0] * len(rankings)
-    total = sum(weights) or 1.0
-    normed: list[dict[int, float]] = []
-    floors: list[float] = []
-    for ranking in rankings:
-        head = ranking[:depth]
-        if not head:
-            normed.append({})
-            floors.append(0.0)
-            continue
-        values = np.array([v for _, v in head], dtype=np.float64)
-        mean, std = float(values.mean()), float(values.std()) or 1.0
-        z = {item: (v - mean) / std for item, v in head}
-        normed.append(z)
-        # Absent from a list means worse than anything that list retrieved.
-        floors.append(min(z.values()) - 1.0)
-    items = set().union(*normed) if normed else set()
-    fused = {
-        item: sum(w * z.get(item, floor) for w, z, floor in zip(weights, normed, floors, strict=True))
-        / total
-        for item in items
-    }
-    ordered = sorted(fused.items(), key=lambda kv: -kv[1])
-    return [(item, 1.0 / (1.0 + math.exp(-v))) for item, v in ordered]
+    def scaled(values: list[float]) -> list[float]:
+        lo, hi = min(values), max(values)
+        return [0.5] * len(values) if hi - lo < 1e-9 else [(v - lo) / (hi - lo) for v in values]
 
-
-def rrf(rankings: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K,
-        weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
-    """Weighted reciprocal rank fusion of several rankings of the same items."""
-    weights = list(weights) if weights is not None else [1.0] * len(rankings)
-    fused: dict[int, float] = {}
-    # Scaled so that an item ranked first by every retriever scores 1.0.
-    scale = (k + 1) / max(sum(weights), 1e-9)
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, (item, _) in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + weight * scale / (k + rank)
-    return sorted(fused.items(), key=lambda kv: -kv[1])
+    if not retrieval:
+        return []
+    r, c = scaled(retrieval), scaled(logits)
+    out = []
+    for i, (rv, cv) in enumerate(zip(r, c, strict=True)):
+        share = next(s for limit, s in RETRIEVAL_SHARE if i < limit) if i < RERANK_FILES else 0.4
+        out.append(share * rv + (1 - share) * cv)
+    return out
 
 
 def _best_chunks(chunk_scores: dict[int, dict[str, float]],
@@ -279,4 +333,9 @@ def _best_chunks(chunk_scores: dict[int, dict[str, float]],
         row = rows.get(chunk_id)
         if row is not None:
             per_file.setdefault(row.file_id, []).append((score, chunk_id))
+    # Chunks known only as holding a code the query names (no retriever score) come last.
+    for chunk_id, scores in chunk_scores.items():
+        row = rows.get(chunk_id)
+        if not scores and row is not None:
+            per_file.setdefault(row.file_id, []).append((0.0, chunk_id))
     return per_file

@@ -35,11 +35,14 @@ def test_corrupt_vector_file_is_rebuilt(library, docs: Path) -> None:
 def test_vector_file_behind_the_catalog_is_repaired(library, docs: Path) -> None:
     library.index([str(docs)])
     vec_file = library.index_folder / "vectors.usearch"
-    stale = vec_file.read_bytes()
+    sidecar = library.index_folder / "vectors.usearch.json"
+    stale, stale_sidecar = vec_file.read_bytes(), sidecar.read_bytes()
     (docs / "new.txt").write_text("apple banana cherry", encoding="utf-8")
     (docs / "code.py").unlink()
     library.index([str(docs)])
-    vec_file.write_bytes(stale)  # as if the process died before saving the index
+    # As if the process died before saving the index (file and checksum written together).
+    vec_file.write_bytes(stale)
+    sidecar.write_bytes(stale_sidecar)
     store = _reopen(library)
     assert store.sync is not None and store.sync.action == "repaired"
     assert store.sync.added >= 1 and store.sync.removed >= 1

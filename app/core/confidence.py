@@ -1,0 +1,56 @@
+"""How sure a result is: a calibrated probability that a file is relevant, and "no good match".
+
+Two pieces of evidence that mean the same on every collection: the file's best cosine with the
+query (meaning), and how much of the query's rare-word mass the file holds (words, weighted by
+inverse document frequency, so "the best way to learn guitar" is not matched by "best" and "way").
+A logistic model over them was fitted on the shared collections (tests/benchmarks/fusion_study.py),
+with each collection's queries also asked a second time with their relevant files removed, so
+the model has seen questions that truly have no answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from app.core.query import stem, word_spans
+
+# Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage.
+COEF = (-6.0, 9.0, 2.5, 0.0)
+# Below this probability for the best file, the app says "No good match" (chosen for the best
+# F1 of spotting no-answer questions across the shared collections).
+WEAK_BELOW = 0.2
+# A file found only by its words (no embedding yet, or the query encoder still loading) is
+# scored with the median cosine of a relevant file, so its words decide.
+UNKNOWN_COSINE = 0.45
+
+
+def idf_weights(doc_freq: Mapping[str, int], n_docs: int) -> dict[str, float]:
+    """Inverse document frequency of each query term (a term in no passage weighs most)."""
+    n = max(n_docs, 1)
+    return {t: math.log((n + 1) / (df + 0.5)) for t, df in doc_freq.items()}
+
+
+def coverage(texts: Iterable[str], idf: Mapping[str, float]) -> float:
+    """The share of the query's IDF mass whose terms appear (by light stem) in ``texts``."""
+    total = sum(idf.values())
+    if total <= 0:
+        return 0.0
+    wanted = {stem(t): w for t, w in idf.items()}
+    seen: set[str] = set()
+    for text in texts:
+        seen.update(s for s in (stem(w) for _, _, w in word_spans(text)) if s in wanted)
+    return sum(w for s, w in wanted.items() if s in seen) / total
+
+
+def relevance_probability(cosine: float | None, cover: float) -> float:
+    """The calibrated probability that a file with this evidence is relevant to the query."""
+    c = UNKNOWN_COSINE if cosine is None else cosine
+    a, b, d, e = COEF
+    x = a + b * c + d * cover + e * c * cover
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+def is_weak(best_probability: float | None) -> bool:
+    """Whether even the best file is unlikely to answer the query."""
+    return best_probability is None or best_probability < WEAK_BELOW
