@@ -19,18 +19,16 @@ from app.core.folder_state import (
     CANCELLED,
     INCOMPLETE,
     INDEXING,
-    NOT_WATCHABLE,
     PAUSED,
     QUEUED,
     UNREACHABLE,
-    UP_TO_DATE,
     WATCHING,
     FolderBook,
     FolderState,
     Job,
     ServiceEvent,
 )
-from app.core.folders import FolderChanges, FolderSet, inside
+from app.core.folders import FolderChanges
 from app.core.indexer import root_of, summarize
 from app.core.jobs import JobQueue
 from app.core.library import Library
@@ -38,7 +36,8 @@ from app.core.records import IndexReport, Progress, SearchResponse, SkippedFile,
 from app.core.scanner import Rules, normalize_folder
 from app.core.search import Filters
 from app.core.store import drop_index, other_model_indexes
-from app.core.watcher import Changes, FolderWatcher, NotWatchable
+from app.core.watcher import Changes
+from app.core.watching import FolderWatching
 
 __all__ = ["CANCELLED", "INCOMPLETE", "INDEXING", "PAUSED", "QUEUED", "IndexService",
            "ServiceEvent"]
@@ -49,8 +48,6 @@ FALLBACK_INTERVAL = 60.0  # scans of folders that cannot be watched; checks for 
 IDLE_GRACE = 0.7          # wait_idle: time for the events of changes just made to reach us
 TICK = 0.5                # the writer's housekeeping period when it has nothing to do
 QUIT_SECONDS = 2.0        # shutdown returns within this, whatever the writer is doing
-GONE_MESSAGE = ("The folder is not there (unplugged or moved?); its files stay searchable "
-                "until it is back.")
 
 EventFn = Callable[[ServiceEvent], None]
 
@@ -64,7 +61,6 @@ class IndexService:
     def __init__(self, library: Library, *, watch: bool = True, reconcile_interval: float = 600.0,
                  on_event: EventFn | None = None, low_priority: bool = True) -> None:
         self._lib = library
-        self._watch_enabled = watch
         self.reconcile_interval = reconcile_interval
         self.fallback_interval = FALLBACK_INTERVAL
         self._on_event = on_event
@@ -78,7 +74,7 @@ class IndexService:
         self._changes = Changes()
         self._changes_queued = False
         self._gone_roots: set[str] = set()
-        self._watcher: FolderWatcher | None = None
+        self._watching = FolderWatching(self._book, lambda: self._emit("folders"), enabled=watch)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._stopped = False
@@ -100,11 +96,8 @@ class IndexService:
             self._lib.hold_writer_lock(wait=False)  # DataFolderBusy: another Sift writes here
             for folder in self._lib.settings.folders:
                 self._book.get(folder)
-            if self._watch_enabled:
-                self._watcher = FolderWatcher(self._on_changes, self._rules(),
-                                              on_folder_gone=self._on_folder_gone)
-                self._watcher.roots = tuple(self._lib.settings.folders)
-                self._watcher.start()
+            self._watching.start(self._on_changes, self._on_folder_gone, self._rules(),
+                                 tuple(self._lib.settings.folders))
             self._enqueue_reconcile(None)
             self._thread = threading.Thread(target=self._main, name="sift-writer", daemon=True)
             self._thread.start()
@@ -123,8 +116,7 @@ class IndexService:
             self._stopping.set()
             self._lib.control.cancel()
         self._queue.wake()
-        if self._watcher is not None:
-            self._watcher.stop()
+        self._watching.stop()
         from app.core import extract
 
         extract.shutdown()  # a reader waiting for the PDF worker returns at once
@@ -169,8 +161,7 @@ class IndexService:
         with self._lock:
             lib = self._lib
             done = lib.apply_folder_changes(wanted)
-            if self._watcher is not None:
-                self._watcher.roots = tuple(lib.settings.folders)
+            self._watching.set_roots(tuple(lib.settings.folders))
             for folder in done.removed:
                 self._book.forget(folder)
                 running = self._running
@@ -238,7 +229,7 @@ class IndexService:
         """Wait until no job is queued or running and no file change is waiting to settle."""
         now = time.monotonic()
         deadline = now + timeout
-        earliest = now + (IDLE_GRACE if self._watcher is not None else 0.0)
+        earliest = now + (IDLE_GRACE if self._watching.enabled else 0.0)
         while True:
             now = time.monotonic()
             if now >= earliest and self._idle():
@@ -393,12 +384,12 @@ class IndexService:
         targets = chosen.closure(wanted)
         if not targets:
             return
-        if self._watcher is not None:
-            self._watcher.rules = self._rules()
+        self._watching.set_rules(self._rules())
         self._set_activity(targets, INDEXING)  # first: no passing "watching" before the scan
         # Outermost first: a nested folder is then covered by its parent's watch.
         targets.sort(key=lambda f: (len(f), f))
-        reachable = [f for f in targets if self._ensure_watched(f, chosen)]
+        reachable = [f for f in targets if f in self._lib.settings.folders  # not removed now
+                     and self._watching.ensure(f, chosen)]
         # All listed folders when reconciling everything: unreachable ones are kept as they are.
         report = lib.indexer().index_folders(targets if job.everything else reachable,
                                              self._progress, forget_others=job.everything)
@@ -412,39 +403,11 @@ class IndexService:
         if _changed(report):
             self._emit("indexed", message=summarize(report))
 
-    def _ensure_watched(self, folder: str, chosen: FolderSet) -> bool:
-        """Watch ``folder`` if it can be; returns whether it is there to be indexed."""
-        if folder not in self._lib.settings.folders:  # removed while this job ran
-            return False
-        info = self._book.get(folder)
-        watcher = self._watcher
-        if not os.path.isdir(folder):
-            if watcher is not None:
-                watcher.unwatch(folder)
-            self._set_watch(folder, UNREACHABLE, GONE_MESSAGE)
-            return False
-        if watcher is None:
-            self._set_watch(folder, UP_TO_DATE, "")
-        elif watcher.is_watched(folder) or any(watcher.is_watched(f)
-                                               for f in chosen.containing(folder)):
-            self._set_watch(folder, WATCHING, "")  # a chosen parent's watch covers it
-        elif info.watch != NOT_WATCHABLE:  # a watch that failed is not retried (it may leak)
-            try:
-                watcher.watch(folder)
-                self._set_watch(folder, WATCHING, "")
-            except NotWatchable as exc:
-                self._set_watch(folder, exc.state, exc.message)
-                return exc.state != UNREACHABLE
-            for nested in watcher.watched():  # now covered: one watch per file, not two
-                if inside(nested, folder):
-                    watcher.unwatch(nested)
-        return True
-
     def _finish_scan(self, folders: list[str], message: str = "") -> None:
         self._book.finish_scan(folders, complete=True, message=message, now=time.monotonic(),
                                watched_interval=self.reconcile_interval,
                                fallback_interval=self.fallback_interval,
-                               watching=self._watcher is not None)
+                               watching=self._watching.enabled)
         self._emit("folders")
 
     def _drop_other_models(self, lib: Library) -> None:
@@ -534,13 +497,7 @@ class IndexService:
         chosen = lib.folders
         if folder in chosen:  # added back meanwhile
             return
-        if self._watcher is not None:
-            # Nested folders that its watch covered get their own first, so nothing is missed.
-            for nested in chosen:
-                if inside(nested, folder) and not any(inside(nested, f) for f in chosen
-                                                      if f != nested):
-                    self._ensure_watched(nested, chosen)
-            self._watcher.unwatch(folder)
+        self._watching.hand_over(folder, chosen)  # nested folders keep being watched
         count = lib.forget_uncovered(folder)
         self._emit("removed", message=f"Forgot {count} files of {folder}.")
 
@@ -590,10 +547,10 @@ class IndexService:
             info = self._book.get(folder)
             if folder in gone or info.watch == WATCHING:
                 if not os.path.isdir(folder):
-                    self._lost(folder, now)
-                elif folder in gone and self._watcher is not None:
-                    # Deleted and made again: the old watch is dead, so watch it afresh.
-                    self._watcher.unwatch(folder)
+                    self._watching.lost(folder)
+                    info.next_scan = now + self.fallback_interval
+                elif folder in gone and self._watching.enabled:
+                    self._watching.forget_watch(folder)  # deleted and made again: watch afresh
                     due.append(folder)
                     continue
             if info.next_scan > now:
@@ -604,12 +561,6 @@ class IndexService:
             due.append(folder)
         if due:
             self._enqueue_reconcile(due)
-
-    def _lost(self, folder: str, now: float) -> None:
-        if self._watcher is not None:
-            self._watcher.unwatch(folder)
-        self._set_watch(folder, UNREACHABLE, GONE_MESSAGE)
-        self._book.get(folder).next_scan = now + self.fallback_interval
 
     # -- helpers --------------------------------------------------------------------------
     def _enqueue(self, job: Job) -> None:
@@ -628,14 +579,10 @@ class IndexService:
         if self._stopped:
             return True
         # The watcher first: a batch it hands over is in our own state before it stops pending.
-        watcher_pending = self._watcher is not None and self._watcher.pending
+        watcher_pending = self._watching.pending
         with self._lock:
             return not (watcher_pending or self._queue.outstanding or self._changes
                         or self._gone_roots)
-
-    def _set_watch(self, folder: str, watch: str, message: str) -> None:
-        if self._book.set_watch(folder, watch, message):
-            self._emit("folders")
 
     def _set_activity(self, folders: list[str], activity: str, message: str | None = None) -> None:
         if not folders:

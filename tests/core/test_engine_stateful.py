@@ -33,7 +33,7 @@ from app.core.settings import Settings, load_settings
 from tests.core.test_crash import Runner
 
 LONG = os.environ.get("SIFT_LONG_STATEFUL") == "1"
-SETTLE_S = 90.0
+SETTLE_S = 40.0
 DIRS = ("a", "a/b", "a/b/c", "a/.h", "d")  # nested, a hidden one inside, and one apart
 NAMES = ("one.txt", "two.txt", "three.md", "four.txt")
 PATTERNS = ((), ("*.md",), ("c/",), ("*.md", "b/"))
@@ -235,7 +235,8 @@ class EngineMachine(RuleBasedStateMachine):
     @rule()
     def settle(self) -> None:
         assert self.svc is not None
-        assert self.svc.wait_idle(SETTLE_S), "the engine never became idle"
+        assert self.svc.wait_idle(SETTLE_S), f"the engine never became idle: " \
+            f"{self._busy_with(self.svc)}"
         self.settled = True
 
     # -- what must always hold -------------------------------------------------------------------
@@ -251,13 +252,21 @@ class EngineMachine(RuleBasedStateMachine):
             return
         svc = self.svc
         if not svc.wait_idle(SETTLE_S):
-            raise AssertionError("the engine never became idle")
+            raise AssertionError(f"the engine never became idle: {self._busy_with(svc)}")
         states = {s.path: s.state for s in svc.folder_states()}
         if not self.cancelled:
             assert set(states.values()) <= {"watching"}, states
         if set(states.values()) <= {"watching"}:  # what the folders panel says must be true
             assert self._index_matches(svc), f"{states}: {self._describe(svc)}"
             EngineMachine.stats["checks"] += 1
+
+    @staticmethod
+    def _busy_with(svc: IndexService) -> str:
+        w = svc._watching.watcher
+        return (f"jobs {svc._queue.outstanding}, changes {svc._changes.files}/{svc._changes.dirs}, "
+                f"watcher pending {w is not None and w.pending} "
+                f"({w is not None and len(w.buffer)} buffered), gone {svc._gone_roots}, "
+                f"paused {svc.paused}")
 
     def _expected(self, lib: Library) -> dict[str, tuple[int, int]]:
         s = lib.settings

@@ -120,7 +120,10 @@ def hits(svc: IndexService, query: str) -> list[str]:
 
 def found(svc: IndexService, word: str) -> list[str]:
     """The files that contain ``word`` (an exact phrase: no merely similar files)."""
-    return hits(svc, f'"{word}"')
+    response = svc.search(f'"{word}"')
+    if word in getattr(response, "unmatched_phrases", ()):  # no file holds it: closest shown
+        return []
+    return [h.path for h in response.hits]
 
 
 def assert_matches_fresh(svc: IndexService, tmp_path: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -467,7 +470,7 @@ def test_a_nested_folder_removed_keeps_its_files_while_the_parent_is_watched(ser
     assert svc.wait_idle(WAIT)
     svc.add_folder(str(child))
     assert svc.wait_idle(WAIT)
-    assert svc._watcher is not None and svc._watcher.watched() == [str(docs)]  # one watch
+    assert svc._watching.watched() == [str(docs)]  # one watch
     assert {s.path: (s.state, s.files) for s in svc.folder_states()} == {
         str(docs): ("watching", 4), str(child): ("watching", 1)}
     svc.remove_folder(str(child))
@@ -483,10 +486,10 @@ def test_removing_the_parent_keeps_watching_the_nested_folder(service_for, docs:
     svc = service_for(child, docs)
     svc.start()
     assert svc.wait_idle(WAIT)
-    assert svc._watcher is not None and svc._watcher.watched() == [str(docs)]
+    assert svc._watching.watched() == [str(docs)]
     svc.set_folders([str(child)])
     assert svc.wait_idle(WAIT)
-    assert svc.stats().files == 1 and svc._watcher.watched() == [str(child)]
+    assert svc.stats().files == 1 and svc._watching.watched() == [str(child)]
     (child / "later.txt").write_text("made after the parent left: platypus\n", encoding="utf-8")
     assert svc.wait_idle(WAIT)
     assert found(svc, "platypus") == [str(child / "later.txt")]
