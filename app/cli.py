@@ -409,7 +409,10 @@ def cmd_config(args: argparse.Namespace) -> int:
         value = float(raw[0])
     else:
         value = " ".join(raw)
-    lib.update_settings(replace(lib.settings, **{args.key: value}))
+    if args.key == "folders":  # folders change only as a diff of the one folder set
+        lib.apply_folder_changes(lib.folders.diff(value))  # type: ignore[arg-type]
+    else:
+        lib.update_settings(replace(lib.settings, **{args.key: value}))
     print(safe(f"{args.key} = {json.dumps(value, ensure_ascii=False)}"))
     if args.key in ("model", "chunk_tokens", "chunk_overlap"):
         print("Run 'sift index' to rebuild the index with the new setting.")

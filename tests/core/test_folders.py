@@ -97,3 +97,15 @@ def test_indexing_overlapping_folders_indexes_each_file_once(tmp_path: Path, set
         assert report.added == 4
     finally:
         lib.close()
+
+
+def test_sift_config_folders_sets_the_list(tmp_path: Path) -> None:
+    from app.cli import run_cli
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    data = str(tmp_path / "data")
+    assert run_cli(["--data-dir", data, "config", "folders", str(a), str(b)]) == 0
+    assert run_cli(["--data-dir", data, "config", "folders", str(b)]) == 0
+    assert load_settings(tmp_path / "data" / "settings.json").folders == (str(b),)
