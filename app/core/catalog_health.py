@@ -12,6 +12,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from app.core.atomic import write_text_atomic
+
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite"
@@ -55,7 +57,7 @@ def damage(folder: Path) -> str | None:
 def mark_damaged(folder: Path, reason: str) -> None:
     """Remember that a read found damage; the catalog is set aside at the next open."""
     with contextlib.suppress(OSError):
-        (folder / MARKER).write_text(reason, encoding="utf-8")
+        write_text_atomic(folder / MARKER, reason)  # private, like every file Sift writes
 
 
 def set_aside(folder: Path, reason: str) -> str:
