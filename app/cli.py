@@ -239,6 +239,8 @@ def _print_response(resp, as_json: bool) -> int:  # type: ignore[no-untyped-def]
         print(f"({safe_block(resp.rerank_note)})", file=sys.stderr)
     if not resp.semantic:
         print("(keyword matches only: the meaning model is still loading)", file=sys.stderr)
+    for phrase in getattr(resp, "unmatched_phrases", ()):
+        print(f"No file contains \"{safe(phrase)}\"; results without requiring it:")
     if not resp.hits:
         print("No matches.")
         return 0
@@ -272,6 +274,7 @@ def response_json(resp) -> dict:  # type: ignore[no-untyped-def]
         "rerank_note": resp.rerank_note,
         "weak": resp.weak,
         "semantic": resp.semantic,
+        "unmatched_phrases": list(getattr(resp, "unmatched_phrases", ())),
         "elapsed_ms": round(resp.elapsed_ms, 1),
         "results": [
             {
