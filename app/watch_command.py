@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -87,7 +88,18 @@ def run_watch(args: argparse.Namespace) -> int:
             _say("Stopped; the batch in progress is redone at the next start.", err=True)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    if service.stranded or _model_threads():
+        # A model still loading: the interpreter's normal exit would abort under it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
+
+
+def _model_threads() -> bool:
+    """Whether a model is still being loaded on a thread of its own (the query encoder's)."""
+    return any(t.name in ("sift-query-encoder", "sift-model-load") and t.is_alive()
+               for t in threading.enumerate())
 
 
 class _StopRequest:

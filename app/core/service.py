@@ -82,6 +82,7 @@ class IndexService:
         self._announced_idle = False
         self._last_error = ""  # a failure that repeats at every retry is reported once
         self._repair_queued = False
+        self._loaders: list[threading.Thread] = []  # model loads a quit may leave running
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -127,11 +128,23 @@ class IndexService:
         with self._lock:
             self._closed = True
         if not finished:
-            log.warning("the indexing thread did not stop within %.1f s; leaving it its files",
-                        timeout)
+            running = self._running
+            log.warning("the indexing thread did not stop within %.1f s (%s); leaving it its "
+                        "files", timeout, f"in a {running.kind} job" if running is not None
+                        else "opening the index and loading the model")
             return False
         self._lib.close()  # the writer has saved the vector index; this closes the files
         return True
+
+    @property
+    def stranded(self) -> bool:
+        """Whether work that cannot be interrupted (a model load, a batch) outlived shutdown.
+
+        Nothing of the index is open in it, but a process must then end with ``os._exit``:
+        the interpreter's normal exit would tear down the model's threads under it.
+        """
+        writer = self._thread is not None and self._thread.is_alive()
+        return writer or any(t.is_alive() for t in self._loaders)
 
     def stop(self, timeout: float = QUIT_SECONDS) -> None:
         """The same as ``shutdown`` (kept for callers of the old name)."""
@@ -276,6 +289,8 @@ class IndexService:
             self._open(self._lib)
             self._tell_repairs(self._lib)
             self._emit("ready")
+        except Cancelled:
+            return  # quit while the model was loading: nothing is open, nothing to save
         except Exception as exc:  # the jobs report it again; the service stays up for a switch
             self._report_failure(exc)
         try:
@@ -296,7 +311,28 @@ class IndexService:
                 log.exception("saving the vector index failed")
 
     def _open(self, lib: Library) -> None:
-        lib.embedder.load()
+        """Load the model and open the index; raises Cancelled if the app quits meanwhile.
+
+        Loading a model cannot be interrupted, so it runs on a helper thread that a quit leaves
+        behind: the writer must answer a quit within a second or two.
+        """
+        failure: list[BaseException] = []
+
+        def load() -> None:
+            try:
+                lib.embedder.load()
+            except BaseException as exc:  # handed to the writer, which reports it
+                failure.append(exc)
+
+        loader = threading.Thread(target=load, name="sift-model-load", daemon=True)
+        self._loaders.append(loader)
+        loader.start()
+        while loader.is_alive():
+            loader.join(0.1)
+            if self._stopping.is_set():
+                raise Cancelled()
+        if failure:
+            raise failure[0]
         _ = lib.store  # opens the catalog and the vector index, repairing it after a crash
 
     def _tell_repairs(self, lib: Library) -> None:
@@ -509,10 +545,10 @@ class IndexService:
             return
         new.control = old.control  # pause, resume and cancel steer the build too
         new.hold_writer_lock(wait=False)  # the process's own lock: only counted again
-        self._open(new)
         folders = list(old.settings.folders)
         self._set_activity(folders, INDEXING, "Building the index for the new model…")
         try:
+            self._open(new)
             report = new.indexer().index_folders(folders, self._progress, forget_others=True)
         except BaseException:
             self._abandon(new, folders, "")

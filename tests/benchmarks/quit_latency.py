@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import os
 import random
+import shutil
 import signal
 import statistics
 import tempfile
@@ -56,9 +57,21 @@ def consistent(data: Path) -> bool:
 
 
 def fresh_data(root: Path, name: str, corpus: Path, model: str) -> Path:
+    """A data folder with nothing indexed, whose encoder backend was already chosen.
+
+    The one-time backend choice (minutes-long benchmarks of torch, ONNX…) is copied in from a
+    warm-up, so that the quits land in indexing, as they do for a user after the first day.
+    """
     data = root / name
     data.mkdir(parents=True)
     save_settings(data / "settings.json", Settings(folders=(str(corpus),), model=model))
+    warm = root / "warm-cache"
+    if not warm.exists():
+        lib = Library(resolve_paths(root / "warm"), Settings(model=model))
+        lib.embedder.load()
+        lib.close()
+        shutil.copytree(root / "warm" / "cache", warm)
+    shutil.copytree(warm, data / "cache")
     return data
 
 
@@ -75,6 +88,25 @@ def in_process(root: Path, corpus: Path, model: str, tries: int, window: float,
         clean = svc.shutdown()
         latencies.append(time.perf_counter() - t0)
         outcomes.append("clean" if clean and consistent(data) else "NOT CLEAN")
+    return latencies, outcomes
+
+
+def cancel_in_process(root: Path, corpus: Path, model: str, tries: int, window: float,
+                      rng: random.Random) -> tuple[list[float], list[str]]:
+    """Cancel at a random moment: how long until the writer has stopped its job."""
+    latencies, outcomes = [], []
+    for i in range(tries):
+        data = fresh_data(root, f"cancel{i}", corpus, model)
+        svc = IndexService(Library(resolve_paths(data)), watch=False)
+        svc.start()
+        time.sleep(rng.uniform(0.5, window))
+        t0 = time.perf_counter()
+        svc.cancel()
+        idle = svc.wait_idle(30.0)
+        latencies.append(time.perf_counter() - t0)
+        states = {s.state for s in svc.folder_states()}
+        outcomes.append(("stopped" if idle else "STILL BUSY") + f", shown {'/'.join(states)}")
+        svc.shutdown()
     return latencies, outcomes
 
 
@@ -131,6 +163,8 @@ def main() -> None:
               f"of the first index", flush=True)
         report("service shutdown (window Quit)",
                *in_process(root, corpus, args.model, args.tries, args.window, rng))
+        report("cancel (Cancel button)",
+               *cancel_in_process(root, corpus, args.model, args.tries, args.window, rng))
         if hasattr(os, "fork"):
             report("sift watch, SIGTERM", *in_child(root, corpus, args.model, args.tries,
                                                     args.window + 2, "watch", signal.SIGTERM, rng))
