@@ -1,9 +1,10 @@
-"""Tiny PDFs with a real text layer, written by hand so tests need no PDF-making library."""
+"""Tiny PDFs with a real text layer written by hand, and scanned pages rendered with Pillow."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader, PdfWriter
 
@@ -75,6 +76,38 @@ def make_pdf(
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(raw)))
     # RC4 works without the optional "cryptography" package; AES would need it.
     writer.encrypt(encrypt, owner_password, algorithm="RC4-128")
+    with open(path, "wb") as f:
+        writer.write(f)
+    return path
+
+
+def text_image(lines: list[str], *, width: int = 1100, size: int = 30) -> Any:
+    """A white Pillow image with the lines drawn in black, like a clean scan or a screenshot."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    try:
+        font: Any = ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        font = ImageFont.load_default(size=size)
+    line_height = int(size * 1.8)
+    image = Image.new("RGB", (width, 60 + line_height * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((40, 30 + i * line_height), line, fill="black", font=font)
+    return image
+
+
+def make_scanned_pdf(path: Path, pages: list[list[str] | str]) -> Path:
+    """A PDF whose pages are either text-layer pages (a str) or images of text lines (a list)."""
+    writer = PdfWriter()
+    for page in pages:
+        if isinstance(page, str):
+            source = PdfReader(io.BytesIO(pdf_bytes([page])))
+        else:
+            buffer = io.BytesIO()
+            text_image(page).save(buffer, "PDF", resolution=150)
+            source = PdfReader(io.BytesIO(buffer.getvalue()))
+        writer.add_page(source.pages[0])
     with open(path, "wb") as f:
         writer.write(f)
     return path

@@ -37,9 +37,14 @@ log = logging.getLogger(__name__)
 ENGINE = "rapidocr-onnxruntime/PP-OCRv4"
 # Seconds the worker sleeps before each page; lets tests exercise the time limit.
 TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
-RENDER_DPI = 150
-# Longest side of the image handed to the engine: enough for body text, bounded work per page.
-MAX_SIDE_PX = 2000
+# The bundled recogniser drops the spaces between words in text under about 40 px high
+# ("Paidon3March"), and its line boxes are tighter when detection sees the full resolution:
+# pages are rendered at 300 dpi (11 pt text is 46 px), small images are enlarged, and the
+# engine's own reduction to 2,000 px is lifted to MAX_SIDE_PX. Measured on a Letter page of
+# 11 pt text: word error rate 0.13 this way, 0.20 with detection at 2,000 px, 0.84 at 200 dpi.
+RENDER_DPI = 300
+MAX_SIDE_PX = 4000
+MIN_SIDE_PX = 2400
 _STARTUP_TIMEOUT_S = 60.0
 _HASH_BLOCK = 1 << 20
 
@@ -121,8 +126,13 @@ def _page_image(path: str, page: int) -> Any:
             source.draft("RGB", (MAX_SIDE_PX, MAX_SIDE_PX))  # JPEG decodes at a smaller scale
             image = source.convert("RGB")
     image = image.convert("RGB")
-    if max(image.size) > MAX_SIDE_PX:
+    longest = max(image.size)
+    if longest > MAX_SIDE_PX:
         image.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
+    elif longest < MIN_SIDE_PX:
+        scale = min(3.0, MIN_SIDE_PX / longest)
+        image = image.resize((round(image.width * scale), round(image.height * scale)),
+                             Image.Resampling.LANCZOS)
     return np.asarray(image)
 
 
@@ -148,7 +158,8 @@ def _serve(conn: Connection) -> None:
                 from rapidocr_onnxruntime import RapidOCR
 
                 threads = max(1, min(4, (os.cpu_count() or 2)))
-                engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
+                engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,
+                                  max_side_len=MAX_SIDE_PX)
             result, _elapsed = engine(_page_image(path, page))
             reply = ("ok", _lines_from_boxes(result))
         except ImportError:

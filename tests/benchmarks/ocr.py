@@ -1,0 +1,133 @@
+"""OCR speed and accuracy on rendered pages of known text, and indexing throughput with OCR on/off.
+
+    .venv/bin/python -m tests.benchmarks.ocr [--pages 3] [--files 40]
+
+Prints pages per second and word error rate (WER: word-level edit distance over the number of
+reference words) for scanned PDF pages rendered at a real page size, then indexes a mixed
+folder (text files, text-layer PDFs, scanned PDFs, images) with OCR off and on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+WORDS = ("invoice payment garden furniture meeting board quarterly report budget contract renewal "
+         "tenant landlord insurance policy claim receipt delivery address customer account "
+         "balance transfer schedule project deadline review summary approved pending March "
+         "April 2024 4471 total amount due reference number signature").split()
+
+
+def page_lines(rng: random.Random, lines: int = 30, words: int = 9) -> list[str]:
+    return [" ".join(rng.choice(WORDS) for _ in range(words)).capitalize() for _ in range(lines)]
+
+
+def scanned_page_pdf(path: Path, lines: list[str], point_size: float = 11.0, dpi: int = 200) -> None:
+    """A US Letter page image at ``dpi`` with ``point_size`` text, saved as a one-page PDF."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = int(8.5 * dpi), int(11 * dpi)
+    size = round(point_size * dpi / 72)
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype("DejaVuSerif.ttf", size)
+    for i, line in enumerate(lines):
+        draw.text((dpi, dpi + i * size * 1.6), line, fill=0, font=font)
+    image.save(path, "PDF", resolution=dpi)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    ref, hyp = reference.lower().split(), hypothesis.lower().split()
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, start=1):
+        previous, row[0] = row[0], i
+        for j, h in enumerate(hyp, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def bench_pages(tmp: Path, pages: int) -> None:
+    from app.core.extract.ocr import ocr_pages, shutdown
+
+    rng = random.Random(7)
+    refs, files = [], []
+    for i in range(pages):
+        lines = page_lines(rng)
+        refs.append("\n".join(lines))
+        files.append(tmp / f"scan{i}.pdf")
+        scanned_page_pdf(files[-1], lines)
+    ocr_pages(files[0], [1])  # start the worker and load the models outside the timing
+    start = time.perf_counter()
+    texts = []
+    for f in files:
+        result = ocr_pages(f, [1])
+        texts.append(result.sections[0].text if result.sections else "")
+    seconds = time.perf_counter() - start
+    shutdown()
+    rates = [wer(r, t) for r, t in zip(refs, texts, strict=True)]
+    print(f"OCR: {pages} Letter pages, 11 pt text at 200 dpi: {pages / seconds:.3f} pages/s "
+          f"({seconds / pages:.1f} s/page), word error rate {sum(rates) / len(rates):.3f} "
+          f"(per page {', '.join(f'{r:.3f}' for r in rates)})")
+
+
+def mixed_folder(root: Path, files: int) -> None:
+    from tests.pdf_samples import make_pdf, text_image
+
+    rng = random.Random(3)
+    root.mkdir()
+    for i in range(files):
+        kind = i % 4
+        lines = page_lines(rng, lines=12)
+        if kind == 0:
+            (root / f"note{i}.txt").write_text("\n".join(lines), encoding="utf-8")
+        elif kind == 1:
+            make_pdf(root / f"typed{i}.pdf", ["\n".join(lines[:6]), "\n".join(lines[6:])])
+        elif kind == 2:
+            scanned_page_pdf(root / f"scan{i}.pdf", lines)
+        else:
+            text_image(lines[:5], width=1400).save(root / f"shot{i}.png")
+
+
+def bench_indexing(tmp: Path, files: int) -> None:
+    from app.core.extract import shutdown
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+    from app.core.settings import Settings
+
+    folder = tmp / "mixed"
+    mixed_folder(folder, files)
+    for ocr in (False, True):
+        data = tmp / f"data-ocr-{ocr}"
+        settings = Settings()
+        if "ocr" in {f.name for f in settings.__dataclass_fields__.values()}:
+            settings = replace(settings, ocr=ocr)  # type: ignore[call-arg]
+        os.environ["SIFT_OCR_BENCH"] = "1"
+        library = Library(resolve_paths(data), settings)
+        start = time.perf_counter()
+        report = library.index([str(folder)])
+        seconds = time.perf_counter() - start
+        library.close()
+        shutdown()
+        print(f"Indexing {files} mixed files (1/4 scanned PDFs, 1/4 images), OCR "
+              f"{'on ' if ocr else 'off'}: {seconds:.1f} s, {files / seconds:.2f} files/s, "
+              f"{report.added} indexed, {report.skipped} skipped")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", type=int, default=3)
+    parser.add_argument("--files", type=int, default=0, help="also index a mixed folder of this many files")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sift-ocr-bench-") as tmp:
+        bench_pages(Path(tmp), args.pages)
+        if args.files:
+            bench_indexing(Path(tmp), args.files)
+
+
+if __name__ == "__main__":
+    main()
