@@ -50,6 +50,8 @@ class Settings:
     results: int = 20
     max_file_mb: int = 50
     pdf_timeout_s: float = 60.0
+    # Read scanned PDF pages and images by OCR (in the background, cached by content).
+    ocr: bool = True
     respect_gitignore: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
