@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from app.core.models import ModelSource, quiet_hf_logging, resolve_model
+from app.core.native import NATIVE_IMPORTS
 from app.core.query_encoder import QueryEncoder, offsets_tokenizer
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class Embedder:
             return info
         with self._load_lock:
             if self._info is None:
-                self._load()
+                self.light()  # first: queries are served while the full model loads
+                with NATIVE_IMPORTS:
+                    self._load()
             assert self._info is not None
             return self._info
 
@@ -139,7 +142,8 @@ class Embedder:
         if not self._light_tried:
             with self._light_lock:
                 if not self._light_tried:
-                    self._light = QueryEncoder.open(self.export_dir)
+                    with NATIVE_IMPORTS:
+                        self._light = QueryEncoder.open(self.export_dir)
                     self._light_tried = True
         return self._light
 

@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from app.core.atomic import write_atomic, write_text_atomic
+from app.core.native import before_usearch
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class UsearchStore:
         return self.path.with_name(self.path.name + ".json")
 
     def _new(self):  # type: ignore[no-untyped-def]
+        before_usearch()  # onnxruntime imported after usearch crashes the process
         from usearch.index import Index
 
         return Index(ndim=self.ndim, metric="cos", dtype=DTYPE, connectivity=CONNECTIVITY,

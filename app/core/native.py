@@ -1,0 +1,25 @@
+"""Loading native libraries safely: one at a time, and onnxruntime before usearch."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import sys
+import threading
+
+# Native libraries (torch, onnxruntime, OpenVINO) imported by two threads at once can crash the
+# process; every load that imports them takes this lock.
+NATIVE_IMPORTS = threading.RLock()
+
+
+def before_usearch() -> None:
+    """Import onnxruntime (when installed) before usearch's extension is loaded.
+
+    onnxruntime 1.23 and later crash (segmentation fault) when imported after usearch 2.2x's
+    compiled module in the same process; the other order works. Queries, the exported
+    backends and OCR all use onnxruntime, so it is loaded first, once.
+    """
+    if "onnxruntime" in sys.modules or importlib.util.find_spec("onnxruntime") is None:
+        return  # loaded already (without waiting for a model load that holds the lock)
+    with NATIVE_IMPORTS, contextlib.suppress(ImportError):
+        import onnxruntime  # noqa: F401
