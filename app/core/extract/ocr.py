@@ -68,16 +68,32 @@ class OcrResult:
 
 
 def missing_engine() -> str | None:
-    """What the user must install for OCR, or None if it works here."""
-    try:
-        import cv2  # noqa: F401
-        import rapidocr_onnxruntime  # noqa: F401
-    except ImportError as exc:
-        text = str(exc)
-        if "libGL" in text or "libgthread" in text:
-            return f"OCR needs a system library ({text.split(':')[0]}); on Debian/Ubuntu: apt install libgl1"
-        return "OCR needs the Python package 'rapidocr-onnxruntime' (pip install rapidocr-onnxruntime)"
+    """What the user must install for OCR, or None if the engine's packages are there.
+
+    Only looks the packages up: importing OpenCV here would set Qt variables in the app's
+    own process. A missing system library shows when the worker imports it (import_problem).
+    """
+    import importlib.util
+
+    for module in ("rapidocr_onnxruntime", "onnxruntime", "cv2"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return "OCR needs the Python package 'rapidocr-onnxruntime' (pip install rapidocr-onnxruntime)"
     return None
+
+
+def import_problem(exc: ImportError) -> str:
+    """The words for an engine that is installed but does not load."""
+    text = str(exc)
+    for library, package in (("libGL", "libgl1"), ("libglib", "libglib2.0-0"), ("libgthread", "libglib2.0-0"),
+                             ("libxcb", "libxcb1")):
+        if library in text:
+            return (f"OCR needs the system library {text.split(':')[0]}; "
+                    f"on Debian or Ubuntu: sudo apt install {package}")
+    return missing_engine() or f"the OCR engine could not be loaded ({text[:150]})"
 
 
 # ----------------------------------------------------------------- worker side
@@ -162,8 +178,8 @@ def _serve(conn: Connection) -> None:
                                   max_side_len=MAX_SIDE_PX)
             result, _elapsed = engine(_page_image(path, page))
             reply = ("ok", _lines_from_boxes(result))
-        except ImportError:
-            reply = ("error", missing_engine() or "the OCR engine could not be loaded")
+        except ImportError as exc:
+            reply = ("error", import_problem(exc))
         except Exception as exc:  # one bad page must not end the worker
             reply = ("error", f"page {page} could not be read by OCR: {str(exc)[:150] or type(exc).__name__}")
         conn.send(reply)
