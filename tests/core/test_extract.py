@@ -50,7 +50,8 @@ def line_of(section: Section, needle: str) -> int:
 
 @pytest.mark.parametrize(
     ("encoding", "prefix"),
-    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("utf-16", b""), ("cp1252", b""), ("latin-1", b"")],
+    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("utf-16", b""), ("utf-16-le", b""), ("utf-16-be", b""),
+     ("cp1252", b""), ("latin-1", b"")],
 )
 def test_text_encodings_are_decoded(tmp_path: Path, encoding: str, prefix: bytes) -> None:
     path = tmp_path / "note.txt"
@@ -59,6 +60,18 @@ def test_text_encodings_are_decoded(tmp_path: Path, encoding: str, prefix: bytes
     assert section.text == "Rechnung\nMüller Sanitär\nGrüße"
     assert section.page is None
     assert line_of(section, "Müller") == 2
+
+
+def test_utf16_without_bom_is_text_but_binary_stays_binary(tmp_path: Path) -> None:
+    # Windows tools (PowerShell's Out-File, regedit exports) write UTF-16 without a BOM too.
+    log = tmp_path / "export.log"
+    log.write_bytes("Event 4625: logon failed for user Ann\r\n".encode("utf-16-le") * 50)
+    [section] = extract(log)
+    assert section.text.split("\n")[0] == "Event 4625: logon failed for user Ann"
+    assert line_of(section, "Ann") == 1
+    data = tmp_path / "table.txt"
+    data.write_bytes(bytes(range(256)) * 40)  # NULs here and there: binary
+    assert skip_reason(data) == "binary content, not text"
 
 
 def test_non_western_legacy_encodings(tmp_path: Path) -> None:
