@@ -91,3 +91,19 @@ def test_docx_location_names_the_heading_and_paragraph(tmp_path: Path) -> None:
     chunks = chunk_sections(extract(path), _words, max_tokens=8, overlap=0)
     assert [c.location for c in chunks] == ["paragraph 1", "“Results”, paragraphs 2–4"]
     assert "line" not in chunks[1].location
+
+
+def test_spreadsheet_rows_are_never_joined(tmp_path: Path) -> None:
+    path = tmp_path / "parts.csv"
+    path.write_text("name,code\nbolt-\nnut,x1\n", encoding="utf-8")
+    [section] = extract(path)
+    assert section.text.split("\n")[1:3] == ["bolt-", "nut\tx1"]
+
+
+def test_every_prose_kind_is_dehyphenated() -> None:
+    from app.core.extract.clean import _PROSE_KINDS
+    from app.core.extract.kinds import _KINDS_BY_EXT
+
+    kinds = set(_KINDS_BY_EXT.values())
+    assert kinds >= _PROSE_KINDS
+    assert kinds - _PROSE_KINDS == {"code", "csv", "xlsx", "ods"}

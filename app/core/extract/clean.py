@@ -55,8 +55,10 @@ _SIMPLE_TABLE_BORDER = re.compile(r"^[ \t]*=+(?:[ \t]+=+)+[ \t]*$")
 _PIPE_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$")
 _MARKUP_KINDS = frozenset({"markdown"})
-_PROSE_KINDS = frozenset({"text", "markdown", "html", "pdf", "docx", "document", "slides", "ebook",
-                          "rtf", "mail", "image"})
+# Where a line-end hyphen is a broken word. Not code ("a -\n b"), nor spreadsheet rows, whose
+# lines are separate cells.
+_PROSE_KINDS = frozenset({"text", "markdown", "html", "pdf", "docx", "pptx", "odt", "odp", "epub",
+                          "rtf", "eml", "mbox", "image"})
 
 
 def fold_unicode(text: str) -> str:
