@@ -378,8 +378,11 @@ def test_docx_with_a_million_paragraphs_is_skipped_before_parsing(tmp_path: Path
 def test_password_protected_office_files(tmp_path: Path, name: str) -> None:
     # Office writes a password-protected package as an OLE compound file around the encrypted zip.
     path = tmp_path / name
-    path.write_bytes(OLE_MAGIC + b"\x00" * 4088)
+    directory_entry = "EncryptionInfo".encode("utf-16-le").ljust(64, b"\x00")
+    path.write_bytes(OLE_MAGIC + b"\x00" * 1016 + directory_entry + b"\x00" * 3008)
     assert "password-protected" in skip_reason(path)
+    path.write_bytes(OLE_MAGIC + b"\x00" * 4088)  # an old .doc/.xls/.ppt with a new name
+    assert "old binary Office format" in skip_reason(path)
 
 
 @pytest.mark.parametrize("name", ["broken.pptx", "broken.xlsx", "broken.odt", "broken.ods", "broken.epub"])

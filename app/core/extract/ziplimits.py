@@ -91,8 +91,12 @@ def open_package(
     """
     data = read_bytes(path, max_bytes)
     if data.startswith(OLE_MAGIC):
-        # Office saves a password-protected .docx/.xlsx/.pptx as an OLE compound file.
-        raise SkipFile(f"the {what} is password-protected (encrypted)")
+        # Office saves a password-protected .docx/.xlsx/.pptx as an OLE compound file holding
+        # an "EncryptionInfo" stream; any other OLE file is an old .doc/.xls/.ppt renamed.
+        if "EncryptionInfo".encode("utf-16-le") in data:
+            raise SkipFile(f"the {what} is password-protected (encrypted)")
+        raise SkipFile(f"the {what} is in the old binary Office format (.doc, .xls or .ppt), "
+                       "which Sift does not read")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
