@@ -432,3 +432,53 @@ def test_every_supported_extension_has_a_group() -> None:
     assert {".png", ".jpg", ".tiff", ".webp"} <= set(groups["images"])
     assert group_of(Path("Letter.DOCX")) == "documents"
     assert group_of(Path("archive.zip")) is None
+
+
+# --- damaged files of every format ---------------------------------------------------------------
+
+
+def _valid_samples(tmp: Path) -> dict[str, bytes]:
+    """One small valid file per zip or structured format, as bytes."""
+    samples: dict[str, bytes] = {}
+    document = docx.Document()
+    document.add_heading("Title", level=1)
+    document.add_paragraph("Body text " * 50)
+    document.save(str(tmp / "s.docx"))
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "Slide"
+    slide.placeholders[1].text_frame.text = "Point " * 50
+    deck.save(str(tmp / "s.pptx"))
+    book = openpyxl.Workbook()
+    for i in range(50):
+        book.active.append([f"row {i}", i, i / 3])
+    book.save(str(tmp / "s.xlsx"))
+    _odf(tmp / "s.odt", "text", _odf_content("text", "<text:p>Words</text:p>" * 50))
+    _epub(tmp / "s.epub", [("One", "Words " * 50), ("Two", "More " * 50)])
+    for name in ("s.docx", "s.pptx", "s.xlsx", "s.odt", "s.epub"):
+        samples[name] = (tmp / name).read_bytes()
+    samples["s.rtf"] = rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0 Hello {\b world}\par " + b"x " * 200 + b"}"
+    samples["s.eml"] = bytes(_message("Hi", "Body " * 100, ("a.csv", b"a,b\n1,2\n")))
+    return samples
+
+
+def test_truncated_and_scrambled_files_are_skipped_or_read_never_raised(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(11)
+    for name, data in _valid_samples(tmp_path).items():
+        variants = [data[: len(data) * k // 8] for k in (1, 3, 5, 7)]
+        for _ in range(4):
+            scrambled = bytearray(data)
+            for _ in range(20):
+                scrambled[rng.randrange(len(scrambled))] = rng.randrange(256)
+            variants.append(bytes(scrambled))
+        for i, variant in enumerate(variants):
+            path = tmp_path / f"v{i}-{name}"
+            path.write_bytes(variant)
+            try:
+                sections = extract(path, ocr=False)
+            except SkipFile as exc:
+                assert exc.message and "Traceback" not in exc.message
+            else:
+                assert all(isinstance(s.text, str) for s in sections)

@@ -14,16 +14,19 @@ nothing readable is left.
 
 from __future__ import annotations
 
+import logging
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.errors import SkipFile
+from app.core.errors import Cancelled, SkipFile
 from app.core.extract.kinds import GROUPS, extensions_by_group, group_of, kind_of, supported_extensions
 from app.core.records import Section
 
 __all__ = ["GROUPS", "Extraction", "extensions_by_group", "extract", "extract_file", "group_of",
            "kind_of", "shutdown", "supported_extensions"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 50 * 2**20
 # A mailbox is read as a stream; this much of it is indexed, the rest is noted as left out.
@@ -138,7 +141,20 @@ def extract_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout:
         raise SkipFile("unsupported file type")
     # A mailbox of any size is read as a stream up to MBOX_MAX_BYTES, so it has no size limit.
     _check_size(path, 2**62 if kind == "mbox" else max_bytes)
-    result = _read(kind, path, max_bytes, pdf_timeout)
+    try:
+        result = _read(kind, path, max_bytes, pdf_timeout)
+    except (SkipFile, Cancelled):
+        raise
+    except MemoryError as exc:
+        raise SkipFile("too large to read in the memory available") from exc
+    except RecursionError as exc:
+        raise SkipFile("nested too deeply to read") from exc
+    except Exception as exc:
+        # A library failing on a file it should have rejected politely: log it as the bug it
+        # is, and let indexing go on with the next file.
+        log.warning("could not read %s", path, exc_info=True)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise SkipFile(f"could not read the file ({first})") from exc
     result.sections = clean_sections(result.sections, kind)
     if not result.sections and not result.ocr_pages:
         raise SkipFile("no text found")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,7 @@ def open_package(
             continue
         try:
             count = count_in_member(zf, name, needles, cap)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error) as exc:
             raise SkipFile(f"not a valid {what} (damaged: {exc})") from exc
         if count > cap:
             raise SkipFile(f"the {what} has more than {cap:,} {noun}; skipped")
@@ -118,9 +119,14 @@ def open_package(
 
 
 def read_member(zf: zipfile.ZipFile, name: str, limit: int = DEFAULT_LIMITS.member_bytes) -> bytes:
-    """One member's bytes, never more than ``limit``."""
-    with zf.open(name) as f:
-        data = f.read(limit + 1)
+    """One member's bytes, never more than ``limit``; KeyError if there is no such member."""
+    try:
+        with zf.open(name) as f:
+            data = f.read(limit + 1)
+    except KeyError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error) as exc:
+        raise SkipFile(f"the package is damaged ({name}: {exc})") from exc
     if len(data) > limit:
         raise SkipFile(f"{name} inflates past {_mb(limit)}; possible zip bomb, skipped")
     return data
