@@ -55,6 +55,11 @@ def test_markdown_front_matter_and_rst_markup_become_blank_lines() -> None:
     assert not any(set(line) <= set("+-=|: ") and line for line in lines)
 
 
+def test_a_leading_horizontal_rule_is_not_front_matter() -> None:
+    source = "---\nIntro text\n\n---\nMore"
+    assert clean_text(source, "markdown") == "\nIntro text\n\n\nMore"
+
+
 @given(st.text(alphabet=st.sampled_from(list("ab -\n\u00adﬁ\u200b=+|#\t")), max_size=200),
        st.sampled_from(["text", "markdown", "pdf", "code"]))
 def test_cleaning_never_changes_the_number_of_lines(text: str, kind: str) -> None:
