@@ -74,6 +74,15 @@ def _skipped(window: Any, _arg: str) -> None:
     window.show_skipped()
 
 
+@action("choose")
+def _choose(window: Any, _arg: str) -> None:
+    """Add Folder… opens the file dialog; Esc closes it (its history is still saved by Qt)."""
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(300, _close_modal)
+    window.choose_folder()
+
+
 @action("about")
 def _about(window: Any, _arg: str) -> None:
     from PySide6.QtCore import QTimer
