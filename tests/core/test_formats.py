@@ -371,7 +371,7 @@ def test_docx_with_a_million_paragraphs_is_skipped_before_parsing(tmp_path: Path
     body = b"".join(b'<w:p w:rsidR="%08X"/>' % (i * 2654435761 % 2**32) for i in range(1_000_000))
     members["word/document.xml"] = members["word/document.xml"].replace(b"<w:body>", b"<w:body>" + body)
     _zip(path, members)
-    assert skip_reason(path) == "the DOCX file has more than 200,000 paragraphs; skipped"
+    assert skip_reason(path) == "the DOCX file has more than 100,000 paragraphs; skipped"
 
 
 @pytest.mark.parametrize("name", ["locked.docx", "locked.xlsx", "locked.pptx"])
