@@ -162,7 +162,7 @@ def extract_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout:
 
 
 def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: float = 60.0,
-            ocr: bool = True, ocr_timeout: float = 60.0, ocr_cache: Path | None = None) -> list[Section]:
+            ocr: bool = True, ocr_timeout: float = 300.0, ocr_cache: Path | None = None) -> list[Section]:
     """The text of a file as Sections, OCR included when ``ocr``; SkipFile with the reason if none.
 
     OCR results are cached under ``ocr_cache`` (default: Sift's cache folder).

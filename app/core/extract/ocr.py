@@ -46,6 +46,8 @@ RENDER_DPI = 300
 MAX_SIDE_PX = 4000
 MIN_SIDE_PX = 2400
 _STARTUP_TIMEOUT_S = 60.0
+# A page takes 5–20 CPU seconds; the limit is there to stop a hang, not a busy machine.
+DEFAULT_PAGE_TIMEOUT_S = 300.0
 _HASH_BLOCK = 1 << 20
 
 
@@ -295,7 +297,7 @@ class _Cache:
             log.warning("could not write the OCR cache: %s", exc)
 
 
-def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = 60.0,
+def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEFAULT_PAGE_TIMEOUT_S,
               cache_dir: Path | None = None, cancelled: Any = None) -> OcrResult:
     """Read ``pages`` (1-based) of a PDF or image by OCR; never raises for a bad page.
 
