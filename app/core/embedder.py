@@ -101,6 +101,10 @@ class Embedder:
                 self.light()  # first: queries are served while the full model loads
                 with NATIVE_IMPORTS:
                     self._load()
+                if self._light is None:
+                    # Choosing an exported backend may just have made the export: look again.
+                    with self._light_lock:
+                        self._light_tried = False
             assert self._info is not None
             return self._info
 

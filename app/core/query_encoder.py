@@ -24,11 +24,9 @@ class QueryEncoder:
     """Embeds queries exactly as the exported model does; also lends its tokenizer for chunking."""
 
     def __init__(self, folder: Path, spec: ExportSpec) -> None:
-        from app.core.backends.exported import onnx_runner
-
         self.folder = folder
         self.spec = spec
-        self._runner = onnx_runner(folder, spec)
+        self._runner = _single_thread_runner(folder, spec)
         self._lock = threading.Lock()
 
     @classmethod
@@ -57,6 +55,30 @@ class QueryEncoder:
         with self._lock:
             vec = self._runner.encode_queries([text], 1)
         return np.ascontiguousarray(vec[0], dtype=np.float32)
+
+
+def _single_thread_runner(folder: Path, spec: ExportSpec) -> Any:
+    """An onnxruntime session that computes on the calling thread only.
+
+    A query is a few word pieces: one thread answers it in milliseconds, at the priority of
+    the thread that asked (the search), never on worker threads created by a lowered-priority
+    indexing thread, and without spinning against the indexer for the cores.
+    """
+    import onnxruntime as ort
+
+    from app.core.backends.exported import ONNX_FILE, ExportedRunner
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(folder / ONNX_FILE), options,
+                                   providers=["CPUExecutionProvider"])
+
+    def forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return session.run(None, inputs)[0]
+
+    return ExportedRunner(folder, spec, forward)
 
 
 def offsets_tokenizer(folder: Path) -> Any:
