@@ -19,6 +19,7 @@ from app.core.extract.text import read_bytes
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _STREAM_BLOCK = 1 << 20
+_XML_SUFFIXES = (".xml", ".rels", ".xhtml", ".html", ".htm", ".opf", ".ncx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,8 @@ class ZipLimits:
 
     total_bytes: int = 256 * 2**20
     member_bytes: int = 128 * 2**20
+    # A parser builds a tree several times the size of its XML: parts that are parsed get less.
+    xml_bytes: int = 64 * 2**20
     # Real documents compress XML about 5–20×; whitespace bombs reach 1000×.
     max_ratio: float = 200.0
     ratio_floor_bytes: int = 8 * 2**20
@@ -51,9 +54,10 @@ def _check_directory(zf: zipfile.ZipFile, limits: ZipLimits, what: str) -> None:
     for info in infos:
         if info.flag_bits & 0x1:
             raise SkipFile(f"the {what} is encrypted")
-        if info.file_size > limits.member_bytes:
+        limit = limits.xml_bytes if info.filename.lower().endswith(_XML_SUFFIXES) else limits.member_bytes
+        if info.file_size > limit:
             raise SkipFile(f"a part of the {what} inflates to {_mb(info.file_size)} "
-                           f"(limit {_mb(limits.member_bytes)}); possible zip bomb, skipped")
+                           f"(limit {_mb(limit)}); possible zip bomb, skipped")
         ratio = info.file_size / max(1, info.compress_size)
         if info.file_size > limits.ratio_floor_bytes and ratio > limits.max_ratio:
             raise SkipFile(f"a part of the {what} is compressed {ratio:,.0f}:1; possible zip bomb, "
@@ -118,7 +122,7 @@ def open_package(
     return zf, data
 
 
-def read_member(zf: zipfile.ZipFile, name: str, limit: int = DEFAULT_LIMITS.member_bytes) -> bytes:
+def read_member(zf: zipfile.ZipFile, name: str, limit: int = DEFAULT_LIMITS.xml_bytes) -> bytes:
     """One member's bytes, never more than ``limit``; KeyError if there is no such member."""
     try:
         with zf.open(name) as f:
