@@ -79,6 +79,7 @@ class IndexService:
         self._stopping = threading.Event()
         self._stopped = False
         self._closed = False
+        self._writer_done = False
         self._announced_idle = False
         self._last_error = ""  # a failure that repeats at every retry is reported once
         self._repair_queued = False
@@ -121,12 +122,12 @@ class IndexService:
         from app.core import extract
 
         extract.shutdown()  # a reader waiting for the PDF worker returns at once
-        finished = True
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
-            finished = not self._thread.is_alive()
         with self._lock:
             self._closed = True
+            # Whoever comes last closes the files: this call, or the writer when it ends.
+            finished = self._thread is None or self._writer_done
         if not finished:
             running = self._running
             log.warning("the indexing thread did not stop within %.1f s (%s); leaving it its "
@@ -285,16 +286,19 @@ class IndexService:
     def _main(self) -> None:
         if self._low_priority:
             lower_thread_priority()
+        opened = False
         try:
             self._open(self._lib)
+            opened = True
             self._tell_repairs(self._lib)
             self._emit("ready")
         except Cancelled:
-            return  # quit while the model was loading: nothing is open, nothing to save
+            pass  # quit while the model was loading
         except Exception as exc:  # the jobs report it again; the service stays up for a switch
+            opened = True
             self._report_failure(exc)
         try:
-            while not self._stopping.is_set():
+            while opened and not self._stopping.is_set():
                 try:
                     job = self._queue.get(timeout=TICK)
                 except queue.Empty:
@@ -309,6 +313,11 @@ class IndexService:
                 self._lib.save()
             except Exception:
                 log.exception("saving the vector index failed")
+            with self._lock:
+                self._writer_done = True
+                late = self._closed  # shutdown stopped waiting: closing is left to us
+            if late:
+                self._lib.close()
 
     def _open(self, lib: Library) -> None:
         """Load the model and open the index; raises Cancelled if the app quits meanwhile.

@@ -560,3 +560,21 @@ def test_a_full_disk_is_reported_in_words_and_pauses(service_for, recorder, docs
     assert "disk holding Sift's data is full; indexing paused" in errors[0]
     assert svc.paused
     assert svc.library.store.consistent() and svc.stats().files == 4
+
+
+def test_a_writer_that_outlives_shutdown_closes_the_index_itself(service_for, tmp_path) -> None:
+    folder = tmp_path / "notes"
+    write_files(folder, 400)
+    svc = service_for(folder)
+    svc.start()
+    assert eventually(timeout=WAIT, check=lambda: svc.stats().files >= 20)
+    lib = svc.library
+    svc.shutdown(timeout=0.0)  # gives up waiting at once: the batch in hand finishes alone
+    assert eventually(timeout=WAIT, check=lambda: not svc.stranded)
+    assert lib._store is None  # closed, and saved: a restart needs no repair
+    reopened = Library(lib.paths, lib.settings, embedder=lib.embedder)
+    try:
+        assert reopened.store.sync is not None and reopened.store.sync.action == "loaded"
+        assert reopened.store.consistent()
+    finally:
+        reopened.close()
