@@ -17,12 +17,13 @@ import shutil
 import signal
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from app.core.library import Library
 from app.core.paths import resolve_paths
-from app.core.service import IndexService
+from app.core.service import IndexService, ServiceEvent
 from app.core.settings import DEFAULT_MODEL, Settings, save_settings
 from app.core.store import IndexStore, describe_index
 
@@ -75,15 +76,28 @@ def fresh_data(root: Path, name: str, corpus: Path, model: str) -> Path:
     return data
 
 
+def indexing_service(data: Path, *, watch: bool) -> tuple[IndexService, threading.Event]:
+    """A started service, and an event set when it reports its first progress (model loaded)."""
+    started = threading.Event()
+
+    def on_event(ev: ServiceEvent) -> None:
+        if ev.kind == "progress":
+            started.set()
+
+    svc = IndexService(Library(resolve_paths(data)), watch=watch, on_event=on_event)
+    svc.start()
+    return svc, started
+
+
 def in_process(root: Path, corpus: Path, model: str, tries: int, window: float,
                rng: random.Random) -> tuple[list[float], list[str]]:
-    """The service's shutdown at a random moment after start (the window's Quit)."""
+    """The service's shutdown at a random moment of indexing (the window's Quit)."""
     latencies, outcomes = [], []
     for i in range(tries):
         data = fresh_data(root, f"svc{i}", corpus, model)
-        svc = IndexService(Library(resolve_paths(data)))
-        svc.start()
-        time.sleep(rng.uniform(0.5, window))
+        svc, started = indexing_service(data, watch=True)
+        started.wait(120)
+        time.sleep(rng.uniform(0.0, window))
         t0 = time.perf_counter()
         clean = svc.shutdown()
         latencies.append(time.perf_counter() - t0)
@@ -93,13 +107,13 @@ def in_process(root: Path, corpus: Path, model: str, tries: int, window: float,
 
 def cancel_in_process(root: Path, corpus: Path, model: str, tries: int, window: float,
                       rng: random.Random) -> tuple[list[float], list[str]]:
-    """Cancel at a random moment: how long until the writer has stopped its job."""
+    """Cancel at a random moment of indexing: how long until the writer has stopped its job."""
     latencies, outcomes = [], []
     for i in range(tries):
         data = fresh_data(root, f"cancel{i}", corpus, model)
-        svc = IndexService(Library(resolve_paths(data)), watch=False)
-        svc.start()
-        time.sleep(rng.uniform(0.5, window))
+        svc, started = indexing_service(data, watch=False)
+        started.wait(120)
+        time.sleep(rng.uniform(0.0, window))
         t0 = time.perf_counter()
         svc.cancel()
         idle = svc.wait_idle(30.0)
