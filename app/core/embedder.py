@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,30 +249,41 @@ class Embedder:
         """
         light = self.light()
         if light is not None:
-            return light.encode(text)
+            with self.searching():
+                return light.encode(text)
         self.load()
         return self._locked_query(text)
 
     def embed_query_nowait(self, text: str) -> np.ndarray | None:
         """The query's embedding if an encoder is ready; otherwise None, and one starts loading."""
         if self._light is not None:
-            return self._light.encode(text)
+            with self.searching():
+                return self._light.encode(text)
         if self._info is not None:
             return self._locked_query(text)
         self.warm_up()
         return None
 
     def _locked_query(self, text: str) -> np.ndarray:
+        with self.searching(), self._lock:
+            vec = self._runner.encode_queries([text], 1)
+        return np.ascontiguousarray(vec[0], dtype=np.float32)
+
+    @contextlib.contextmanager
+    def searching(self) -> Iterator[None]:
+        """While a search runs, no new document batch starts: queries go first.
+
+        A batch already running finishes (a few hundred ms at most); the indexer waits before
+        the next one, so a search competes with one batch at most, never with a stream of them.
+        """
         with self._queries:
             self._queries_waiting += 1
         try:
-            with self._lock:
-                vec = self._runner.encode_queries([text], 1)
+            yield
         finally:
             with self._queries:
                 self._queries_waiting -= 1
                 self._queries.notify_all()
-        return np.ascontiguousarray(vec[0], dtype=np.float32)
 
 
 def _as_float32(model: Any) -> Any:

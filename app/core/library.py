@@ -226,9 +226,10 @@ class Library:
     def search(self, query: str, *, limit: int | None = None, filters: Filters | None = None,
                rerank: bool | None = None) -> SearchResponse:
         try:
-            return self.searcher().search(
-                query, limit=limit or self.settings.results, filters=filters,
-                rerank=self.settings.rerank if rerank is None else rerank)
+            with self.embedder.searching():  # indexing batches wait while a search runs
+                return self.searcher().search(
+                    query, limit=limit or self.settings.results, filters=filters,
+                    rerank=self.settings.rerank if rerank is None else rerank)
         except sqlite3.DatabaseError as exc:
             if not is_damage(exc):
                 raise

@@ -170,3 +170,31 @@ def test_stored_names_round_trip_exactly() -> None:
         stored.encode("utf-8")  # always storable
         assert from_db(stored) == name
     assert to_db("/plain/ascii.txt") == "/plain/ascii.txt"
+
+
+def test_indexing_batches_wait_while_a_search_runs(tiny_model, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from app.core.embedder import Embedder
+
+    emb = Embedder(str(tiny_model), backend="torch-float32", cache_dir=tmp_path, batch_size=8)
+    emb.load()
+    runner = emb._runner
+    real = runner.encode_documents
+    started: list[float] = []
+
+    def recording(texts, batch_size):  # type: ignore[no-untyped-def]
+        started.append(time.monotonic())
+        return real(texts, batch_size)
+
+    runner.encode_documents = recording
+    with emb.searching():
+        worker = threading.Thread(target=emb.embed_documents,
+                                  args=([f"passage number {i}" for i in range(32)],))
+        worker.start()
+        time.sleep(0.5)
+        assert started == []  # no batch starts while the search runs
+        released = time.monotonic()
+    worker.join(30)
+    assert len(started) == 4 and started[0] >= released
