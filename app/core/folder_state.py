@@ -161,6 +161,10 @@ class FolderBook:
                 info.activity, info.message = ERROR, message
                 info.next_scan = min(info.next_scan, retry)
 
+    def failed(self) -> list[str]:
+        with self._lock:
+            return [f for f, info in self._info.items() if info.activity == ERROR]
+
     def incomplete(self) -> list[str]:
         with self._lock:
             return [f for f, info in self._info.items() if info.complete is False]

@@ -29,14 +29,14 @@ from app.core.folder_state import (
     ServiceEvent,
 )
 from app.core.folders import FolderChanges
-from app.core.indexer import root_of, summarize
+from app.core.indexer import summarize
 from app.core.jobs import JobQueue
 from app.core.library import Library
+from app.core.live_changes import LiveChanges
 from app.core.records import IndexReport, Progress, SearchResponse, SkippedFile, Stats
 from app.core.scanner import Rules, normalize_folder
 from app.core.search import Filters
 from app.core.store import drop_index, other_model_indexes
-from app.core.watcher import Changes
 from app.core.watching import FolderWatching
 
 __all__ = ["CANCELLED", "INCOMPLETE", "INDEXING", "PAUSED", "QUEUED", "IndexService",
@@ -71,9 +71,8 @@ class IndexService:
         self._swap_lock = threading.Lock()  # a model swap waits for searches of the old index
         self._running: Job | None = None
         self._switches = 0
-        self._changes = Changes()
-        self._changes_queued = False
-        self._gone_roots: set[str] = set()
+        self._live = LiveChanges(self._book, lambda: self._enqueue(Job("changes")), self._emit,
+                                 self._progress)
         self._watching = FolderWatching(self._book, lambda: self._emit("folders"), enabled=watch)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -98,7 +97,7 @@ class IndexService:
             self._lib.hold_writer_lock(wait=False)  # DataFolderBusy: another Sift writes here
             for folder in self._lib.settings.folders:
                 self._book.get(folder)
-            self._watching.start(self._on_changes, self._on_folder_gone, self._rules(),
+            self._watching.start(self._live.add, self._live.folder_gone, self._rules(),
                                  tuple(self._lib.settings.folders))
             self._enqueue_reconcile(None)
             self._thread = threading.Thread(target=self._main, name="sift-writer", daemon=True)
@@ -115,6 +114,7 @@ class IndexService:
             if self._closed:
                 return True
             self._stopped = True
+            self._live.closed = True
             self._stopping.set()
             self._lib.control.cancel()
         self._queue.wake()
@@ -210,7 +210,11 @@ class IndexService:
         self._emit("folders")
 
     def resume(self) -> None:
+        """Go on; folders whose work failed (a full disk…) are scanned again now, not later."""
         self._lib.control.resume()
+        failed = self._book.failed()
+        if failed:
+            self._enqueue_reconcile(failed)
         self._emit("folders")
 
     def cancel(self) -> None:
@@ -370,7 +374,7 @@ class IndexService:
             if job.kind == "reconcile":
                 self._reconcile(job)
             elif job.kind == "changes":
-                self._apply_changes()
+                self._live.apply(self._lib)
             elif job.kind == "remove":
                 self._remove(job.folders[0])
             elif job.kind == "switch":
@@ -381,7 +385,12 @@ class IndexService:
         except Cancelled:
             pass
         except Exception as exc:
-            folders = tuple(self._lib.settings.folders) if job.everything else job.folders
+            if job.everything:
+                folders = tuple(self._lib.settings.folders)
+            elif job.kind == "changes":  # rescanned at the retry: no change is lost
+                folders = tuple(self._live.last_roots)
+            else:
+                folders = job.folders
             self._report_failure(exc, folders)
         finally:
             with self._lock:
@@ -416,7 +425,7 @@ class IndexService:
 
     def _announce_idle(self) -> None:
         with self._lock:
-            if self._announced_idle or self._queue.outstanding or self._changes:
+            if self._announced_idle or self._queue.outstanding or self._live.waiting:
                 return
             self._announced_idle = True
         self._emit("idle")
@@ -463,78 +472,6 @@ class IndexService:
         for folder in other_model_indexes(lib.paths.indexes_dir, lib.index_folder):
             log.info("removing the index of a previous model: %s", folder)
             drop_index(folder)
-
-    # -- file changes ---------------------------------------------------------------------
-    def _on_changes(self, changes: Changes) -> None:
-        """From the watcher's thread: remember the changes; one job applies all that piled up."""
-        with self._lock:
-            self._changes.update(changes)
-            if self._changes_queued or self._stopped:
-                return
-            self._changes_queued = True
-            self._enqueue(Job("changes"))
-
-    def _on_folder_gone(self, folder: str) -> None:
-        with self._lock:
-            self._gone_roots.add(folder)
-
-    def _apply_changes(self) -> None:
-        with self._lock:
-            changes, self._changes = self._changes, Changes()
-            self._changes_queued = False
-        lib = self._lib
-        folders = list(lib.settings.folders)
-        paths = self._live_paths(lib, changes, folders)
-        if not paths:
-            return
-        cat = lib.store.catalog
-        before = {p: cat.file_state(p) for p in paths}
-        roots = sorted({r for p in paths if (r := root_of(p, folders)) is not None})
-        self._set_activity(roots, INDEXING)
-        report = IndexReport()
-        try:
-            report = lib.indexer().update_paths(paths, folders, self._progress)
-        finally:
-            if report.cancelled:
-                self._book.stopped(roots)  # the rest of these changes waits for a re-index
-                self._emit("folders")
-            else:
-                self._set_activity(roots, "")
-        if _changed(report):  # update_paths reports no "done" itself; a progress bar needs one
-            n = len(paths) - report.unchanged
-            self._progress(Progress("done", files_done=n, files_total=n,
-                                    chunks_done=report.chunks, message=summarize(report)))
-        after = {p: cat.file_state(p) for p in paths}
-        indexed = tuple(p for p in paths if (s := after[p]) is not None and s != before[p]
-                        and s.status == "indexed")
-        removed = tuple(p for p in paths if before[p] is not None and after[p] is None)
-        if indexed:
-            self._emit("indexed", paths=indexed)
-        if removed:
-            self._emit("removed", paths=removed)
-
-    def _live_paths(self, lib: Library, changes: Changes, folders: list[str]) -> list[str]:
-        """The changed files, with folders expanded to the files indexed below them.
-
-        Paths in a folder that is itself gone are left out: an unplugged folder keeps its index.
-        """
-        paths = set(changes.files)
-        if changes.dirs:
-            known = lib.store.catalog.all_files()
-            prefixes = tuple(d.rstrip(os.sep) + os.sep for d in changes.dirs)
-            paths.update(p for p in known if p.startswith(prefixes))
-        live: list[str] = []
-        gone: set[str] = set()
-        for path in sorted(paths):
-            root = root_of(path, folders)
-            if root is not None and (root in gone or not os.path.isdir(root)):
-                gone.add(root)
-                continue
-            live.append(path)
-        if gone:
-            with self._lock:
-                self._gone_roots |= gone
-        return live
 
     # -- removing and switching -------------------------------------------------------------
     def _remove(self, folder: str) -> None:
@@ -585,8 +522,7 @@ class IndexService:
     def _tick(self) -> None:
         """Between jobs: notice vanished and returning folders, and queue the scans that are due."""
         now = time.monotonic()
-        with self._lock:
-            gone, self._gone_roots = self._gone_roots, set()
+        gone = self._live.take_gone()
         due: list[str] = []
         for folder in self._lib.settings.folders:
             info = self._book.get(folder)
@@ -626,8 +562,7 @@ class IndexService:
         # The watcher first: a batch it hands over is in our own state before it stops pending.
         watcher_pending = self._watching.pending
         with self._lock:
-            return not (watcher_pending or self._queue.outstanding or self._changes
-                        or self._gone_roots)
+            return not (watcher_pending or self._queue.outstanding or self._live.waiting)
 
     def _set_activity(self, folders: list[str], activity: str, message: str | None = None) -> None:
         if not folders:

@@ -560,6 +560,12 @@ def test_a_full_disk_is_reported_in_words_and_pauses(service_for, recorder, docs
     assert "disk holding Sift's data is full; indexing paused" in errors[0]
     assert svc.paused
     assert svc.library.store.consistent() and svc.stats().files == 4
+    assert svc.folder_states()[0].state == "error"  # not "watching": the index lacks new.txt
+    monkeypatch.undo()  # room was made
+    svc.resume()
+    assert svc.wait_idle(WAIT)
+    assert found(svc, "quokka") == [str(docs / "new.txt")]
+    assert svc.folder_states()[0].state == "watching"
 
 
 def test_a_writer_that_outlives_shutdown_closes_the_index_itself(service_for, tmp_path) -> None:
