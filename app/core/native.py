@@ -19,7 +19,12 @@ def before_usearch() -> None:
     compiled module in the same process; the other order works. Queries, the exported
     backends and OCR all use onnxruntime, so it is loaded first, once.
     """
-    if "onnxruntime" in sys.modules or importlib.util.find_spec("onnxruntime") is None:
-        return  # loaded already (without waiting for a model load that holds the lock)
+    if "onnxruntime" in sys.modules:
+        # Imported, or being imported by another thread: the import waits until it is complete,
+        # without waiting for a model load that may hold the lock for seconds.
+        import onnxruntime
+        return
+    if importlib.util.find_spec("onnxruntime") is None:
+        return
     with NATIVE_IMPORTS, contextlib.suppress(ImportError):
         import onnxruntime  # noqa: F401
