@@ -112,3 +112,14 @@ def test_every_prose_kind_is_dehyphenated() -> None:
     kinds = set(_KINDS_BY_EXT.values())
     assert kinds >= _PROSE_KINDS
     assert kinds - _PROSE_KINDS == {"code", "csv", "xlsx", "ods"}
+
+
+def test_words_glued_by_ocr_are_split_but_real_words_and_codes_stay() -> None:
+    from app.core.extract.ocr_words import respace
+
+    assert respace("Paidon3March2024 at Receiptfromthehardwarestore") == \
+        "Paid on 3 March 2024 at Receipt from the hardware store"
+    assert respace("Scannedtaxformfor2023.") == "Scanned tax form for 2023."
+    for kept in ("misunderstandings", "reimbursements", "ABCDEF123456789", "gedt0005q",
+                 "Schwarzenegger2024report", "Rechnungsnummer", "electroencephalography"):
+        assert respace(kept) == kept

@@ -30,11 +30,13 @@ from typing import Any
 from app.core.atomic import write_text_atomic
 from app.core.errors import Cancelled
 from app.core.extract.clean import clean_sections
+from app.core.extract.ocr_words import respace
 from app.core.records import Section
 
 log = logging.getLogger(__name__)
 
-ENGINE = "rapidocr-onnxruntime/PP-OCRv4"
+# Part of the cache key: a change in how pages are read makes old results stale.
+ENGINE = "rapidocr-onnxruntime/PP-OCRv4/300dpi/respaced"
 # Seconds the worker sleeps before each page; lets tests exercise the time limit.
 TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
 # The bundled recogniser drops the spaces between words in text under about 40 px high
@@ -179,7 +181,7 @@ def _serve(conn: Connection) -> None:
                 engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,
                                   max_side_len=MAX_SIDE_PX)
             result, _elapsed = engine(_page_image(path, page))
-            reply = ("ok", _lines_from_boxes(result))
+            reply = ("ok", respace(_lines_from_boxes(result)))
         except ImportError as exc:
             reply = ("error", import_problem(exc))
         except Exception as exc:  # one bad page must not end the worker
