@@ -34,6 +34,7 @@ class Controller(QObject):
     engine_failed = Signal(str)
     progress = Signal(object)          # Progress
     idle = Signal()
+    paused_changed = Signal(bool)      # the service's pause, as read (Cancel also ends a pause)
     folders_changed = Signal(list)     # [FolderState]
     stats_changed = Signal(object)     # Stats
     answered = Signal(object, bool)    # SearchResponse, final (False: a reranked one follows)
@@ -187,7 +188,8 @@ class Controller(QObject):
     def _refreshed(self, result: tuple[list[Any], Any, bool, bool]) -> None:
         self._refreshing = False
         self._refresh_failures = 0
-        states, stats, busy, _paused = result
+        states, stats, busy, paused = result
+        self.paused_changed.emit(bool(paused))
         self.folders_changed.emit(list(states))
         self.stats_changed.emit(stats)
         if not busy:

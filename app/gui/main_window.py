@@ -153,12 +153,13 @@ class MainWindow(QMainWindow):
         self.preview.passage_changed.connect(
             lambda i: self.results_view.select_passage(self.preview.hit, i))
         self.indexing_bar.pause_toggled.connect(self._set_paused)
-        self.indexing_bar.cancel_requested.connect(c.cancel)
+        self.indexing_bar.cancel_requested.connect(self.cancel_indexing)
         self.status.skipped_clicked.connect(self.show_skipped)
         c.engine_ready.connect(self._engine_ready)
         c.engine_failed.connect(self.engine_failed)
         c.progress.connect(self._progress)
         c.idle.connect(self._idle)
+        c.paused_changed.connect(self._paused_read)
         c.folders_changed.connect(self._show_folders)
         c.stats_changed.connect(self.status.set_stats)
         c.answered.connect(self.show_response)
@@ -215,6 +216,19 @@ class MainWindow(QMainWindow):
     def _set_paused(self, paused: bool) -> None:
         self.pause_action.setChecked(paused)
         self.controller.pause(paused)
+
+    def _paused_read(self, paused: bool) -> None:
+        """The service's pause as read: the menu item and the strip follow it."""
+        if self.pause_action.isChecked() != paused:
+            self.pause_action.setChecked(paused)
+        if self.indexing_bar.paused != paused:
+            self.indexing_bar.set_paused(paused)
+
+    def cancel_indexing(self) -> None:
+        """Cancel ends a pause too: the core wakes the writer so that it can stop."""
+        self.pause_action.setChecked(False)
+        self.indexing_bar.set_paused(False)
+        self.controller.cancel()
 
     def toggle_pause(self, paused: bool) -> None:
         """The menu's Pause: the strip shows "Paused" at once (no progress arrives while paused)."""

@@ -53,7 +53,7 @@ def build_menus(window: Any) -> Actions:
     pause = _action(window, "&Pause Indexing", window.toggle_pause)
     pause.setCheckable(True)
     index_menu.addAction(pause)
-    index_menu.addAction(_action(window, "&Cancel Indexing", window.controller.cancel))
+    index_menu.addAction(_action(window, "&Cancel Indexing", window.cancel_indexing))
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(window, f"&About {APP_NAME}", window.show_about, (),
                                 QAction.MenuRole.AboutRole))

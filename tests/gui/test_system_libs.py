@@ -46,4 +46,5 @@ def test_sift_says_what_to_install_instead_of_starting(monkeypatch: Any, capsys:
 def test_the_real_plugin_is_found_and_checked() -> None:
     plugin = system_libs.xcb_plugin()
     assert plugin is not None and plugin.name == "libqxcb.so"
-    assert isinstance(system_libs.missing_with_ldd(plugin), list)
+    missing = system_libs.missing_with_ldd(plugin)
+    assert missing is None or isinstance(missing, list)  # None: no ldd on this system
