@@ -219,6 +219,32 @@ def test_a_second_writer_is_told_another_sift_runs_and_a_crash_frees_the_lock(
     assert (data / datalock.LOCK_FILE).stat().st_mode & 0o077 == 0
 
 
+def test_a_second_sift_index_waits_for_the_first_and_says_so(
+        tmp_path: Path, library, docs: Path, caplog) -> None:
+    import threading
+
+    repo = Path(__file__).resolve().parents[2]
+    data = library.paths.data_dir
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(data)], cwd=repo,
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(repo)})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (library.index([str(docs)]), done.set()))
+        worker.start()
+        assert not done.wait(1.5)  # waits: both would embed everything otherwise
+        assert any("Waiting for it to finish" in r.getMessage() for r in caplog.records)
+        holder.send_signal(signal.SIGTERM)
+        holder.wait(timeout=10)
+        assert done.wait(60)
+        worker.join()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            holder.kill()
+    assert library.stats().files == 4
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 def test_an_existing_data_folder_keeps_its_mode(tmp_path: Path, settings, tiny_embedder) -> None:
     from app.core.library import Library
