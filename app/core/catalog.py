@@ -320,8 +320,11 @@ class Catalog:
         for stage, n in self.conn.execute(
                 "SELECT stage, count(*) FROM files WHERE status = 'indexed' GROUP BY stage"):
             out[stage] = int(n)
+        # Through the files waiting (an index), not a scan of every chunk.
         row = self.conn.execute(
-            "SELECT count(*) FROM chunks WHERE length(embedding) = 0").fetchone()
+            "SELECT count(*) FROM chunks WHERE file_id IN "
+            "(SELECT id FROM files WHERE stage = ?) AND length(embedding) = 0",
+            (STAGE_WORDS,)).fetchone()
         out["pending_chunks"] = int(row[0])
         return out
 
