@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from app.core.atomic import write_text_atomic
+from app.core.failures import last_words
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,5 @@ def set_aside(folder: Path, reason: str) -> str:
         with contextlib.suppress(OSError):
             (folder / name).unlink()
     log.warning("catalog in %s was damaged (%s); kept as %s", folder, reason, aside.name)
-    return (f"Sift's index was damaged ({_short(reason)}); it was set aside as {aside.name} "
-            "and is being rebuilt from your files.")
-
-
-def _short(reason: str) -> str:
-    """SQLite's last word on it ("database disk image is malformed"), not its page list."""
-    parts = [p.strip() for line in reason.splitlines() for p in line.split(";") if p.strip()]
-    last = parts[-1] if parts else "damaged"
-    return last if len(last) <= 80 else last[:77] + "…"
+    return (f"Sift's index was damaged ({last_words(reason)}); it was set aside as {aside.name} "
+            "and the index is rebuilt from your files.")

@@ -23,13 +23,19 @@ class CatalogDamaged(KnownError):
     """The catalog file cannot be read; it is set aside and rebuilt from the files."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(f"Sift's index was damaged ({detail}).",
-                         "It is set aside and rebuilt from your files at the next start.")
+        super().__init__(f"Sift's index was damaged ({last_words(detail)}).",
+                         "It is set aside and rebuilt from your files by the next indexing.")
         self.detail = detail
 
 
 # Not "no such table": a reader may meet a catalog that the writer is still creating.
 DAMAGE_SIGNS = ("malformed", "file is not a database", "could not decode", "database corrupt")
+
+
+def last_words(detail: str) -> str:
+    """SQLite's conclusion ("database disk image is malformed"), not the page list before it."""
+    parts = [p.strip() for line in detail.splitlines() for p in line.split(";") if p.strip()]
+    return (parts[-1] if parts else "damaged")[:80]
 
 
 def is_disk_full(exc: BaseException) -> bool:

@@ -147,14 +147,28 @@ class Library:
         folder = self.index_folder
         reason = catalog_health.damage(folder)
         if reason:
-            self.notice = catalog_health.set_aside(folder, reason)
+            self._set_aside(folder, reason)
         try:
             return self._make_store(folder)
         except sqlite3.DatabaseError as exc:
             if reason or not is_damage(exc):
                 raise
-            self.notice = catalog_health.set_aside(folder, str(exc))
+            self._set_aside(folder, str(exc))
             return self._make_store(folder)
+
+    def _set_aside(self, folder: Path, reason: str) -> None:
+        """Only a writer moves the catalog: a search beside a running Sift leaves it to that one."""
+        mine = self._writer
+        if not mine:
+            try:
+                datalock.acquire(self.paths.data_dir, wait=False)
+            except datalock.DataFolderBusy:
+                raise CatalogDamaged(reason) from None
+        try:
+            self.notice = catalog_health.set_aside(folder, reason)
+        finally:
+            if not mine:
+                datalock.release(self.paths.data_dir)
 
     def _make_store(self, folder: Path) -> IndexStore:
         # An existing index knows its dimension: opening it needs no model, so keyword
