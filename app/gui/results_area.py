@@ -119,6 +119,12 @@ class ResultsArea(QStackedWidget):
         self.weak_banner.setVisible(response.weak)
         n = len(response.hits)
         label = "Closest" if response.weak else "Best matches"
-        self.header.setText(f"{label}  ·  {n} file{'s' if n != 1 else ''}  ·  {response.elapsed_ms:.0f} ms")
+        parts = [label, f"{n} file{'s' if n != 1 else ''}", f"{response.elapsed_ms:.0f} ms"]
+        if not getattr(response, "semantic", True):
+            parts.append("by words only: matching by meaning starts once the model is loaded")
+        missing = getattr(response, "unmatched_phrases", ())
+        if missing:
+            parts.append("no file holds " + ", ".join(f"“{p}”" for p in missing))
+        self.header.setText("  ·  ".join(parts))
         self.setCurrentIndex(1)
         self.view.set_response(response, keep=keep)

@@ -1,4 +1,4 @@
-"""Takes the README screenshots with the real default model: empty state, indexing, results, an error.
+"""Takes the README screenshots with the real default model: empty, indexing, paused, results, an error.
 
 Run under a real X server (or QT_QPA_PLATFORM=offscreen):
     Xvfb :99 -screen 0 1280x800x24 &
@@ -62,7 +62,7 @@ def main() -> int:
 
     from PySide6.QtCore import QTimer
 
-    from app.gui.application import StartupClock, launch, make_application, parse_args
+    from app.gui.application import StartupClock, launch, make_application, parse_args, tear_down
 
     app = make_application([])
     suffix = ""
@@ -93,9 +93,13 @@ def main() -> int:
         return do
 
     def progress_at(fraction: float) -> bool:
-        bar = window.indexing_bar.bar
-        shown = window.indexing_bar.isVisible() and bar.maximum() > 100  # the papers, not the docs
-        return shown and bar.value() >= fraction * bar.maximum()
+        """The papers (not the few documents) part-way; with two stages, into the second one."""
+        p = window.indexing_bar._progress
+        if p is None or not window.indexing_bar.isVisible() or p.files_total <= 100:
+            return False
+        if p.meaning_total:
+            return p.stage == "meaning" and p.meaning_done >= fraction * p.meaning_total
+        return p.files_done >= fraction * p.files_total
 
     def preview_ready() -> bool:
         return window.preview._context is not None
@@ -115,7 +119,12 @@ def main() -> int:
         ("answer while indexing", lambda: window._shown_query.startswith("does vitamin"), lambda: None),
         ("preview", preview_ready, lambda: state.update(t=time.monotonic())),
         ("settle", lambda: time.monotonic() - state["t"] > 0.5, shot("indexing")),
-        ("cancel", lambda: True, c.cancel),
+        # Paused: the strip says so (no time left counting down), searching still works.
+        ("pause", lambda: True, window.pause_action.trigger),
+        ("paused", lambda: window.indexing_bar.headline.text().startswith("Paused") and c.service.paused,
+         lambda: state.update(t=time.monotonic())),
+        ("settle paused", lambda: time.monotonic() - state["t"] > 0.5, shot("paused")),
+        ("cancel", lambda: True, window.cancel_indexing),
         ("idle", lambda: not window.indexing_bar.isVisible(), lambda: c.remove_folder(str(papers))),
         ("removed", lambda: window.folders_panel.folders() == [str(docs)] and not c.service.busy,
          lambda: window._show_folders(window._rows())),
@@ -157,6 +166,7 @@ def main() -> int:
     timer.timeout.connect(tick)
     timer.start(50)
     rc = app.exec()
+    tear_down(window)
     if not args.keep:
         shutil.rmtree(home, ignore_errors=True)
     return int(rc)

@@ -212,3 +212,17 @@ def test_opening_a_result_whose_file_was_deleted_says_so_and_drops_it(
     assert target not in [h.path for h in model.hits]
     assert len(model.hits) == len(before) - 1
     assert window.results_view.current_path() in before  # the next file is selected
+
+
+def test_results_say_when_they_come_from_words_only(qtbot: Any, make_window: Any) -> None:
+    from app.core.records import FileHit, Passage
+
+    window = make_window(engine=False)
+    window.pages.setCurrentIndex(1)
+    hit = FileHit("/d/lease.txt", 0.9, (Passage(1, "The landlord kept the deposit.", None, 1, 1, 0.9),))
+    window.search_box.setText("landlord")
+    window.debounce.stop()
+    window.show_response(SearchResponse("landlord", (hit,), reranked=False, semantic=False))
+    assert "by words only" in window.results_header.text()
+    window.show_response(SearchResponse("landlord", (hit,), reranked=False, semantic=True))
+    assert "by words only" not in window.results_header.text()
