@@ -142,7 +142,7 @@ def bench_stages(tmp: Path, files: int) -> None:
     done_text = None
     for n, path in enumerate(paths, start=1):
         with contextlib.suppress(SkipFile):
-            extract(path, ocr=True, ocr_cache=tmp / "inline-cache")
+            extract(path, ocr=True, ocr_wait=True, ocr_cache=tmp / "inline-cache")
         if done_text is None and all(p in paths[:n] for p in text_files):
             done_text = time.perf_counter() - start
     inline = time.perf_counter() - start

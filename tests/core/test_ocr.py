@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import Cancelled
-from app.core.extract import extract, extract_file
+from app.core.extract import extract, extract_file, ocr_queue
 from app.core.extract import ocr as ocr_module
 from app.core.extract.ocr import missing_engine, ocr_pages
 from tests.pdf_samples import make_scanned_pdf, text_image
@@ -21,6 +21,7 @@ SCAN_LINES = ["Invoice 4471 for garden furniture", "Paid on 3 March 2024"]
 @pytest.fixture(autouse=True, scope="module")
 def _stop_worker():  # type: ignore[no-untyped-def]
     yield
+    ocr_queue.shutdown()
     ocr_module.shutdown()
 
 
@@ -32,7 +33,7 @@ def _letters(text: str) -> str:
 def test_image_text_is_read(tmp_path: Path) -> None:
     path = tmp_path / "receipt.png"
     text_image(SCAN_LINES).save(path)
-    [section] = extract(path, ocr_cache=tmp_path / "cache")
+    [section] = extract(path, ocr_wait=True, ocr_cache=tmp_path / "cache")
     assert section.page is None
     first, second = section.text.split("\n")
     assert _letters(first) == _letters(SCAN_LINES[0])
@@ -45,7 +46,7 @@ def test_mixed_pdf_gets_ocr_only_for_pages_without_text(tmp_path: Path) -> None:
     stage1 = extract_file(path)
     assert [s.page for s in stage1.sections] == [1, 3]
     assert stage1.ocr_pages == (2,)
-    sections = extract(path, ocr_cache=tmp_path / "cache")
+    sections = extract(path, ocr_cache=tmp_path / "cache")  # one scanned page: read at once
     assert [s.page for s in sections] == [1, 2, 3]
     assert _letters(SCAN_LINES[0]) in _letters(sections[1].text)
 
@@ -97,3 +98,27 @@ def test_missing_engine_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     path = tmp_path / "a.png"
     text_image(["x"]).save(path)
     assert "pip install rapidocr-onnxruntime" in ocr_pages(path, [1]).reason
+
+
+def test_scans_are_read_in_the_background_and_found_at_the_next_scan(tmp_path: Path) -> None:
+    from app.core.errors import SkipFile
+    from tests.polling import eventually
+
+    path = tmp_path / "receipt.png"
+    text_image(SCAN_LINES).save(path)
+    with pytest.raises(SkipFile, match="waiting for OCR"):
+        extract(path, ocr_cache=tmp_path / "cache")
+    assert eventually(lambda: ocr_queue.waiting() == 0, timeout=240)
+    [section] = extract(path, ocr_cache=tmp_path / "cache")
+    assert _letters(SCAN_LINES[0]) in _letters(section.text)
+
+
+def test_a_page_that_failed_is_not_retried_at_every_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "slow.png"
+    text_image(["Slow page"]).save(path)
+    monkeypatch.setenv(ocr_module.TEST_DELAY_ENV, "5")
+    first = ocr_pages(path, [1], timeout_per_page=0.5, cache_dir=tmp_path / "cache")
+    monkeypatch.delenv(ocr_module.TEST_DELAY_ENV)
+    again = ocr_pages(path, [1], cache_dir=tmp_path / "cache")
+    assert again.failed == first.failed and again.sections == []

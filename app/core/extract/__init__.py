@@ -161,12 +161,23 @@ def extract_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout:
     return result
 
 
-def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: float = 60.0,
-            ocr: bool = True, ocr_timeout: float = 300.0, ocr_cache: Path | None = None) -> list[Section]:
-    """The text of a file as Sections, OCR included when ``ocr``; SkipFile with the reason if none.
+# A text PDF with up to this many scanned pages gets them read at once; more wait for the
+# background, so that a long scan never holds up the files behind it.
+INLINE_OCR_PAGES = 3
 
-    OCR results are cached under ``ocr_cache`` (default: Sift's cache folder).
+
+def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: float = 60.0,
+            ocr: bool = True, ocr_wait: bool = False, ocr_timeout: float = 300.0,
+            ocr_cache: Path | None = None) -> list[Section]:
+    """The text of a file as Sections; SkipFile with the reason if there is none (yet).
+
+    Pages that need OCR come from the cache (``ocr_cache``, default: Sift's cache folder). If
+    they are not there, ``ocr_wait`` reads them now; otherwise a text PDF with a few scanned
+    pages has them read now, and a scan or an image is queued for OCR in the background and
+    skipped with a reason until a later scan finds its text in the cache. An indexer with
+    stages of its own uses extract_file() and ocr.ocr_pages() instead.
     """
+    path = Path(path)
     result = extract_file(path, max_bytes=max_bytes, pdf_timeout=pdf_timeout)
     if not result.ocr_pages:
         return result.sections
@@ -174,13 +185,27 @@ def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: floa
         if result.sections:
             return result.sections
         raise SkipFile(_needs_ocr_reason(result.kind))
-    from app.core.extract.ocr import merge_pages, ocr_pages
+    from app.core.extract.ocr import cached_result, merge_pages, missing_engine, ocr_pages
 
     if ocr_cache is None:
         from app.core.paths import resolve_paths
 
         ocr_cache = resolve_paths().cache_dir / "ocr"
-    found = ocr_pages(Path(path), result.ocr_pages, timeout_per_page=ocr_timeout, cache_dir=ocr_cache)
+    found = cached_result(path, result.ocr_pages, ocr_cache)
+    if found is None:
+        problem = missing_engine()
+        if problem is not None and not result.sections:
+            raise SkipFile(problem)
+        if problem is not None:
+            return result.sections
+        if ocr_wait or (result.sections and len(result.ocr_pages) <= INLINE_OCR_PAGES):
+            found = ocr_pages(path, result.ocr_pages, timeout_per_page=ocr_timeout, cache_dir=ocr_cache)
+        else:
+            from app.core.extract.ocr_queue import schedule
+
+            schedule(path, result.ocr_pages, ocr_cache, ocr_timeout)
+            raise SkipFile("waiting for OCR: its text is being read in the background and is "
+                           "added at the next scan")
     sections = merge_pages(result.sections, found.sections)
     if not sections:
         raise SkipFile(found.reason or "no text found by OCR")
@@ -194,10 +219,10 @@ def _needs_ocr_reason(kind: str) -> str:
 
 
 def shutdown() -> None:
-    """Stop the PDF and OCR worker processes if they run; call once at app exit."""
+    """Stop background OCR and the PDF and OCR worker processes; call once at app exit."""
     import sys
 
-    for name in ("app.core.extract.pdf", "app.core.extract.ocr"):
+    for name in ("app.core.extract.ocr_queue", "app.core.extract.pdf", "app.core.extract.ocr"):
         module = sys.modules.get(name)
         if module is not None:
             module.shutdown()

@@ -157,7 +157,7 @@ def _page_image(path: str, page: int) -> Any:
 
 
 def _serve(conn: Connection) -> None:
-    """Worker loop: answer (path, page, delay) with ("ok", text) or ("error", reason)."""
+    """Worker loop: answer (path, page, delay) with ("ok", text) or ("error"/"unavailable", reason)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
         os.nice(10)  # OCR yields the CPU to text extraction, embedding and the window
@@ -183,7 +183,7 @@ def _serve(conn: Connection) -> None:
             result, _elapsed = engine(_page_image(path, page))
             reply = ("ok", respace(_lines_from_boxes(result)))
         except ImportError as exc:
-            reply = ("error", import_problem(exc))
+            reply = ("unavailable", import_problem(exc))
         except Exception as exc:  # one bad page must not end the worker
             reply = ("error", f"page {page} could not be read by OCR: {str(exc)[:150] or type(exc).__name__}")
         conn.send(reply)
@@ -247,12 +247,13 @@ def _discard() -> None:
 
 
 def _ocr_page(path: str, page: int, timeout: float) -> tuple[str, str]:
-    """("ok", text) or ("error", reason) for one page, within ``timeout`` seconds."""
+    """("ok", text), ("error", reason) for a page OCR cannot read, or ("unavailable", reason)
+    when OCR cannot run on this machine; within ``timeout`` seconds."""
     delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
     try:
         worker = _get_worker()
     except OSError as exc:
-        return "error", f"the OCR worker could not start ({exc})"
+        return "unavailable", f"the OCR worker could not start ({exc})"
     try:
         return worker.ask(path, page, delay, timeout)
     except TimeoutError:
@@ -274,11 +275,13 @@ def content_hash(path: Path) -> str:
 
 
 class _Cache:
-    """page → text for one file's content, as a JSON file named by its hash."""
+    """page → text (or, for a page OCR could not read, the reason) for one file's content, as a
+    JSON file named by its hash: a page is never read twice, nor retried when it failed."""
 
     def __init__(self, cache_dir: Path | None, path: Path) -> None:
         self.file: Path | None = None
         self.pages: dict[str, str] = {}
+        self.failed: dict[str, str] = {}
         if cache_dir is None:
             return
         try:
@@ -286,6 +289,7 @@ class _Cache:
             data = json.loads(self.file.read_text(encoding="utf-8"))
             if data.get("engine") == ENGINE:
                 self.pages = {str(k): str(v) for k, v in data.get("pages", {}).items()}
+                self.failed = {str(k): str(v) for k, v in data.get("failed", {}).items()}
         except (OSError, ValueError, AttributeError):
             pass  # no cache yet, or a damaged one that will be rewritten
 
@@ -294,7 +298,8 @@ class _Cache:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.file, json.dumps({"engine": ENGINE, "pages": self.pages}))
+            write_text_atomic(self.file, json.dumps({"engine": ENGINE, "pages": self.pages,
+                                                     "failed": self.failed}))
         except OSError as exc:
             log.warning("could not write the OCR cache: %s", exc)
 
@@ -322,21 +327,44 @@ def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEF
             if str(page) in cache.pages:
                 texts[page] = cache.pages[str(page)]
                 continue
+            if str(page) in cache.failed:
+                result.failed[page] = cache.failed[str(page)]
+                continue
             if cancelled is not None and cancelled():
                 raise Cancelled()
             status, value = _ocr_page(str(path), page, timeout_per_page)
+            if status == "unavailable":  # the machine's fault, not the page's: try again later
+                result.failed[page] = value
+                continue
+            changed = True
             if status == "ok":
                 texts[page] = cache.pages[str(page)] = value
-                changed = True
             else:
-                result.failed[page] = value
+                result.failed[page] = cache.failed[str(page)] = value
     if changed:
         cache.save()
+    result.sections = _sections(path, wanted, texts)
+    return result
+
+
+def _sections(path: Path, wanted: list[int], texts: dict[int, str]) -> list[Section]:
     image = not str(path).lower().endswith(".pdf")
     raw = [Section(text, page=None if image and len(wanted) == 1 else page, first_line=1)
            for page, text in sorted(texts.items()) if text.strip()]
-    result.sections = clean_sections(raw, "image")
-    return result
+    return clean_sections(raw, "image")
+
+
+def cached_result(path: Path, pages: Iterable[int], cache_dir: Path | None) -> OcrResult | None:
+    """The result from the cache alone when every page is there; None otherwise."""
+    if cache_dir is None:
+        return None
+    wanted = sorted(set(pages))
+    cache = _Cache(cache_dir, path)
+    if any(str(page) not in cache.pages and str(page) not in cache.failed for page in wanted):
+        return None
+    texts = {p: cache.pages[str(p)] for p in wanted if str(p) in cache.pages}
+    failed = {p: cache.failed[str(p)] for p in wanted if str(p) in cache.failed}
+    return OcrResult(sections=_sections(path, wanted, texts), failed=failed)
 
 
 def merge_pages(text_sections: list[Section], ocr_sections: list[Section]) -> list[Section]:

@@ -1,0 +1,73 @@
+"""OCR in the background for the one-call ``extract()``: files wait in a queue on one thread,
+and their text lands in the OCR cache, where the next scan of the file finds it."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from app.core.errors import Cancelled
+
+log = logging.getLogger(__name__)
+
+_Job = tuple[Path, tuple[int, ...], Path, float]
+
+
+class _Queue:
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[_Job | None] = queue.Queue()
+        self.pending: set[Path] = set()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="sift-ocr-queue", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from app.core.extract.ocr import ocr_pages
+
+        while (job := self.jobs.get()) is not None:
+            path, pages, cache_dir, timeout = job
+            try:
+                ocr_pages(path, pages, cache_dir=cache_dir, timeout_per_page=timeout,
+                          cancelled=lambda: self.stopping)
+            except Cancelled:
+                return
+            except Exception:  # a bug; the file stays waiting and is offered again at its next scan
+                log.exception("background OCR failed for %s", path)
+            finally:
+                self.pending.discard(path)
+
+
+_lock = threading.Lock()
+_queue: _Queue | None = None
+
+
+def schedule(path: Path, pages: Iterable[int], cache_dir: Path, timeout_per_page: float) -> None:
+    """Queue a file's pages for OCR unless it is queued already."""
+    global _queue
+    with _lock:
+        if _queue is None or not _queue.thread.is_alive():
+            _queue = _Queue()
+        if path in _queue.pending:
+            return
+        _queue.pending.add(path)
+        _queue.jobs.put((path, tuple(pages), cache_dir, timeout_per_page))
+
+
+def waiting() -> int:
+    """How many files wait for background OCR."""
+    return len(_queue.pending) if _queue is not None else 0
+
+
+def shutdown() -> None:
+    """Drop the waiting files and stop the thread (the OCR worker is stopped by ocr.shutdown)."""
+    global _queue
+    with _lock:
+        current, _queue = _queue, None
+    if current is None:
+        return
+    current.stopping = True
+    current.pending.clear()
+    current.jobs.put(None)
