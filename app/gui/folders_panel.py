@@ -213,3 +213,4 @@ class FoldersPanel(QWidget):
             action.triggered.connect(lambda _=False, s=signal: s.emit(path))
             menu.addAction(action)
         menu.exec(self.list.viewport().mapToGlobal(pos))
+        menu.deleteLater()  # one menu per right-click: none piles up under the panel

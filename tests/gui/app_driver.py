@@ -109,7 +109,23 @@ def _pause(window: Any, _arg: str) -> None:
 
 @action("cancel")
 def _cancel(window: Any, _arg: str) -> None:
-    window.controller.cancel()
+    """Cancel as the strip's button does; prints how long until the engine stood still."""
+    from PySide6.QtCore import QTimer
+
+    service = window.controller.service
+    busy = service is not None and service.busy
+    started = time.monotonic()
+    window.cancel_indexing()
+    if not busy:
+        return
+
+    def check() -> None:
+        if service.busy and time.monotonic() - started < 30:
+            QTimer.singleShot(10, check)
+        else:
+            print(f"CANCELLED-AFTER {time.monotonic() - started:.3f}", flush=True)
+
+    QTimer.singleShot(10, check)
 
 
 @action("quit")
