@@ -410,6 +410,14 @@ def test_damaged_image(tmp_path: Path) -> None:
     assert skip_reason(path) == "not a readable image (damaged or an unknown format)"
 
 
+def test_icon_is_skipped_as_too_small(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "favicon.png"
+    Image.new("RGB", (16, 16), "white").save(path)
+    assert skip_reason(path) == "the image is 16 × 16 pixels, too small to hold readable text"
+
+
 def test_image_with_ocr_off_says_so(tmp_path: Path) -> None:
     from PIL import Image
 

@@ -9,6 +9,8 @@ from app.core.errors import SkipFile
 
 # Pillow's own decompression-bomb threshold (about 89 million pixels, 9,500 × 9,500).
 MAX_PIXELS = 89_478_485
+# Icons and bullets: no line of text fits in fewer pixels than this.
+MIN_SIDE = 24
 # A multi-page TIFF (a faxed or scanned document) is read page by page, up to this many.
 MAX_FRAMES = 200
 
@@ -35,4 +37,6 @@ def check_image(path: Path) -> int:
     if width * height > MAX_PIXELS:
         raise SkipFile(f"the image is {width:,} × {height:,} pixels, too many to read safely "
                        f"(limit {MAX_PIXELS / 1e6:.0f} million); skipped")
+    if min(width, height) < MIN_SIDE:
+        raise SkipFile(f"the image is {width} × {height} pixels, too small to hold readable text")
     return min(frames, MAX_FRAMES)
