@@ -422,7 +422,7 @@ def test_image_with_ocr_off_says_so(tmp_path: Path) -> None:
     from PIL import Image
 
     path = tmp_path / "shot.png"
-    Image.new("RGB", (40, 20), "white").save(path)
+    Image.new("RGB", (400, 200), "white").save(path)
     assert "OCR" in skip_reason(path)
     assert extract_file(path).ocr_pages == (1,)
 
