@@ -49,7 +49,7 @@ def standout(ranking: Ranking, depth: int = DEPTH) -> float:
 
 
 def retriever_weights(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
-                      ) -> tuple[float, float]:
+                      tilt: float = 1.0) -> tuple[float, float]:
     """Per-query weights (dense, keyword), summing to one.
 
     The prior (learned across collections) is tilted towards whichever list stands out more on
@@ -61,40 +61,58 @@ def retriever_weights(dense: Ranking, bm25: Ranking, *, dense_prior: float = DEN
     if not bm25:
         return 1.0, 0.0
     sd, sb = standout(dense), standout(bm25)
-    odds = (dense_prior / (1 - dense_prior)) * ((sd + 1.0) / (sb + 1.0))
+    odds = (dense_prior / (1 - dense_prior)) * ((sd + 1.0) / (sb + 1.0)) ** tilt
     wd = odds / (1 + odds)
     return wd, 1 - wd
 
 
 def fuse(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
-         adaptive: bool = True) -> list[tuple[int, float]]:
-    """One ranking of files from the dense and keyword rankings (each best-first, file level)."""
+         adaptive: bool = True, keyword_complete: bool = False,
+         tilt: float = 1.0) -> list[tuple[int, float]]:
+    """One ranking of files from the dense and keyword rankings (each best-first, file level).
+
+    ``keyword_complete``: the keyword list holds every match (it was not cut off), so a file
+    missing from it matched no query word at all.
+    """
     if adaptive:
-        weights = retriever_weights(dense, bm25, dense_prior=dense_prior)
+        weights = retriever_weights(dense, bm25, dense_prior=dense_prior, tilt=tilt)
     else:
         weights = (dense_prior, 1 - dense_prior)
-    return fuse_scores([dense, bm25], weights=weights)
+    return fuse_scores([dense, bm25], weights=weights,
+                       absent=[None, 0.0 if keyword_complete else None])
 
 
 def fuse_scores(rankings: Sequence[Ranking], weights: Sequence[float] | None = None,
-                depth: int = DEPTH) -> list[tuple[int, float]]:
+                depth: int = DEPTH, absent: Sequence[float | None] | None = None,
+                ) -> list[tuple[int, float]]:
     """Convex combination of z-normalised scores from several retrievers.
 
     Unlike rank fusion it keeps how *far* ahead a candidate is: a file that BM25 scores far
-    above all others is not pulled level with the dense retriever's tenth guess. The result is
-    squashed into (0, 1); the order is unchanged.
+    above all others is not pulled level with the dense retriever's tenth guess. Each list is
+    normalised over every candidate of the fusion, a candidate it did not list scoring
+    ``absent`` (a keyword list that was not cut off knows its non-matches score exactly 0), or
+    else one deviation below its lowest. The result is squashed into (0, 1); order unchanged.
     """
     weights = list(weights) if weights is not None else [1.0] * len(rankings)
+    absent = list(absent) if absent is not None else [None] * len(rankings)
     total = sum(weights) or 1.0
-    normed = [znorm(r, depth) for r in rankings]
-    items = set().union(*(z for z, _ in normed)) if normed else set()
-    fused = {
-        item: sum(w * z.get(item, floor) for w, (z, floor) in zip(weights, normed, strict=True))
-        / total
-        for item in items
-    }
-    ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [(item, 1.0 / (1.0 + math.exp(-v))) for item, v in ordered]
+    heads = [dict(r[:depth]) for r in rankings]
+    items = sorted(set().union(*heads)) if heads else []
+    if not items:
+        return []
+    fused = np.zeros(len(items))
+    for w, head, missing in zip(weights, heads, absent, strict=True):
+        if not head or w == 0:
+            continue
+        listed = np.array(list(head.values()), dtype=np.float64)
+        if missing is None:
+            missing = float(listed.min() - (listed.std() or 1.0))
+        values = np.array([head.get(i, missing) for i in items], dtype=np.float64)
+        std = float(values.std()) or 1.0
+        fused += w * (values - values.mean()) / std
+    fused /= total
+    order = sorted(range(len(items)), key=lambda k: (-fused[k], items[k]))
+    return [(items[k], 1.0 / (1.0 + math.exp(-float(fused[k])))) for k in order]
 
 
 def promote(order: Sequence[tuple[int, float]], first: set[int]) -> list[tuple[int, float]]:

@@ -44,6 +44,39 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def rerank_costs(lib, texts: list[str], ce: Path) -> None:  # type: ignore[no-untyped-def]
+    """Cross-encoder time for the top 20 files of each query: before (whole 256-token chunks,
+    float32, 320-token cap) and now (short windows around the matching words, chosen precision)."""
+    from app.core.query import parse_query
+    from app.core.reranker import Reranker
+    from app.core.search import RERANK_FILES, RERANK_WINDOW_CHARS
+    from app.core.snippets import make_snippet
+
+    searcher = lib.searcher()
+    cases = []
+    for text in texts:
+        q = parse_query(text)
+        ranked = searcher.rank(q, rerank=False)
+        head = [fid for fid, _ in ranked.hybrid[:RERANK_FILES] if fid in ranked.best_chunk]
+        chunks = [ranked.rows[ranked.best_chunk[fid][0][1]].text for fid in head]
+        windows = [make_snippet(c, q, width=RERANK_WINDOW_CHARS)[0] for c in chunks]
+        cases.append((q.semantic_text, chunks, windows))
+    setups = (("before: whole chunks, float32, 320 tokens", Reranker(str(ce), max_length=320,
+                                                                     precision="float32"), 1),
+              ("now: windows, float32", Reranker(str(ce), precision="float32"), 2),
+              ("now: windows, auto precision", Reranker(str(ce)), 2))
+    for label, reranker, which in setups:
+        reranker.load()
+        reranker.logits(cases[0][0], cases[0][which])
+        times = []
+        for case in cases:
+            t0 = time.perf_counter()
+            reranker.logits(case[0], case[which])
+            times.append((time.perf_counter() - t0) * 1e3)
+        print(f"rerank 20 files, {label} [{reranker.precision}]: p50 {percentile(times, 0.5):6.1f} ms"
+              f"   p95 {percentile(times, 0.95):6.1f} ms   ({len(times)} queries)")
+
+
 def main() -> None:
     from app.core.evaluation import load_beir, write_corpus
     from app.core.library import Library
@@ -67,6 +100,7 @@ def main() -> None:
     lib.index([str(docs)])
     lib._reranker = Reranker(str(ce))
     texts = list(queries.values())[: args.queries]
+    rerank_costs(lib, texts[: min(len(texts), 40)], ce)
     lib.search(texts[0], rerank=True)  # warm: model loads, caches fill
     for label, rerank in (("hybrid (no rerank)", False), ("hybrid + rerank top 20", True)):
         times = []

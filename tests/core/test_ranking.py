@@ -1,0 +1,136 @@
+"""Ranking that holds on every collection: exact codes first, fusion by evidence, honest confidence,
+unmatched phrases, and a rerank blend that cannot undo strong keyword evidence."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core import confidence
+from app.core.fusion import fuse, promote, retriever_weights, standout
+from app.core.query import parse_query
+from app.core.search import blend_by_position
+
+WORDS = ("meeting notes budget revenue report invoice plumber boiler valve landlord deposit "
+         "lease rent tenant river mountain ocean science physics chemistry biology apple "
+         "banana cherry alpha beta gamma delta").split()
+
+
+def test_a_code_typed_without_quotes_ranks_its_file_first(library, tmp_path: Path) -> None:
+    notes = tmp_path / "generated"
+    notes.mkdir()
+    rng = random.Random(7)
+    for i in range(2000):
+        body = " ".join(rng.choice(WORDS) for _ in range(40))
+        (notes / f"note-{i:04d}.txt").write_text(
+            f"Note {i}. {body}\nReference: gedt{i:04d}q. {body[:80]}", encoding="utf-8")
+    library.index([str(notes)])
+    for code in ("gedt0005q", "gedt1234q"):
+        hits = library.search(code, rerank=False).hits
+        assert hits[0].path == str(notes / f"note-{code[4:8]}.txt")
+    # Inside a sentence, and with the reranker on, the code still wins.
+    resp = library.search("budget report gedt0042q meeting", rerank=True)
+    assert resp.hits[0].path == str(notes / "note-0042.txt")
+
+
+def test_a_quoted_phrase_no_file_holds_is_dropped_and_named(library, docs: Path) -> None:
+    library.index([str(docs)])
+    resp = library.search('"purple elephant parade" landlord deposit', rerank=False)
+    assert resp.unmatched_phrases == ("purple elephant parade",)
+    assert resp.hits and resp.hits[0].path == str(docs / "lease.txt")
+    held = library.search('"the deposit" landlord', rerank=False)
+    assert held.unmatched_phrases == ()
+
+
+def test_search_json_names_unmatched_phrases(library, docs: Path) -> None:
+    from app.cli import response_json
+
+    library.index([str(docs)])
+    data = response_json(library.search('"no such words anywhere" river', rerank=False))
+    assert data["unmatched_phrases"] == ["no such words anywhere"]
+    json.dumps(data)
+
+
+def test_fusion_follows_the_retriever_that_found_something() -> None:
+    flat = [(i, 0.50 - 0.001 * i) for i in range(100)]
+    sharp = [(1000, 0.95)] + [(1000 + i, 0.40 - 0.001 * i) for i in range(1, 100)]
+    assert standout(sharp) > 5 * max(standout(flat), 0.1)
+    wd, wk = retriever_weights(dense=sharp, bm25=flat)
+    assert wd > 0.8 and abs(wd + wk - 1) < 1e-9
+    wd, wk = retriever_weights(dense=flat, bm25=sharp)
+    assert wk > 0.6
+    assert fuse(flat, sharp)[0][0] == 1000
+    # With no meaning evidence (no embeddings yet) keywords decide alone, and vice versa.
+    assert retriever_weights([], sharp) == (0.0, 1.0)
+    assert [f for f, _ in fuse([], sharp)][:3] == [1000, 1001, 1002]
+
+
+def test_promote_keeps_relative_order() -> None:
+    order = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)]
+    assert [f for f, _ in promote(order, {4, 2})] == [2, 4, 1, 3]
+
+
+def test_rerank_blend_keeps_a_far_ahead_retrieval_top() -> None:
+    retrieval = [0.99, 0.50, 0.49, 0.48, 0.47]
+    logits = [-3.0, 4.0, -2.0, -2.5, -1.0]  # the cross-encoder prefers the second file
+    blended = blend_by_position(retrieval, logits)
+    assert int(np.argmax(blended)) == 0
+    # Lower down, the cross-encoder may reorder what retrieval barely separated.
+    retrieval = [0.9] + [0.5 - 0.001 * i for i in range(14)]
+    logits = [0.0] * 14 + [5.0]
+    blended = blend_by_position(retrieval, logits)
+    assert blended[14] > blended[11]
+
+
+def test_confidence_is_low_without_evidence_and_high_with_it() -> None:
+    idf = confidence.idf_weights({"xqzvw": 0, "blorptang": 0, "fnordlex": 0}, 5000)
+    assert confidence.coverage(["The landlord kept the deposit."], idf) == 0.0
+    assert confidence.is_weak(confidence.relevance_probability(0.12, 0.0))
+    assert not confidence.is_weak(confidence.relevance_probability(0.75, 0.9))
+    idf = confidence.idf_weights({"guitar": 0, "learn": 900, "best": 1500}, 5000)
+    assert confidence.coverage(["The best way to learn is practice."], idf) < 0.5
+    assert confidence.coverage(["Guitars: learning the best chords"], idf) == pytest.approx(1.0)
+
+
+def test_strength_is_a_probability_and_the_order_is_kept(library, docs: Path) -> None:
+    library.index([str(docs)])
+    resp = library.search("landlord deposit", rerank=False)
+    assert all(0.0 < h.score < 1.0 for h in resp.hits)
+    assert resp.hits[0].path == str(docs / "lease.txt")
+
+
+def test_files_without_embeddings_are_still_found(library, docs: Path) -> None:
+    library.index([str(docs)])
+    store = library.store
+    store.vectors.reset()  # as if no passage had been embedded yet
+    resp = library.search("landlord deposit", rerank=False)
+    assert resp.hits and resp.hits[0].path == str(docs / "lease.txt")
+
+
+def test_search_opens_no_network_connection(library, docs: Path, monkeypatch) -> None:
+    from app.core.reranker import Reranker
+
+    library.index([str(docs)])
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("SIFT_ALLOW_DOWNLOAD", raising=False)
+    monkeypatch.setenv("HF_HOME", str(docs.parent / "empty-hf-home"))
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network use in a test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    library._reranker = Reranker("cross-encoder/ms-marco-MiniLM-L6-v2")
+    library._searcher = None
+    resp = library.search("dog food", rerank=True)
+    assert resp.hits and not resp.reranked
+    assert "not been downloaded" in resp.rerank_note
+    assert attempts == []
