@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from app.core.folders import FolderChanges, FolderSet, uncovered_below
 from app.core.library import Library
 from app.core.paths import resolve_paths
@@ -109,3 +112,33 @@ def test_sift_config_folders_sets_the_list(tmp_path: Path) -> None:
     assert run_cli(["--data-dir", data, "config", "folders", str(a), str(b)]) == 0
     assert run_cli(["--data-dir", data, "config", "folders", str(b)]) == 0
     assert load_settings(tmp_path / "data" / "settings.json").folders == (str(b),)
+
+
+NAMES = ("/r/p", "/r/p/c", "/r/p/c/d", "/r/pc", "/r/q", "/r/p/.h")
+
+
+@given(st.lists(st.sampled_from(NAMES)), st.lists(st.sampled_from(NAMES)),
+       st.lists(st.sampled_from(NAMES)))
+def test_a_dialog_diff_changes_only_what_the_user_changed(start: list[str], wanted: list[str],
+                                                          added_meanwhile: list[str]) -> None:
+    shown = FolderSet(start)  # what the dialog opened with
+    live = FolderSet(start)
+    for folder in added_meanwhile:  # folders added elsewhere while the dialog was open
+        live.add(folder)
+    done = live.apply(shown.diff(wanted))
+    assert set(live) == set(wanted) | (set(added_meanwhile) - set(start) - set(shown.diff(
+        wanted).removed))
+    assert set(done.removed) <= set(start) - set(wanted)  # never a folder nobody removed
+
+
+@given(st.sets(st.sampled_from(NAMES)), st.sampled_from(NAMES),
+       st.sampled_from(["x.txt", "c/x.txt", "c/d/x.txt", ".h/x.txt", "c/.h/x.txt"]))
+def test_a_removed_folder_forgets_exactly_the_files_no_other_folder_covers(
+        remaining: set[str], removed: str, rel: str) -> None:
+    path = f"/r/p/{rel}"
+    folders = FolderSet(remaining - {removed})
+    dropped = uncovered_below([path], removed, folders, Rules())
+    if path.startswith(removed + "/"):
+        assert (dropped == [path]) == (not folders.covers(path, Rules()))
+    else:
+        assert dropped == []
