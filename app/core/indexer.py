@@ -8,7 +8,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,15 +18,14 @@ from app.core.control import Control
 from app.core.embedder import Embedder
 from app.core.errors import Cancelled, SkipFile
 from app.core.extract import extract
-from app.core.records import Chunk, IndexReport, Progress, ScannedFile, SkippedFile
+from app.core.progress import ProgressFn, ProgressTracker
+from app.core.records import Chunk, IndexReport, ScannedFile, SkippedFile
 from app.core.scanner import Rules, is_indexable, scan_folder
 from app.core.settings import Settings
 from app.core.stages import EmbeddingStage, LaterStage
 from app.core.store import IndexStore
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[Progress], None]
 
 WORDS_COMMIT_SECONDS = 0.5  # how soon an extracted file becomes findable by its words
 WORDS_BATCH = 64            # files written together in the words stage
@@ -82,8 +81,8 @@ class Indexer:
         """
         started = time.perf_counter()
         report = IndexReport()
-        progress = _ProgressTracker(on_progress)
-        progress.emit(Progress("scanning", message="Looking for files…"))
+        progress = ProgressTracker(on_progress)
+        progress.scanning()
         known = self.store.catalog.all_files()
         work: list[tuple[ScannedFile, FileState | None]] = []
         gone: dict[str, FileState] = {}
@@ -130,7 +129,7 @@ class Indexer:
                     info = self.embedder.info
                     # Shown by `sift status` without loading the model.
                     self.store.catalog.set_meta("backend", f"{info.backend}: {info.reason}")
-        progress.done(report)
+        progress.done(summarize(report))
         return report
 
     def update_paths(self, paths: Iterable[str], folders: Sequence[str],
@@ -161,7 +160,7 @@ class Indexer:
             else:
                 report.unchanged += 1
         try:
-            self._run(work, gone, report, _ProgressTracker(on_progress))
+            self._run(work, gone, report, ProgressTracker(on_progress))
         except Cancelled:
             report.cancelled = True
         report.seconds = time.perf_counter() - started
@@ -180,7 +179,7 @@ class Indexer:
 
     # -- the pipeline ----------------------------------------------------------------------
     def _run(self, work: list[tuple[ScannedFile, FileState | None]], gone: dict[str, FileState],
-             report: IndexReport, progress: _ProgressTracker) -> None:
+             report: IndexReport, progress: ProgressTracker) -> None:
         """The words stage for ``work`` (every file findable by keyword), then the later stages."""
         started = time.perf_counter()
         progress.start_words(len(work), sum(f.size for f, _ in work), self.later_stages)
@@ -193,7 +192,7 @@ class Indexer:
         self._maybe_save(force=False)
 
     def _words(self, work: list[tuple[ScannedFile, FileState | None]], gone: dict[str, FileState],
-               report: IndexReport, progress: _ProgressTracker) -> None:
+               report: IndexReport, progress: ProgressTracker) -> None:
         gone_by_hash: dict[str, list[FileState]] = {}
         for state in gone.values():
             if state.hash and state.status == "indexed":
@@ -221,7 +220,9 @@ class Indexer:
                         time.monotonic() - last_commit > WORDS_COMMIT_SECONDS:
                     self._write(pending, report)
                     pending, last_commit = [], time.monotonic()
-                progress.file_read(op, report.chunks + sum(len(o.chunks) for o in pending))
+                progress.file_read(op.file.path, op.file.size,
+                                   len(op.chunks) if op.kind == "index" else None,
+                                   report.chunks + sum(len(o.chunks) for o in pending))
             self._write(pending, report)
             pending = []
             leftovers = [s for s in gone.values() if s.id not in self._moved_ids]
@@ -236,7 +237,7 @@ class Indexer:
             reader.join(timeout=5)
             self._stop_reader.clear()
 
-    def _later(self, report: IndexReport, progress: _ProgressTracker) -> None:
+    def _later(self, report: IndexReport, progress: ProgressTracker) -> None:
         """Run the later stages until none has work left (one may hand work to another)."""
         progress.start_later()
         busy = True
@@ -358,88 +359,6 @@ class Indexer:
         if force or time.monotonic() - self._last_save > SAVE_VECTORS_SECONDS:
             self.store.save()
             self._last_save = time.monotonic()
-
-
-class _ProgressTracker:
-    """Counts both stages, throttles reports, and works out rate and time left.
-
-    Time left comes from the remaining work, not the remaining files: bytes still to read in
-    the words stage, passages still to embed in the meaning stage.
-    """
-
-    def __init__(self, callback: ProgressFn | None, interval: float = 0.1) -> None:
-        self.callback = callback
-        self.interval = interval
-        self.last = 0.0
-        self.stage = "words"
-        self.words_done = self.words_total = 0
-        self.bytes_done = self.bytes_total = 0
-        self.meaning_done = self.meaning_total = 0
-        self.passages_done = self.passages_total = 0
-        self.chunks = 0
-        self.current = ""
-        self.started = time.monotonic()
-
-    def start_words(self, files: int, size: int, stages: Sequence[LaterStage]) -> None:
-        self.stage, self.started = "words", time.monotonic()
-        self.words_total, self.bytes_total = files, size
-        # Files already waiting for their embeddings (an earlier run that stopped) count too.
-        self._waiting = 0
-        for stage in stages:
-            if stage.name == EmbeddingStage.name:
-                self._waiting, self.passages_total = stage.pending()
-        self.meaning_total = self._waiting
-        self.emit(force=True)
-
-    def file_read(self, op: _Op, chunks: int) -> None:
-        self.words_done += 1
-        self.bytes_done += op.file.size
-        self.chunks = chunks
-        self.current = op.file.path
-        if op.kind == "index":
-            self.meaning_total += 1
-            self.passages_total += len(op.chunks)
-        self.emit()
-
-    def start_later(self) -> None:
-        self.stage, self.started = "meaning", time.monotonic()
-        self.current = ""
-        self.emit(force=True)
-
-    def step_done(self, stage: str, files: int, passages: int) -> None:
-        if stage == EmbeddingStage.name:
-            self.meaning_done += files
-            self.passages_done += passages
-        self.emit()
-
-    def done(self, report: IndexReport) -> None:
-        self.stage = "done"
-        self.emit(force=True, phase="done", message=summarize(report))
-
-    def emit(self, force: bool = False, phase: str = "indexing", message: str = "") -> None:
-        if self.callback is None:
-            return
-        now = time.monotonic()
-        if not force and now - self.last < self.interval:
-            return
-        self.last = now
-        elapsed = max(now - self.started, 1e-6)
-        if self.stage == "words":
-            done, total, rate_of = self.words_done, self.words_total, self.bytes_done
-            left = self.bytes_total - self.bytes_done
-        else:
-            done, total, rate_of = self.meaning_done, self.meaning_total, self.passages_done
-            left = self.passages_total - self.passages_done
-        rate = rate_of / elapsed
-        eta = left / rate if rate > 0 and left > 0 else (0.0 if total and done >= total else None)
-        if phase == "done":
-            done = total = self.words_total
-        self.callback(Progress(
-            phase, files_done=done, files_total=total, chunks_done=self.chunks,
-            current=self.current, rate=done / elapsed, eta_s=eta, message=message,
-            stage=self.stage, words_done=self.words_done, words_total=self.words_total,
-            meaning_done=self.meaning_done, meaning_total=self.meaning_total,
-            passages_total=self.passages_total))
 
 
 def _drain(q: queue.Queue[_Op | None]) -> None:

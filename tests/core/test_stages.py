@@ -198,3 +198,11 @@ def test_indexing_batches_wait_while_a_search_runs(tiny_model, tmp_path: Path) -
         released = time.monotonic()
     worker.join(30)
     assert len(started) == 4 and started[0] >= released
+
+
+def test_progress_starts_with_scanning_and_ends_done(library, docs: Path) -> None:
+    seen: list[Progress] = []
+    library.index([str(docs)], seen.append)
+    assert seen[0].phase == "scanning" and seen[0].message
+    assert [p.phase for p in seen[1:-1]] == ["indexing"] * (len(seen) - 2)
+    assert seen[-1].phase == "done" and "4 added" in seen[-1].message
