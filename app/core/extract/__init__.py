@@ -5,11 +5,13 @@ Two stages, so that OCR never holds up the rest of indexing:
 * ``extract_file(path)`` is quick: it returns an ``Extraction`` with the text found directly
   (cleaned, see clean.py) and ``ocr_pages``, the pages (1-based; 1 for an image) that have no
   text and need OCR. A file with only such pages has no sections yet: index it by name now.
-* ``app.core.extract.ocr.ocr_pages(path, pages)`` reads those pages later, in a worker process
-  with a time limit per page, cached by content hash; its sections are cleaned the same way.
+* ``app.core.extract.ocr.ocr_pages(path, pages, cache_dir=…)`` reads those pages later, in a
+  low-priority worker process with a time limit per page, cached by content hash; its sections
+  (page numbers kept) are cleaned the same way. ``merge_pages`` puts both in page order.
 
-``extract(path)`` does both in one call (OCR only when ``ocr=True``) and raises SkipFile when
-nothing readable is left.
+``extract(path)`` serves callers without stages of their own: cached OCR text is used, a few
+scanned pages of a text PDF are read at once, and scans and images are read in the background
+(ocr_queue.py) while the call skips them with a reason until a later scan.
 """
 
 from __future__ import annotations
