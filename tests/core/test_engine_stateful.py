@@ -241,6 +241,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.paused = self.cancelled = False
         self.settled = False
 
+    @precondition(lambda self: not self.paused)  # paused, nothing would reach the disk
     @rule(d=dirs, name=names)
     def disk_full_for_a_while(self, d: str, name: str) -> None:
         """The disk fills up while a change is indexed; the user makes room and resumes."""
