@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="measure encoding backends and indexing throughput")
     s.add_argument("--corpus", default=None, help="BEIR folder with corpus.jsonl")
     s.add_argument("--chunks", type=int, default=400)
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--scale", type=_positive_int, default=None, metavar="N",
+                   help="measure search over a synthetic library of N passages (no encoder runs)")
     return p
 
 
@@ -316,6 +319,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     meta = lib.meta()
     counts = lib.folder_counts()
     stages = _stages(lib)
+    from app.core.ipc import ask_progress
+
+    live = ask_progress(lib.paths.data_dir)  # a running Sift that is indexing right now
     backend = meta.get("backend", "")
     data = {
         "data_dir": stats.data_dir,
@@ -330,6 +336,10 @@ def cmd_status(args: argparse.Namespace) -> int:
                         "reachable": os.path.isdir(f)} for f in stats.folders},
         "reranker": lib.settings.reranker if lib.settings.rerank else None,
         "last_indexed": float(meta["last_indexed"]) if "last_indexed" in meta else None,
+        "indexing_now": None if live is None else {
+            "stage": live.stage, "words_done": live.words_done, "words_total": live.words_total,
+            "meaning_done": live.meaning_done, "meaning_total": live.meaning_total,
+            "eta_s": live.eta_s, "current": live.current},
     }
     if args.json:
         print(safe_json(json.dumps(data, indent=2, ensure_ascii=False)))
@@ -342,6 +352,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"Stages:      words: {st['words']}/{stats.files} files · "
           f"meaning: {st['meaning']}/{stats.files}"
           + (f" ({st['passages_to_embed']} passages to embed)" if st["passages_to_embed"] else ""))
+    if live is not None:
+        eta = f", about {live.eta_s:.0f} s left" if live.eta_s else ""
+        print(f"Now:         indexing ({live.stages_text}{eta})")
     if data["last_indexed"]:
         print(f"Updated:     {time.strftime('%Y-%m-%d %H:%M', time.localtime(data['last_indexed']))}")
     print("Folders:" if stats.folders else "Folders:     none yet (sift index FOLDER)")

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from app.core.errors import KnownError
 from app.core.ipc import QueryServer, search_service
 from app.core.library import Library
+from app.core.records import Progress
 from app.core.service import INDEXING, QUEUED, IndexService, ServiceEvent
+from app.terminal import safe
 
 
 class _Printer:
@@ -22,8 +24,13 @@ class _Printer:
     def __init__(self) -> None:
         self.service: IndexService | None = None
         self._states: dict[str, str] = {}
+        self.progress: Progress | None = None  # what is being indexed now, for `sift status`
 
     def __call__(self, ev: ServiceEvent) -> None:
+        if ev.kind == "progress":
+            self.progress = ev.progress if ev.progress and ev.progress.phase != "done" else None
+        elif ev.kind == "idle":
+            self.progress = None
         if ev.kind == "ready":
             _say("Index ready; watching for changes (Ctrl-C stops).")
         elif ev.kind in ("indexed", "removed"):
@@ -48,7 +55,7 @@ class _Printer:
 
 
 def _say(line: str, err: bool = False) -> None:
-    print(line, file=sys.stderr if err else sys.stdout, flush=True)
+    print(safe(line), file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def run_watch(args: argparse.Namespace) -> int:
@@ -72,7 +79,8 @@ def run_watch(args: argparse.Namespace) -> int:
     previous = _on_sigterm(stop.request)
     _say(f"Watching {len(lib.settings.folders)} folder(s) with {lib.embedder.name}…")
     # Other processes (`sift search`) ask this one over a local, user-only channel.
-    server = QueryServer(lib.paths.data_dir, search_service(service))
+    server = QueryServer(lib.paths.data_dir, search_service(service),
+                         progress=lambda: printer.progress)
     try:
         service.start()
         server.start()

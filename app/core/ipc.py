@@ -23,7 +23,7 @@ from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import Any
 
-from app.core.records import FileHit, Passage, SearchResponse
+from app.core.records import FileHit, Passage, Progress, SearchResponse
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +150,11 @@ def _new_key(data_dir: Path) -> bytes:
 class QueryServer:
     """Answers searches from other processes until ``stop``; started by the window or `sift watch`."""
 
-    def __init__(self, data_dir: Path, search: SearchFn) -> None:
+    def __init__(self, data_dir: Path, search: SearchFn,
+                 progress: Callable[[], Progress | None] | None = None) -> None:
         self.data_dir = data_dir
         self._search = search
+        self._progress = progress  # what is being indexed now, for `sift status`
         self._listener: Listener | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -244,6 +246,9 @@ class QueryServer:
             return {"ok": False, "error": "this Sift speaks another protocol version"}
         if request.get("op") == "ping":
             return {"ok": True, "pid": os.getpid()}
+        if request.get("op") == "progress":
+            now = self._progress() if self._progress is not None else None
+            return {"ok": True, "progress": None if now is None else asdict(now)}
         try:
             resp = self._search(SearchRequest.from_json(request))
         except Exception as exc:
@@ -290,6 +295,18 @@ def _exchange(data_dir: Path, message: dict[str, Any], timeout: float) -> dict[s
     worker.join(timeout + 1.0)
     answer = box.get("answer")
     return answer if isinstance(answer, dict) else None
+
+
+def ask_progress(data_dir: Path, timeout: float = 2.0) -> Progress | None:
+    """What a running Sift is indexing now; None when none runs or it is idle."""
+    answer = _exchange(data_dir, {"v": PROTOCOL, "op": "progress"}, timeout)
+    data = answer.get("progress") if answer else None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Progress(**data)
+    except TypeError:  # another version's fields
+        return None
 
 
 def ask_alive(data_dir: Path, timeout: float = 1.0) -> bool:

@@ -102,3 +102,27 @@ def test_a_second_server_on_the_same_data_folder_stands_aside(served, data_dir: 
     other = QueryServer(data_dir, lambda req: SearchResponse(req.query, (), False))
     assert not other.start()
     assert ask_alive(data_dir)
+
+
+def test_status_shows_what_a_running_sift_is_indexing(data_dir: Path, docs: Path,
+                                                      capsys) -> None:
+    from app.core.records import Progress
+
+    assert run_cli(["--data-dir", str(data_dir), "index", str(docs)]) == 0
+    now = Progress("indexing", stage="meaning", words_done=120, words_total=120,
+                   meaning_done=35, meaning_total=120, eta_s=42.0)
+    server = QueryServer(data_dir, lambda req: SearchResponse(req.query, (), False),
+                         progress=lambda: now)
+    assert server.start()
+    try:
+        capsys.readouterr()
+        assert run_cli(["--data-dir", str(data_dir), "status"]) == 0
+        out = capsys.readouterr().out
+        assert "indexing (words: 120/120 files · meaning: 35/120, about 42 s left)" in out
+        assert run_cli(["--data-dir", str(data_dir), "status", "--json"]) == 0
+        live = json.loads(capsys.readouterr().out)["indexing_now"]
+        assert (live["stage"], live["meaning_done"], live["meaning_total"]) == ("meaning", 35, 120)
+    finally:
+        server.stop()
+    assert run_cli(["--data-dir", str(data_dir), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["indexing_now"] is None
