@@ -83,6 +83,7 @@ class Ranked:
     unmatched_phrases: tuple[str, ...] = ()
     exact_code_files: set[int] = field(default_factory=set)
     strength: dict[int, float] = field(default_factory=dict)  # calibrated P(relevant)
+    weak: bool = True  # no file is a good match (set by Searcher.assess)
 
     @property
     def final(self) -> list[tuple[int, float]]:
@@ -115,10 +116,9 @@ class Searcher:
             note = "reranking is off: no cross-encoder is configured."
         elif not rerank:
             note = "reranking is off (turned off in settings)."
-        best = ranked.strength.get(ranked.final[0][0]) if ranked.final else None
         return SearchResponse(query=text, hits=hits, reranked=ranked.reranked is not None,
                               rerank_note=note, elapsed_ms=(time.perf_counter() - started) * 1e3,
-                              weak=confidence.is_weak(best), semantic=semantic,
+                              weak=ranked.weak, semantic=semantic,
                               unmatched_phrases=ranked.unmatched_phrases)
 
     # -- stages ----------------------------------------------------------------------------
@@ -264,12 +264,17 @@ class Searcher:
             return
         idf = confidence.idf_weights(self._doc_freq(q), self._passage_count())
         cosine = dict(ranked.dense)
-        for fid in shown:
+        for i, fid in enumerate(shown):
             texts = [ranked.rows[c].text for _, c in ranked.best_chunk.get(fid, [])]
             if texts:
                 texts.append(os.path.basename(ranked.rows[ranked.best_chunk[fid][0][1]].path))
-            ranked.strength[fid] = confidence.relevance_probability(
-                cosine.get(fid) if ranked.dense else None, confidence.coverage(texts, idf))
+            cos = cosine.get(fid) if ranked.dense else None
+            cover = confidence.coverage(texts, idf)
+            ranked.strength[fid] = confidence.relevance_probability(cos, cover)
+            if i == 0:
+                # Best meaning anywhere in the list counts: the top may be a keyword match.
+                best_cos = ranked.dense[0][1] if ranked.dense else None
+                ranked.weak = confidence.is_weak(best_cos, cover)
 
     def _doc_freq(self, q: ParsedQuery) -> dict[str, int]:
         sql = ("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? "

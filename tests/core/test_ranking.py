@@ -13,7 +13,6 @@ import pytest
 
 from app.core import confidence
 from app.core.fusion import fuse, promote, retriever_weights, standout
-from app.core.query import parse_query
 from app.core.search import blend_by_position
 
 WORDS = ("meeting notes budget revenue report invoice plumber boiler valve landlord deposit "
@@ -90,8 +89,12 @@ def test_rerank_blend_keeps_a_far_ahead_retrieval_top() -> None:
 def test_confidence_is_low_without_evidence_and_high_with_it() -> None:
     idf = confidence.idf_weights({"xqzvw": 0, "blorptang": 0, "fnordlex": 0}, 5000)
     assert confidence.coverage(["The landlord kept the deposit."], idf) == 0.0
-    assert confidence.is_weak(confidence.relevance_probability(0.12, 0.0))
-    assert not confidence.is_weak(confidence.relevance_probability(0.75, 0.9))
+    assert confidence.is_weak(0.12, 0.0)            # gibberish: far in meaning, no words
+    assert not confidence.is_weak(0.45, 0.0)        # meaning without shared words
+    assert not confidence.is_weak(None, 1.0)        # words alone (no embeddings yet)
+    assert confidence.is_weak(None, None)           # nothing found
+    assert confidence.relevance_probability(0.12, 0.0) < 0.1
+    assert confidence.relevance_probability(0.75, 0.9) > 0.5
     idf = confidence.idf_weights({"guitar": 0, "learn": 900, "best": 1500}, 5000)
     assert confidence.coverage(["The best way to learn is practice."], idf) < 0.5
     assert confidence.coverage(["Guitars: learning the best chords"], idf) == pytest.approx(1.0)

@@ -61,3 +61,19 @@ def test_meaning_without_shared_words(real_library) -> None:  # type: ignore[no-
 def test_nonsense_query_is_reported_as_no_good_match(real_library) -> None:  # type: ignore[no-untyped-def]
     lib, _ = real_library
     assert lib.search("quantum chromodynamics lattice gauge").weak
+
+
+@pytest.mark.parametrize("query", ["xqzvw blorptang fnordlex",
+                                   "who won the football world cup in 1998",
+                                   "quantum chromodynamics lattice simulation"])
+def test_gibberish_and_off_topic_questions_get_no_good_match(real_library, query: str) -> None:  # type: ignore[no-untyped-def]
+    lib, _ = real_library
+    resp = lib.search(query)
+    assert resp.weak
+    assert all(h.score < 0.5 for h in resp.hits)
+
+
+def test_a_match_by_meaning_alone_is_not_called_weak(real_library) -> None:  # type: ignore[no-untyped-def]
+    lib, docs = real_library
+    resp = lib.search("automobile maintenance")
+    assert resp.hits[0].path == str(docs / "car.txt") and not resp.weak
