@@ -9,77 +9,36 @@ import numpy as np
 
 RRF_K = 60
 DEPTH = 100          # files of each list that take part in the normalisation
-# The dense retriever's share when neither list stands out more than the other. Learned once
-# across the shared collections (scifact, cranfield, msmarco-sub5k); leave-one-collection-out
-# gives the same value within 0.05 (tests/benchmarks/fusion_study.py).
-DENSE_PRIOR = 0.6
+# The dense retriever's share of the fused score, learned once across the shared collections
+# (cranfield, msmarco-sub5k, scifact; tests/benchmarks/fusion_study.py). Per-query signals of
+# which retriever is right (how far each list's top stands out, the lists' overlap, the share of
+# rare query words the keyword top holds) were measured too: none predicted it (|r| < 0.1), and
+# weighting by them lost up to 0.014 nDCG@10, so one weight holds, and the query adapts fusion
+# only where the evidence is unambiguous: a missing list, and codes found verbatim in few files.
+DENSE_PRIOR = 0.7
 FEW_FILES = 10       # a code found verbatim in at most this many files ranks them first
 
 Ranking = Sequence[tuple[int, float]]
 
 
-def znorm(ranking: Ranking, depth: int = DEPTH) -> tuple[dict[int, float], float]:
-    """z-scores of a ranking's top ``depth`` items, and the score of an item it did not list.
+def retriever_weights(dense: Ranking, bm25: Ranking, *,
+                      dense_prior: float = DENSE_PRIOR) -> tuple[float, float]:
+    """Weights (dense, keyword) for this query, summing to one.
 
-    Absent from a list means worse than anything the list retrieved: one deviation below its
-    lowest.
-    """
-    head = ranking[:depth]
-    if not head:
-        return {}, 0.0
-    values = np.array([v for _, v in head], dtype=np.float64)
-    mean, std = float(values.mean()), float(values.std()) or 1.0
-    z = {item: (v - mean) / std for item, v in head}
-    return z, min(z.values()) - 1.0
-
-
-def standout(ranking: Ranking, depth: int = DEPTH) -> float:
-    """How far this list's best item stands above the rest of its list, in deviations.
-
-    A retriever that found something specific ranks it far above the crowd; one that is guessing
-    (BM25 matching only common words, embeddings of a query about a code) gives a flat list.
-    """
-    values = np.array([v for _, v in ranking[:depth]], dtype=np.float64)
-    if len(values) < 3:
-        # One or two matches for a keyword query are themselves strong evidence (a rare word).
-        return 3.0 if len(values) else 0.0
-    rest = values[1:]
-    std = float(rest.std()) or 1e-9
-    return max(0.0, float((values[0] - rest.mean()) / std))
-
-
-def retriever_weights(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
-                      tilt: float = 1.0) -> tuple[float, float]:
-    """Per-query weights (dense, keyword), summing to one.
-
-    The prior (learned across collections) is tilted towards whichever list stands out more on
-    this query, by the odds of their standouts, so a retriever that is guessing on this query
-    cannot drag the fused list below the one that is not.
+    A retriever with nothing to say (no embeddings yet, the query encoder still loading, or no
+    keyword in any file) gets no weight, so the other decides alone.
     """
     if not dense:
         return 0.0, 1.0
     if not bm25:
         return 1.0, 0.0
-    sd, sb = standout(dense), standout(bm25)
-    odds = (dense_prior / (1 - dense_prior)) * ((sd + 1.0) / (sb + 1.0)) ** tilt
-    wd = odds / (1 + odds)
-    return wd, 1 - wd
+    return dense_prior, 1.0 - dense_prior
 
 
-def fuse(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
-         adaptive: bool = True, keyword_complete: bool = False,
-         tilt: float = 1.0) -> list[tuple[int, float]]:
-    """One ranking of files from the dense and keyword rankings (each best-first, file level).
-
-    ``keyword_complete``: the keyword list holds every match (it was not cut off), so a file
-    missing from it matched no query word at all.
-    """
-    if adaptive:
-        weights = retriever_weights(dense, bm25, dense_prior=dense_prior, tilt=tilt)
-    else:
-        weights = (dense_prior, 1 - dense_prior)
-    return fuse_scores([dense, bm25], weights=weights,
-                       absent=[None, 0.0 if keyword_complete else None])
+def fuse(dense: Ranking, bm25: Ranking, *,
+         dense_prior: float = DENSE_PRIOR) -> list[tuple[int, float]]:
+    """One ranking of files from the dense and keyword rankings (each best-first, file level)."""
+    return fuse_scores([dense, bm25], weights=retriever_weights(dense, bm25, dense_prior=dense_prior))
 
 
 def fuse_scores(rankings: Sequence[Ranking], weights: Sequence[float] | None = None,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.core import confidence
-from app.core.fusion import fuse, promote, retriever_weights, standout
+from app.core.fusion import fuse, promote, retriever_weights
 from app.core.search import blend_by_position
 
 WORDS = ("meeting notes budget revenue report invoice plumber boiler valve landlord deposit "
@@ -55,17 +55,17 @@ def test_search_json_names_unmatched_phrases(library, docs: Path) -> None:
     json.dumps(data)
 
 
-def test_fusion_follows_the_retriever_that_found_something() -> None:
+def test_fusion_keeps_how_far_ahead_a_file_is_and_uses_what_exists() -> None:
     flat = [(i, 0.50 - 0.001 * i) for i in range(100)]
-    sharp = [(1000, 0.95)] + [(1000 + i, 0.40 - 0.001 * i) for i in range(1, 100)]
-    assert standout(sharp) > 5 * max(standout(flat), 0.1)
-    wd, wk = retriever_weights(dense=sharp, bm25=flat)
-    assert wd > 0.8 and abs(wd + wk - 1) < 1e-9
-    wd, wk = retriever_weights(dense=flat, bm25=sharp)
-    assert wk > 0.6
+    sharp = [(1000, 9.5)] + [(1000 + i, 2.0 - 0.01 * i) for i in range(1, 100)]
+    # Far ahead of every other keyword match, the file wins though meaning never listed it.
     assert fuse(flat, sharp)[0][0] == 1000
+    # Agreement lifts a file above each list's own top.
+    both = fuse([(1, 0.8), (2, 0.79), (3, 0.5)], [(3, 5.0), (2, 4.9), (1, 1.0)])
+    assert both[0][0] == 2
     # With no meaning evidence (no embeddings yet) keywords decide alone, and vice versa.
     assert retriever_weights([], sharp) == (0.0, 1.0)
+    assert retriever_weights(flat, []) == (1.0, 0.0)
     assert [f for f, _ in fuse([], sharp)][:3] == [1000, 1001, 1002]
 
 
