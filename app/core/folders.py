@@ -136,8 +136,10 @@ def uncovered_below(paths: Iterable[str], removed: str, remaining: FolderSet,
 def counts_by_folder(conn: sqlite3.Connection, folders: Iterable[str]) -> dict[str, tuple[int, int]]:
     """Per chosen folder: (indexed files, passages) below it, nested folders counted in each."""
     out: dict[str, tuple[int, int]] = {}
+    from app.core.catalog import to_db  # paths are stored in their lossless, UTF-8-safe form
+
     for folder in folders:
-        low = folder.rstrip(os.sep) + os.sep
+        low = to_db(folder.rstrip(os.sep) + os.sep)
         high = low[:-1] + chr(ord(os.sep) + 1)  # every path that starts with `low` sorts below
         row = conn.execute(
             "SELECT count(DISTINCT f.id), count(c.id) FROM files f "

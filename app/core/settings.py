@@ -113,4 +113,9 @@ def save_settings(path: Path, settings: Settings) -> None:
     """Write settings atomically, with their version."""
     data = asdict(settings)
     data["version"] = SETTINGS_VERSION
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a folder name that is not UTF-8: \u escapes keep it exact
+        text = json.dumps(data, indent=2)
+    write_text_atomic(path, text + "\n")

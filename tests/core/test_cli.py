@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,3 +206,22 @@ def test_every_kind_of_control_character_is_escaped() -> None:
     dumped = safe_json(json.dumps({"t": raw}, ensure_ascii=False))
     assert json.loads(dumped) == {"t": raw}
     assert not any(ch in dumped for ch in "\x1b\x07\x9b\x7f\u202e\udcff")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux allows names that are not UTF-8")
+def test_a_folder_whose_name_is_not_utf8_is_indexed_listed_and_searched(capsys, data_dir: Path,
+                                                                       tmp_path: Path) -> None:
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
+    os.mkdir(raw)
+    with open(os.path.join(raw, b"q\xff.txt"), "wb") as f:
+        f.write(b"The quokka eats leaves at night.\n")
+    folder = os.fsdecode(raw)
+    code, out, err = _run(capsys, "--data-dir", str(data_dir), "index", folder)
+    assert code == 0 and "1 added" in out, err
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "status")
+    assert code == 0 and "caf\\xe9: 1 files" in out
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--folder", folder, "quokka")
+    assert code == 0 and "caf\\xe9/q\\xff.txt" in out
+    # Again: settings and catalog hold the exact name, so nothing changed.
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "index")
+    assert code == 0 and "1 unchanged" in out
