@@ -58,6 +58,10 @@ class Controller(QObject):
         self._refreshing = False
         self._refresh_again = False
         self._refresh_failures = 0
+        # Commands given so far: a read of the folders that began before the latest command would
+        # show a folder the user just removed (or miss one just added) for a moment.
+        self._commands_given = 0
+        self._commands_finished = 0
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self.refresh)
@@ -181,19 +185,25 @@ class Controller(QObject):
             self._refresh_again = True
             return
         self._refreshing = True
+        # Taken while a command is still to run, the read may be outdated by it: marked stale.
+        given = self._commands_given if self._commands_finished == self._commands_given else -1
         service = self.service
-        self.runner.run(lambda: (service.folder_states(), service.stats(), service.busy, service.paused),
+        self.runner.run(lambda: (service.folder_states(), service.stats(), service.busy, service.paused,
+                                 given),
                         self._refreshed, self._refresh_failed)
 
-    def _refreshed(self, result: tuple[list[Any], Any, bool, bool]) -> None:
+    def _refreshed(self, result: tuple[list[Any], Any, bool, bool, int]) -> None:
         self._refreshing = False
         self._refresh_failures = 0
-        states, stats, busy, paused = result
-        self.paused_changed.emit(bool(paused))
-        self.folders_changed.emit(list(states))
+        states, stats, busy, paused, given = result
+        if given != self._commands_given:  # read before the latest command: read again after it
+            self._refresh_again = True
+        else:
+            self.paused_changed.emit(bool(paused))
+            self.folders_changed.emit(list(states))
+            if not busy:
+                self.idle.emit()
         self.stats_changed.emit(stats)
-        if not busy:
-            self.idle.emit()
         if self._refresh_again:
             self._refresh_again = False
             self.schedule_refresh()
@@ -213,8 +223,17 @@ class Controller(QObject):
         if self.service is None:
             self.messages.info("Still loading the model; try again in a moment.")
             return
-        self.runner.run(lambda: fn(*args), lambda _r: self.schedule_refresh(),
-                        lambda exc: self.messages.exception(exc, doing))
+        self._commands_given += 1
+
+        def done(_result: Any) -> None:
+            self._commands_finished += 1
+            self.schedule_refresh()
+
+        def failed(exc: BaseException) -> None:
+            self._commands_finished += 1
+            self.messages.exception(exc, doing)
+
+        self.runner.run(lambda: fn(*args), done, failed, ordered=True)
 
     def add_folders(self, folders: list[str]) -> None:
         if self.service is None:
@@ -274,7 +293,14 @@ class Controller(QObject):
                     service.reindex()
             return library.settings
 
+        self._commands_given += 1
+
+        def failed(exc: BaseException) -> None:
+            self._commands_finished += 1
+            self.messages.exception(exc, "saving the settings")
+
         def done(settings: Any) -> None:
+            self._commands_finished += 1
             self._rerank_works = True  # a new reranker, or reranking turned back on: try again
             self.settings_changed.emit(settings)
             if changes["model"]:
@@ -282,7 +308,7 @@ class Controller(QObject):
                                    "index meanwhile.")
             self.schedule_refresh()
 
-        self.runner.run(work, done, lambda exc: self.messages.exception(exc, "saving the settings"))
+        self.runner.run(work, done, failed, ordered=True)
 
     # -- preview ---------------------------------------------------------------------------
     def context(self, chunk_id: int, query: str) -> PreviewContext | None:

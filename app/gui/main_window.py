@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
@@ -189,7 +190,9 @@ class MainWindow(QMainWindow):
 
     def _settings_changed(self, settings: Any) -> None:
         self._settings = settings
-        if not self.folders_panel.folders() and settings.folders:
+        # Before the engine runs, the saved settings are all there is to show; once it runs, the
+        # folders come from its reads (a settings answer may predate a folder removed since).
+        if not self.controller.ready and not self.folders_panel.folders() and settings.folders:
             self._show_folders([FolderRow(f, "queued") for f in settings.folders])
         # What the settings ask for, until a search tells what really happened (the reranker may
         # fail to load); a later settings change that keeps reranking on keeps that answer.
@@ -410,11 +413,16 @@ class MainWindow(QMainWindow):
             return
         from app.gui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(current, self, last_folder=str(self.ui_state.value("last_folder", "")))
+        # The folders as the window shows them: commands just given (an add a moment ago) count.
+        shown = replace(current, folders=tuple(self.folders_panel.folders()))
+        dialog = SettingsDialog(shown, self, last_folder=str(self.ui_state.value("last_folder", "")))
         try:
             accepted = dialog.exec() == SettingsDialog.DialogCode.Accepted
             if accepted and not self._shut_down:
-                self.controller.apply_settings(dialog.chosen(), dialog.folder_edits())
+                edits = dialog.folder_edits()
+                self._show_folders([*(r for r in self._rows() if r.path not in edits.removed),
+                                    *(FolderRow(f, "queued") for f in edits.added)])
+                self.controller.apply_settings(dialog.chosen(), edits)
         finally:
             dialog.deleteLater()  # a modal dialog lives only as long as it is open
 

@@ -133,15 +133,20 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._on_error = on_error
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sift-task")
+        # Commands (add or remove a folder, pause, cancel, settings) run one after another in the
+        # order given: on the shared pool, "add A" then "remove A" could run the other way round.
+        self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sift-command")
         self._closed = False
         self._in_flight: set[Future[Any]] = set()
         self._delivered.connect(self._deliver)
 
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-            on_error: Callable[[BaseException], None] | None = None) -> Future[Any] | None:
+            on_error: Callable[[BaseException], None] | None = None, *,
+            ordered: bool = False) -> Future[Any] | None:
+        """``ordered``: a command, run after every command given before it."""
         if self._closed:
             return None
-        future = self._pool.submit(fn)
+        future = (self._commands if ordered else self._pool).submit(fn)
         self._in_flight.add(future)
 
         def finished(f: Future[Any]) -> None:
@@ -171,6 +176,12 @@ class TaskRunner(QObject):
         """Deliver nothing more and drop calls that have not started."""
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._commands.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def busy(self) -> bool:
+        """Calls or commands given and not finished yet."""
+        return any(not f.done() for f in list(self._in_flight))
 
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the calls already running; whether they all ended."""
