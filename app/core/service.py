@@ -436,7 +436,9 @@ class IndexService:
         chosen = lib.folders
         wanted = chosen if job.everything else [f for f in job.folders if f in chosen]
         targets = chosen.closure(wanted)
-        if not targets:
+        if not targets and not job.everything:
+            # Everything, even with no folder left, still forgets the files of folders removed
+            # before a quit that came before their removal job.
             return
         self._watching.set_rules(self._rules())
         self._set_activity(targets, INDEXING)  # first: no passing "watching" before the scan

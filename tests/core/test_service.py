@@ -584,3 +584,19 @@ def test_a_writer_that_outlives_shutdown_closes_the_index_itself(service_for, tm
         assert reopened.store.consistent()
     finally:
         reopened.close()
+
+
+def test_a_folder_removed_just_before_quitting_is_forgotten_at_the_next_start(
+        library, recorder, docs: Path) -> None:
+    from app.core.folders import FolderChanges
+
+    library.index([str(docs)])
+    # Removed, saved, and then the app quit before the removal job ran.
+    library.apply_folder_changes(FolderChanges(removed=(str(docs),)))
+    svc = IndexService(library, on_event=recorder)
+    svc.start()
+    try:
+        assert svc.wait_idle(WAIT)
+        assert svc.stats().files == 0 and svc.folder_states() == []
+    finally:
+        svc.shutdown()
