@@ -31,17 +31,31 @@ class Row:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    """``sift bench``: printed for people, or one JSON object with ``--json``; ``--scale N``
+    measures search over a synthetic library instead (no encoder)."""
+    if getattr(args, "scale", None):
+        from app.core.scale_bench import run_scale
+
+        return run_scale(args)
     from app.core.embedder import Embedder
     from app.core.paths import resolve_paths
     from app.core.settings import load_settings
 
+    quiet = bool(getattr(args, "json", False))
+    say = (lambda *a, **k: None) if quiet else print
     paths = resolve_paths(args.data_dir)
     settings = replace(load_settings(paths.settings_file), folders=())
     wanted = max(16, int(args.chunks or 400))
     embedder = Embedder(settings.model, backend=settings.backend, cache_dir=paths.cache_dir)
     info = embedder.load()
     max_tokens = min(settings.chunk_tokens, info.max_tokens)
-    _header(info, args.corpus, wanted)
+    result: dict[str, Any] = {"model": info.name, "passages": wanted,
+                              "corpus": args.corpus or "built-in passages",
+                              "machine": machine_info(),
+                              "chosen": info.backend, "chosen_id": info.backend_id,
+                              "chosen_reason": info.reason, "load_s": info.load_seconds,
+                              "backends_short": None}  # stays None when passages are short anyway
+    _header(info, args.corpus, wanted, say)
     with tempfile.TemporaryDirectory(prefix="sift-bench-") as tmp:
         docs = Path(tmp) / "docs"
         files = _write_documents(_documents(args.corpus), docs, wanted, embedder, max_tokens,
@@ -49,26 +63,73 @@ def run_bench(args: argparse.Namespace) -> int:
         sets = {tokens: _passages(files, embedder, tokens, settings.chunk_overlap)[:wanted]
                 for tokens in (max_tokens, min(SHORT_TOKENS, max_tokens))}
         runners = _runners(embedder)
-        for tokens, texts in sets.items():
-            print(f"\npassages of up to {tokens} word pieces (mean {_mean_pieces(embedder, texts):.0f}),"
-                  f" {len(texts)} of them; raw encode, batches of {embedder.batch_size}:")
-            _print_rows(_backend_rows(embedder, runners, texts))
+        for key, (tokens, texts) in zip(("backends", "backends_short"), sets.items(),
+                                        strict=False):
+            say(f"\npassages of up to {tokens} word pieces (mean {_mean_pieces(embedder, texts):.0f}),"
+                f" {len(texts)} of them; raw encode, batches of {embedder.batch_size}:")
+            rows = _backend_rows(embedder, runners, texts)
+            result[key] = [_row_json(r) for r in rows]
+            result[f"{key}_max_tokens"] = tokens
+            if not quiet:
+                _print_rows(rows)
         del runners
         gc.collect()  # the other backends' runners and thread pools must not compete below
-        _end_to_end(embedder, settings, docs, Path(tmp) / "data", sets[max_tokens], len(files))
+        result.update(_end_to_end(embedder, settings, docs, Path(tmp) / "data",
+                                  sets[max_tokens], len(files), say=say))
+    long_rows = result["backends"]
+    result["float32_chunks_per_s"] = long_rows[0]["chunks_per_s"] if long_rows else None
+    if quiet:
+        print(json.dumps(result, indent=2))
     return 0
 
 
-def _header(info: Any, corpus: str | None, wanted: int) -> None:
+def machine_info() -> dict[str, Any]:
+    """The CPU and the features that decide which backend is fast here."""
+    import platform
+
+    from app.core.backends.hardware import cpu_has_native_bf16, cpu_name
+
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass  # not Linux: no flags to show
+    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
+              "amx_int8", "amx_tile")
+    return {"cpu": cpu_name(), "machine": platform.machine(), "system": platform.system(),
+            "cores": os.cpu_count(), "flags": sorted(f for f in wanted if f in flags),
+            "native_bf16": cpu_has_native_bf16(),
+            "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+
+
+def _row_json(r: Row) -> dict[str, Any]:
+    measured = not r.note
+    return {"name": r.label, "available": measured, "note": r.note or None,
+            "chunks_per_s": _num(r.rate) if measured else None,
+            "mean_cos": _num(r.mean_cos) if measured else None,
+            "min_cos": _num(r.min_cos) if measured else None,
+            "top10_overlap": _num(r.overlap) if measured else None,
+            "ndcg_delta": None}  # retrieval quality needs a labelled set: sift eval measures it
+
+
+def _num(x: float) -> float | None:
+    return None if x != x else round(float(x), 6)
+
+
+def _header(info: Any, corpus: str | None, wanted: int, say: Callable[..., None]) -> None:
     import platform
 
     from app.core.backends.hardware import cpu_name
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"Sift bench: {info.name}; {wanted} passages from {corpus or 'built-in passages'}")
-    print(f"machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} cores, "
-          f"load average {load:.1f} (other work skews rates; compare rows of one run)")
-    print(f"chosen backend: {info.backend} (loaded in {info.load_seconds:.1f}s) — {info.reason}")
+    say(f"Sift bench: {info.name}; {wanted} passages from {corpus or 'built-in passages'}")
+    say(f"machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} cores, "
+        f"load average {load:.1f} (other work skews rates; compare rows of one run)")
+    say(f"chosen backend: {info.backend} (loaded in {info.load_seconds:.1f}s) — {info.reason}")
 
 
 def _documents(corpus: str | None) -> list[str]:
@@ -206,7 +267,8 @@ def _print_rows(rows: list[Row]) -> None:
 
 
 def _end_to_end(embedder: Any, settings: Any, docs: Path, data: Path, texts: list[str],
-                files: int, rounds: int = 2) -> None:
+                files: int, rounds: int = 2,
+                say: Callable[..., None] = print) -> dict[str, Any]:
     """``sift index`` of the documents, interleaved with raw encodes of the chosen backend.
 
     Interleaving spreads other processes' load over both; CPU time per passage is printed too
@@ -215,18 +277,25 @@ def _end_to_end(embedder: Any, settings: Any, docs: Path, data: Path, texts: lis
     raw = [_raw_run(embedder, texts)]
     e2e: list[tuple[float, float]] = []
     chunks = 0
+    recall: float | None = None
     for i in range(rounds):
-        rate, cpu_ms, chunks = _index_run(embedder, settings, docs, data / str(i))
+        rate, cpu_ms, chunks, recall = _index_run(embedder, settings, docs, data / str(i), texts)
         e2e.append((rate, cpu_ms))
         raw.append(_raw_run(embedder, texts))
     raw_rate, raw_cpu = (float(np.mean(v)) for v in zip(*raw, strict=True))
     e2e_rate, e2e_cpu = (float(np.mean(v)) for v in zip(*e2e, strict=True))
-    print(f"\nend to end (sift index, {embedder.info.backend}, {rounds} runs): {files} files, "
+    say(f"\nend to end (sift index, {embedder.info.backend}, {rounds} runs): {files} files, "
           f"{chunks} passages: " + ", ".join(f"{r:.1f}" for r, _ in e2e) + " chunks/s")
-    print("raw encode of the same passages through the embedder, before/between/after: "
-          + ", ".join(f"{r:.1f}" for r, _ in raw) + " chunks/s")
-    print(f"ratio end-to-end / raw: {e2e_rate / raw_rate:.2f} by wall time; "
-          f"{raw_cpu / e2e_cpu:.2f} by CPU time per passage ({e2e_cpu:.1f} vs {raw_cpu:.1f} ms)")
+    say("raw encode of the same passages through the embedder, before/between/after: "
+        + ", ".join(f"{r:.1f}" for r, _ in raw) + " chunks/s")
+    say(f"ratio end-to-end / raw: {e2e_rate / raw_rate:.2f} by wall time; "
+        f"{raw_cpu / e2e_cpu:.2f} by CPU time per passage ({e2e_cpu:.1f} vs {raw_cpu:.1f} ms)")
+    if recall is not None:
+        say(f"dense recall@10 of the vector index against exact search: {recall:.3f}")
+    return {"end_to_end_chunks_per_s": e2e_rate, "end_to_end_runs": [r for r, _ in e2e],
+            "end_to_end_cpu_ms_per_chunk": e2e_cpu, "end_to_end_files": files,
+            "end_to_end_chunks": chunks, "chosen_raw_chunks_per_s": raw_rate,
+            "chosen_raw_cpu_ms_per_chunk": raw_cpu, "dense_recall_at_10": recall}
 
 
 def _raw_run(embedder: Any, texts: list[str]) -> tuple[float, float]:
@@ -235,10 +304,16 @@ def _raw_run(embedder: Any, texts: list[str]) -> tuple[float, float]:
     return rate, cpu_ms
 
 
-def _index_run(embedder: Any, settings: Any, docs: Path, data: Path) -> tuple[float, float, int]:
-    """(passages/s, CPU ms per passage, passages) of a fresh ``sift index`` of ``docs``."""
+def _index_run(embedder: Any, settings: Any, docs: Path, data: Path,
+               texts: list[str]) -> tuple[float, float, int, float | None]:
+    """(passages/s, CPU ms per passage, passages, dense recall@10) of a fresh ``sift index``.
+
+    Recall is that of the index's graph against exact search, for queries made of the first
+    words of passages (real queries: an index's own vectors as queries flatter the graph).
+    """
     from app.core.library import Library
     from app.core.paths import resolve_paths
+    from app.core.vectors import dense_recall
 
     lib = Library(resolve_paths(data), settings, embedder=embedder)
     try:
@@ -246,6 +321,9 @@ def _index_run(embedder: Any, settings: Any, docs: Path, data: Path) -> tuple[fl
         cpu, t0 = time.process_time(), time.perf_counter()
         report = lib.index([str(docs)])
         seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu
+        queries = [" ".join(t.split()[:8]) for t in texts[:: max(1, len(texts) // 40)]]
+        vecs = np.stack([embedder.embed_query(q) for q in queries if q]) if queries else None
+        recall = dense_recall(lib.store.vectors, vecs) if vecs is not None else None
     finally:
         lib.close()
-    return report.chunks / seconds, cpu * 1000 / report.chunks, report.chunks
+    return report.chunks / seconds, cpu * 1000 / report.chunks, report.chunks, recall
