@@ -226,10 +226,15 @@ class IndexService:
         if everything:
             folders += list(self._lib.settings.folders)
         with self._lock:
-            if self._running is not None:
+            running = self._running
+            if running is not None:
                 self._lib.control.cancel()
             else:
                 self._lib.control.resume()  # nothing left to hold: a pause ends with the work
+        if running is not None and running.kind == "reconcile":
+            # Shown at once: the writer may need a moment to reach its next checkpoint.
+            folders += list(self._lib.settings.folders) if running.everything \
+                else self._lib.folders.closure(running.folders)
         if folders:
             self._book.stopped(list(dict.fromkeys(folders)))
             self._emit("folders")

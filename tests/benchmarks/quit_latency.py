@@ -111,7 +111,11 @@ def in_process(root: Path, corpus: Path, model: str, tries: int, window: float,
 
 def cancel_in_process(root: Path, corpus: Path, model: str, tries: int, window: float,
                       rng: random.Random) -> tuple[list[float], list[str]]:
-    """Cancel at a random moment of indexing: how long until the writer has stopped its job."""
+    """Cancel at a random moment of indexing: how long until the writer has stopped its job.
+
+    The folders' state says "incomplete" at once; the latency is the writer reaching its next
+    checkpoint (the end of the encoder slice in hand).
+    """
     latencies, outcomes = [], []
     for i in range(tries):
         data = fresh_data(root, f"cancel{i}", corpus, model)
@@ -120,10 +124,12 @@ def cancel_in_process(root: Path, corpus: Path, model: str, tries: int, window: 
         time.sleep(rng.uniform(0.0, window))
         t0 = time.perf_counter()
         svc.cancel()
+        states = {s.state for s in svc.folder_states()}
+        shown = time.perf_counter() - t0
         idle = svc.wait_idle(30.0)
         latencies.append(time.perf_counter() - t0)
-        states = {s.state for s in svc.folder_states()}
-        outcomes.append(("stopped" if idle else "STILL BUSY") + f", shown {'/'.join(states)}")
+        outcomes.append(("stopped" if idle else "STILL BUSY")
+                        + f", shown {'/'.join(sorted(states))} after {shown * 1000:.0f} ms")
         svc.shutdown()
     return latencies, outcomes
 

@@ -600,3 +600,25 @@ def test_a_folder_removed_just_before_quitting_is_forgotten_at_the_next_start(
         assert svc.stats().files == 0 and svc.folder_states() == []
     finally:
         svc.shutdown()
+
+
+def test_cancel_shows_incomplete_at_once_while_the_encoder_finishes_its_slice(
+        service_for, library, tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "notes"
+    write_files(folder, 60)
+    embedding = threading.Event()
+    real = library.embedder.embed_documents
+
+    def slow(texts):  # type: ignore[no-untyped-def]
+        embedding.set()
+        time.sleep(2.0)  # a slice on a busy machine
+        return real(texts)
+
+    monkeypatch.setattr(library.embedder, "embed_documents", slow)
+    svc = service_for(folder)
+    svc.start()
+    assert embedding.wait(WAIT)
+    svc.cancel()
+    assert svc.folder_states()[0].state == "incomplete"  # said at once, not after the slice
+    assert svc.wait_idle(WAIT)
+    assert svc.folder_states()[0].state == "incomplete"
