@@ -387,7 +387,7 @@ def test_engine_keeps_the_index_equal_to_the_disk(two_models, runner: Runner,
     EngineMachine.stats = {"sequences": 0, "steps": 0, "checks": 0}
     started = time.monotonic()
     EngineMachine.TestCase.settings = settings(
-        max_examples=60 if LONG else 5, stateful_step_count=40 if LONG else 15, deadline=None,
+        max_examples=50 if LONG else 5, stateful_step_count=40 if LONG else 15, deadline=None,
         suppress_health_check=list(HealthCheck), database=None)
     run = EngineMachine.TestCase()
     run.runTest()
