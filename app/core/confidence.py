@@ -3,9 +3,9 @@
 Two pieces of evidence that mean the same on every collection: the file's best cosine with the
 query (meaning), and how much of the query's rare-word mass the file holds (words, weighted by
 inverse document frequency, so "the best way to learn guitar" is not matched by "best" and "way").
-A logistic model over them was fitted on the shared collections (tests/benchmarks/fusion_study.py),
-with each collection's queries also asked a second time with their relevant files removed, so
-the model has seen questions that truly have no answer.
+A logistic model over them was fitted on the shared collections (tests/benchmarks/fusion_study.py):
+the top ten files of every question, labelled by its relevance judgements, plus the top ten of
+other collections' questions (off-topic here, so none relevant); each collection weighs alike.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from app.core.query import stem, word_spans
 
 # Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage.
-COEF = (-6.0, 9.0, 2.5, 0.0)
+COEF = (-3.699, 2.766, 2.893, 2.309)
 # "No good match" when the best file is neither close in meaning nor holds the query's rare
 # words. Measured on the shared collections' own questions (never flagged) against other
 # collections' questions (off-topic) and questions whose relevant files were removed; and the
