@@ -139,3 +139,24 @@ def test_search_opens_no_network_connection(library, docs: Path, monkeypatch) ->
     assert resp.hits and not resp.reranked
     assert "not been downloaded" in resp.rerank_note
     assert attempts == []
+
+
+def test_a_faster_precision_is_used_only_when_it_keeps_the_order() -> None:
+    from app.core.reranker import faithful
+
+    reference = [-2.0, 3.0, 0.5, 1.0]
+    assert faithful(reference, [-1.98, 3.01, 0.52, 0.99])
+    assert not faithful(reference, [-2.0, 3.0, 1.01, 1.0])   # two files swap
+    assert not faithful(reference, [-1.0, 4.0, 1.5, 2.0])     # same order, values drift
+
+
+def test_the_reranker_runs_at_a_chosen_precision_and_blends(library, docs: Path, tiny_reranker) -> None:  # type: ignore[no-untyped-def]
+    from app.core.reranker import Reranker
+
+    library._reranker = Reranker(str(tiny_reranker))
+    library._searcher = None
+    library.index([str(docs)])
+    resp = library.search("landlord deposit", rerank=True)
+    assert resp.reranked and library.reranker is not None
+    assert library.reranker.precision in ("float32", "int8", "bfloat16")
+    assert len({h.path for h in resp.hits}) == len(resp.hits)
