@@ -202,10 +202,11 @@ def _int8_copy(model: Any) -> Any:
     import torch
 
     clone = copy.deepcopy(model)
+    # Whole module tree: where the transformer sits differs between sentence-transformers versions.
     with warnings.catch_warnings():  # eager-mode quantization is deprecated, not yet removed
         warnings.simplefilter("ignore")
-        clone.model = torch.ao.quantization.quantize_dynamic(clone.model, {torch.nn.Linear},
-                                                             dtype=torch.qint8)
+        torch.ao.quantization.quantize_dynamic(clone, {torch.nn.Linear}, dtype=torch.qint8,
+                                               inplace=True)
     return clone
 
 
@@ -214,9 +215,7 @@ def _bf16_copy(model: Any) -> Any:
 
     import torch
 
-    clone = copy.deepcopy(model)
-    clone.model = clone.model.to(torch.bfloat16)
-    return clone
+    return copy.deepcopy(model).to(torch.bfloat16)
 
 
 def _cached_snapshot(repo_id: str) -> str | None:
