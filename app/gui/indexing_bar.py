@@ -163,7 +163,7 @@ class IndexingBar(QFrame):
         self.detail.setText(detail)
 
     def finish(self) -> None:
+        """Nothing to show. A pause stays: it belongs to the service, not to one job."""
         self._progress = None
         self._tick.stop()
-        self.set_paused(False)
         self.hide()

@@ -213,7 +213,6 @@ class MainWindow(QMainWindow):
 
     def _idle(self) -> None:
         self.indexing_bar.finish()
-        self.pause_action.setChecked(False)
         self.results_area.set_indexing(None)
 
     def _set_paused(self, paused: bool) -> None:
