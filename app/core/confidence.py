@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from app.core.query import stem, word_spans
 
 # Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage.
-COEF = (-3.699, 2.766, 2.893, 2.309)
+COEF = (-4.541, 3.22, 2.944, 2.69)
 # "No good match" when the best file is neither close in meaning nor holds the query's rare
 # words. Measured on the shared collections' own questions (never flagged) against other
 # collections' questions (off-topic) and questions whose relevant files were removed; and the

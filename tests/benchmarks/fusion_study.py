@@ -154,8 +154,9 @@ def confidence(colls: list[str]) -> None:
     for lo, hi in ((0, .2), (.2, .4), (.4, .6), (.6, .8), (.8, 1.01)):
         sel = (p >= lo) & (p < hi)
         if sel.sum():
-            print(f"  predicted [{lo:.1f}, {hi:.1f}): mean {p[sel].mean():.2f}, "
-                  f"observed {np.mean(np.array(y)[sel]):.2f} (n={sel.sum()})")
+            wy, ww = np.array(y)[sel], np.array(w)[sel]
+            print(f"  predicted [{lo:.1f}, {hi:.1f}): mean {np.average(p[sel], weights=ww):.2f}, "
+                  f"observed {np.average(wy, weights=ww):.2f} (n={sel.sum()}, weighted as fitted)")
     print("weak-match decision (flagged = 'No good match'):")
     for coll in colls:
         t = [(kind, ev) for c, kind, ev in tops if c == coll]
