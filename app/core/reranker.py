@@ -26,7 +26,7 @@ from app.core.models import (
 
 log = logging.getLogger(__name__)
 
-WINDOW_TOKENS = 160  # query + window around the best passage; chunks are 256 tokens
+WINDOW_TOKENS = 128  # query + window around the best passage; chunks are 256 tokens
 _PROBE = [
     ("what causes rust on iron", "Iron rusts when oxygen and water react with its surface."),
     ("what causes rust on iron", "The recipe needs two cups of flour and an egg."),

@@ -31,7 +31,9 @@ __all__ = ["Filters", "Ranked", "Searcher", "rrf"]
 
 CANDIDATE_CHUNKS = 300     # from each retriever
 RERANK_FILES = 20          # cross-encoding is the slow step
-RERANK_WINDOW_CHARS = 480  # about 110 word pieces around the best passage's matching words
+# The window around the best passage's matching words that the cross-encoder reads: about the
+# length of the MS MARCO passages such cross-encoders are trained on (~60 words, ~75 word pieces).
+RERANK_WINDOW_CHARS = 360
 PASSAGES_PER_FILE = 3
 MAX_IDF_TERMS = 12
 DF_CAP = 50_000            # counting a word's passages stops here (its weight is then tiny)
