@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core.model_facts import ModelFacts, offsets_from, read_facts
 from app.core.models import ModelSource, quiet_hf_logging, resolve_model
 from app.core.native import NATIVE_IMPORTS
 from app.core.query_encoder import QueryEncoder, offsets_tokenizer
@@ -67,6 +68,8 @@ class Embedder:
         self._light_tried = False
         self._light_offsets: Any = None
         self._warming: threading.Thread | None = None
+        self._facts: ModelFacts | None = None
+        self._facts_read = False
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -204,18 +207,46 @@ class Embedder:
 
     # -- tokens, for chunking ------------------------------------------------------------
     @property
+    def facts(self) -> ModelFacts | None:
+        """What the model folder says of itself (width, limit, tokenizer), read without torch."""
+        if not self._facts_read:
+            source = self.source
+            self._facts = read_facts(source.location) if source.local else None
+            self._facts_read = True
+        return self._facts
+
+    @property
+    def known_dim(self) -> int | None:
+        """The embedding width if it is known without loading the model."""
+        if self._info is not None:
+            return self._info.dim
+        light = self.light()
+        if light is not None:
+            return light.dim
+        return self.facts.dim if self.facts is not None else None
+
+    @property
     def max_tokens(self) -> int:
-        """Word pieces a passage may hold, known without loading the model when it is exported."""
+        """Word pieces a passage may hold, known without loading the model when it can be read."""
         if self._info is not None:
             return self._info.max_tokens
         light = self.light()
-        return light.max_tokens if light is not None else self.info.max_tokens
+        if light is not None:
+            return light.max_tokens
+        return self.facts.max_tokens if self.facts is not None else self.info.max_tokens
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the word pieces of ``text`` (no special tokens)."""
+        """Character spans of the word pieces of ``text`` (no special tokens).
+
+        Before the model is loaded they come from its export or its folder's tokenizer, so the
+        words stage of indexing never waits for torch or the backend check.
+        """
         if self._info is None:
-            if self._light_offsets is None and self.light() is not None:
-                self._light_offsets = offsets_tokenizer(self.export_dir)
+            if self._light_offsets is None:
+                if self.light() is not None:
+                    self._light_offsets = offsets_tokenizer(self.export_dir)
+                elif self.facts is not None:
+                    self._light_offsets = offsets_from(self.facts)
             if self._light_offsets is not None:
                 return self._light_offsets(text)
         self.load()
