@@ -99,9 +99,14 @@ class WindowMachine(RuleBasedStateMachine):
         """Wait until the engine is idle and the window has read its state again."""
         if self.paused:
             self.resume()
-        # Commands given to the engine first (they run in order, off the GUI thread), then its work.
         self.qtbot.waitUntil(lambda: not self.window.controller.runner.busy, timeout=TIMEOUT)
         self.qtbot.waitUntil(lambda: not self.service.busy, timeout=TIMEOUT)
+        self.read_again()
+
+    def read_again(self) -> None:
+        """Commands given applied (they run in order, off the GUI thread), then one read of the
+        engine's state shown: what a user sees a moment after acting."""
+        self.qtbot.waitUntil(lambda: not self.window.controller.runner.busy, timeout=TIMEOUT)
         done: list[bool] = []
         self.window.controller.folders_changed.connect(lambda _rows: done.append(True))
         self.window.controller.refresh()
@@ -195,6 +200,9 @@ class WindowMachine(RuleBasedStateMachine):
     @rule()
     def pause(self) -> None:
         TALLY["steps"] += 1
+        # The engine may end a pause itself (removing the folder being indexed cancels its
+        # scan); the window shows that after its next read, and the user acts on what is shown.
+        self.read_again()
         if not self.window.pause_action.isChecked():
             self.window.pause_action.trigger()
         self.paused = True
@@ -206,10 +214,9 @@ class WindowMachine(RuleBasedStateMachine):
     @rule()
     def resume(self) -> None:
         TALLY["steps"] += 1
+        self.read_again()
         if self.window.pause_action.isChecked():
             self.window.pause_action.trigger()
-        else:
-            self.window.controller.pause(False)
         self.paused = False
         self.qtbot.waitUntil(lambda: not self.service.paused, timeout=TIMEOUT)
 
