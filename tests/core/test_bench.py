@@ -76,4 +76,4 @@ def test_bench_json_reports_backends_and_end_to_end(capsys, data_dir: Path) -> N
             assert row["chunks_per_s"] is None and row["note"]
     assert r["chosen"].startswith("torch float32")  # as the settings ask
     assert r["end_to_end_chunks_per_s"] > 0 and r["end_to_end_chunks"] >= 24
-    assert 0.0 <= r["dense_recall_at_10"] <= 1.0
+    assert 0.0 <= r["hnsw_recall_at_10"] <= 1.0 and r["exact_search_below"] > 0
