@@ -9,9 +9,13 @@ import sys
 import time
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from app import __version__
 from app.terminal import safe, safe_block, safe_json
+
+if TYPE_CHECKING:
+    from app.core.records import IndexReport
 
 COMMANDS = ("index", "search", "status", "skipped", "folders", "remove", "config", "eval",
             "watch", "bench")
@@ -138,8 +142,21 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"\r  {p.stages_text}, {p.chunks_done} passages{eta}   ",
                   end="", file=sys.stderr, flush=True)
 
+    from app.core.extract import ocr_queue
+
+    reports = []
     try:
         report = lib.index(folders or None, progress)
+        reports.append(report)
+        waiting = ocr_queue.waiting()
+        if waiting and not report.cancelled:
+            # Scans were left to background OCR so that text files went first; a one-shot run
+            # waits for them and reads them again, so the command ends with everything findable.
+            print(f"\n  reading {waiting} scanned file(s) with OCR (this takes a while)…",
+                  file=sys.stderr, flush=True)
+            ocr_queue.wait_idle(lambda: lib.control.cancelled)
+            report = lib.index(folders or None, progress)
+            reports.append(report)
         if not report.cancelled and lib.embedder.loaded:
             # Once per model: later `sift search` runs then embed queries without torch.
             lib.embedder.export_queries()
@@ -147,6 +164,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         lib.close()
     if live:
         print(file=sys.stderr)
+    for report in reports:
+        _print_index_report(report)
+    return 130 if reports[-1].cancelled else 0
+
+
+def _print_index_report(report: IndexReport) -> None:
     rate = report.chunks / report.seconds if report.seconds else 0.0
     print(f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated, "
           f"{report.moved} moved, {report.removed} removed, {report.unchanged} unchanged, "
@@ -158,7 +181,6 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  skipped {safe(s.path)}: {safe_block(s.reason)}")
     if len(report.skipped_files) > 20:
         print(f"  … and {len(report.skipped_files) - 20} more (sift skipped)")
-    return 130 if report.cancelled else 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:

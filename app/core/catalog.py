@@ -25,6 +25,10 @@ SCHEMA_VERSION = 2
 STAGE_WORDS = "words"
 STAGE_MEANING = "meaning"
 
+# A file skipped with a reason starting so is read again at the next scan: its text is on its way
+# (background OCR), not missing.
+RETRY_REASON = "waiting for OCR"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -381,6 +385,12 @@ class Catalog:
             "SELECT f.folder, count(DISTINCT f.id), count(c.id) FROM files f "
             "LEFT JOIN chunks c ON c.file_id = f.id WHERE f.status = 'indexed' GROUP BY f.folder")
         return {from_db(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+    def retry_paths(self) -> set[str]:
+        """Skipped files to read again at the next look even if unchanged: those waiting for OCR."""
+        rows = self.conn.execute(
+            "SELECT path FROM files WHERE status = 'skipped' AND reason LIKE ?", (RETRY_REASON + "%",))
+        return {from_db(r[0]) for r in rows}
 
     def skipped(self) -> list[SkippedFile]:
         rows = self.conn.execute(

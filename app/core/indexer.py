@@ -58,8 +58,10 @@ class Indexer:
 
     def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings,
                  control: Control | None = None,
-                 later_stages: Sequence[LaterStage] | None = None) -> None:
+                 later_stages: Sequence[LaterStage] | None = None,
+                 ocr_cache: Path | None = None) -> None:
         self.store = store
+        self.ocr_cache = ocr_cache
         self.embedder = embedder
         self.settings = settings
         self.control = control or Control()
@@ -84,6 +86,7 @@ class Indexer:
         progress = ProgressTracker(on_progress)
         progress.scanning()
         known = self.store.catalog.all_files()
+        retry = self.store.catalog.retry_paths()
         work: list[tuple[ScannedFile, FileState | None]] = []
         gone: dict[str, FileState] = {}
         # One set for all folders: overlapping folders (a parent and its child) are one scan,
@@ -101,7 +104,7 @@ class Indexer:
                     continue
                 on_disk.add(scanned.path)
                 state = known.get(scanned.path)
-                if state is None or state.size != scanned.size or state.mtime_ns != scanned.mtime_ns:
+                if _changed(state, scanned) or scanned.path in retry:
                     work.append((scanned, state))
                 else:
                     report.unchanged += 1
@@ -140,6 +143,7 @@ class Indexer:
         work: list[tuple[ScannedFile, FileState | None]] = []
         gone: dict[str, FileState] = {}
         cat = self.store.catalog
+        retry = cat.retry_paths()
         for path in dict.fromkeys(paths):
             root = root_of(path, folders)
             state = cat.file_state(path)
@@ -155,7 +159,7 @@ class Indexer:
                 continue
             assert root is not None
             scanned = ScannedFile(path, root, st.st_size, st.st_mtime_ns)
-            if state is None or state.size != scanned.size or state.mtime_ns != scanned.mtime_ns:
+            if _changed(state, scanned) or path in retry:
                 work.append((scanned, state))
             else:
                 report.unchanged += 1
@@ -296,7 +300,7 @@ class Indexer:
         s = self.settings
         try:
             sections = extract(Path(scanned.path), max_bytes=s.max_file_mb * 2**20,
-                               pdf_timeout=s.pdf_timeout_s)
+                               pdf_timeout=s.pdf_timeout_s, ocr=s.ocr, ocr_cache=self.ocr_cache)
             max_tokens = min(s.chunk_tokens, self.embedder.max_tokens)
             chunks = chunk_sections(sections, self.embedder.token_offsets, max_tokens,
                                     s.chunk_overlap)
@@ -382,3 +386,7 @@ def summarize(r: IndexReport) -> str:
     parts = [f"{r.added} added", f"{r.updated} updated", f"{r.moved} moved",
              f"{r.removed} removed", f"{r.skipped} skipped", f"{r.unchanged} unchanged"]
     return ", ".join(parts) + (" (cancelled)" if r.cancelled else "")
+
+
+def _changed(state: FileState | None, scanned: ScannedFile) -> bool:
+    return state is None or state.size != scanned.size or state.mtime_ns != scanned.mtime_ns

@@ -188,7 +188,8 @@ class Library:
         return self.store.sync
 
     def indexer(self) -> Indexer:
-        return Indexer(self.store, self.embedder, self.settings, self.control)
+        return Indexer(self.store, self.embedder, self.settings, self.control,
+                       ocr_cache=self.paths.cache_dir / "ocr")
 
     def index(self, folders: list[str] | None = None,
               on_progress: ProgressFn | None = None) -> IndexReport:

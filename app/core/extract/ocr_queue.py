@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from app.core.errors import Cancelled
@@ -38,10 +39,34 @@ class _Queue:
                 log.exception("background OCR failed for %s", path)
             finally:
                 self.pending.discard(path)
+            for listener in list(_listeners):
+                try:
+                    listener(path)
+                except Exception:  # a listener's bug must not stop the queue
+                    log.exception("OCR listener failed for %s", path)
 
 
 _lock = threading.Lock()
 _queue: _Queue | None = None
+# Told each path whose OCR has ended (its text, or its failure, is in the cache): the indexing
+# service re-reads the file then, so a scan becomes findable by content without waiting for a rescan.
+_listeners: list[Callable[[Path], None]] = []
+
+
+def add_listener(listener: Callable[[Path], None]) -> None:
+    """Call ``listener(path)`` on the OCR thread whenever a file's OCR has ended."""
+    _listeners.append(listener)
+
+
+def remove_listener(listener: Callable[[Path], None]) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def wait_idle(cancelled: Callable[[], bool], poll: float = 0.2) -> None:
+    """Return when no file waits for OCR any more, or when ``cancelled()`` says so."""
+    while waiting() and not cancelled():
+        time.sleep(poll)
 
 
 def schedule(path: Path, pages: Iterable[int], cache_dir: Path, timeout_per_page: float) -> None:

@@ -1,0 +1,45 @@
+"""Scans in indexed folders: text files are findable first, and the scan by its content once OCR ends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import run_cli
+from app.core.extract import ocr as ocr_module
+from app.core.extract import ocr_queue
+from app.core.extract.ocr import missing_engine
+from tests.pdf_samples import text_image
+
+pytestmark = pytest.mark.skipif(missing_engine() is not None, reason="OCR engine not installed")
+
+
+@pytest.fixture(autouse=True)
+def _stop_ocr():  # type: ignore[no-untyped-def]
+    yield
+    ocr_queue.shutdown()
+    ocr_module.shutdown()
+
+
+def test_sift_index_ends_with_the_scan_findable_by_its_words(
+        capsys, tmp_path: Path, tiny_model: Path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.json").write_text(json.dumps({
+        "version": 1, "model": str(tiny_model), "backend": "torch-float32", "rerank": False,
+    }), encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.txt").write_text("Meeting notes about the boiler valve.", encoding="utf-8")
+    text_image(["Invoice 4471 garden furniture"]).save(docs / "receipt.png")
+
+    assert run_cli(["--data-dir", str(data), "index", str(docs)]) == 0
+    out = capsys.readouterr().out
+    assert "waiting for OCR" in out  # the first pass left the scan to the background
+    assert run_cli(["--data-dir", str(data), "search", "--json", "--here", "furniture"]) == 0
+    found = json.loads(capsys.readouterr().out)["results"]
+    assert [r["path"] for r in found][:1] == [str(docs / "receipt.png")]
+    assert run_cli(["--data-dir", str(data), "skipped"]) in (0, 1)
+    assert "receipt.png" not in capsys.readouterr().out
