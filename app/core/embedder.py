@@ -70,6 +70,7 @@ class Embedder:
         self._warming: threading.Thread | None = None
         self._facts: ModelFacts | None = None
         self._facts_read = False
+        self._loader: threading.Thread | None = None
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -112,6 +113,25 @@ class Embedder:
                         self._light_tried = False
             assert self._info is not None
             return self._info
+
+    def load_in_background(self) -> threading.Thread:
+        """Start loading the model on a thread of its own (once); the thread, to wait on.
+
+        A load cannot be interrupted (torch, the backend check), so a writer that needs the model
+        waits on this thread in short steps and stays free to answer Cancel and Quit.
+        """
+        with self._light_lock:
+            if self._loader is None or (not self._loader.is_alive() and self._info is None):
+                self._loader = threading.Thread(target=self._load_quietly, name="sift-model-load",
+                                                daemon=True)
+                self._loader.start()
+            return self._loader
+
+    def _load_quietly(self) -> None:
+        try:
+            self.load()
+        except Exception:  # the waiting writer calls load() again and reports it in words
+            log.exception("loading the embedding model failed")
 
     def _load(self) -> None:
         started = time.perf_counter()

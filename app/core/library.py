@@ -173,7 +173,8 @@ class Library:
     def _make_store(self, folder: Path) -> IndexStore:
         # An existing index knows its dimension: opening it needs no model, so keyword
         # search answers while the model loads.
-        dim = int(describe_index(folder).get("dim") or 0) or self.embedder.load().dim
+        dim = int(describe_index(folder).get("dim") or 0) or self.embedder.known_dim or \
+            self.embedder.load().dim
         store = IndexStore(folder, self.embedder.name, dim)
         store.open_vectors()
         return store

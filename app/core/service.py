@@ -342,6 +342,12 @@ class IndexService:
             except BaseException as exc:  # handed to the writer, which reports it
                 failure.append(exc)
 
+        if lib.embedder.known_dim is not None:
+            # The model folder (or its export) tells the index width and the tokenizer: files
+            # become findable by their words while the model and the backend check load behind.
+            self._loaders.append(lib.embedder.load_in_background())
+            _ = lib.store
+            return
         loader = threading.Thread(target=load, name="sift-model-load", daemon=True)
         self._loaders.append(loader)
         loader.start()

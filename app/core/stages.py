@@ -77,6 +77,7 @@ class EmbeddingStage:
                 break
         if not todo:
             return None
+        self._wait_for_model(checkpoint)
         started = time.perf_counter()
         ids = [cid for _, chunks, _ in todo for cid, _ in chunks]
         texts = [text for _, chunks, _ in todo for _, text in chunks]
@@ -98,3 +99,16 @@ class EmbeddingStage:
             self.store.vectors.add(np.asarray(ids, dtype=np.uint64), vectors)
         return StepResult(files=sum(1 for *_, complete in todo if complete), passages=len(ids),
                           seconds=time.perf_counter() - started)
+
+    def _wait_for_model(self, checkpoint: Callable[[], None]) -> None:
+        """The words stage ran on the model folder's tokenizer; embedding needs the model itself.
+
+        Its load runs on a thread of its own, so Cancel and Quit still act within a step here.
+        """
+        if self.embedder.loaded:
+            return
+        loader = self.embedder.load_in_background()
+        while loader.is_alive():
+            checkpoint()
+            loader.join(0.1)
+        self.embedder.load()  # loaded by now; if the load failed, this raises its error here
