@@ -15,7 +15,7 @@ import numpy as np
 
 from app.core.model_facts import ModelFacts, offsets_from, read_facts
 from app.core.models import ModelSource, quiet_hf_logging, resolve_model
-from app.core.native import NATIVE_IMPORTS
+from app.core.native import NATIVE_IMPORTS, before_usearch
 from app.core.query_encoder import QueryEncoder, offsets_tokenizer
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,9 @@ class Embedder:
         A load cannot be interrupted (torch, the backend check), so a writer that needs the model
         waits on this thread in short steps and stays free to answer Cancel and Quit.
         """
+        # The load holds the native-imports lock for its whole length; onnxruntime comes first
+        # here so that the caller opening the index (usearch) does not wait behind the load.
+        before_usearch()
         with self._light_lock:
             if self._loader is None or (not self._loader.is_alive() and self._info is None):
                 self._loader = threading.Thread(target=self._load_quietly, name="sift-model-load",
