@@ -14,7 +14,8 @@ from app.core.embedder import Embedder
 from app.core.store import IndexStore
 
 EMBED_BATCH = 128  # passages committed together: at most this much embedding is redone after a crash
-SLICE = 32         # passages encoded between two cancel checks (a few hundred ms on 2 cores)
+SLICE_SECONDS = 0.4   # encoding between two cancel checks: Cancel and Quit act well within a second
+MAX_SLICE = 64       # on a fast machine, slices stay small enough to share the CPU with queries
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class EmbeddingStage:
         self.store = store
         self.embedder = embedder
         self.batch = batch
+        self._slice = 4  # passages per encoder call between cancel checks; grows with the rate seen
 
     def pending(self) -> tuple[int, int]:
         counts = self.store.catalog.stage_counts()
@@ -84,10 +86,14 @@ class EmbeddingStage:
         vectors = np.zeros((len(texts), self.embedder.info.dim), dtype=np.float32)
         # Longest first (less padding), in slices so that Cancel and Pause act within one.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), SLICE):
+        start = 0
+        while start < len(order):
             checkpoint()
-            idx = order[start:start + SLICE]
+            idx = order[start:start + self._slice]
+            began = time.perf_counter()
             vectors[idx] = self.embedder.embed_documents([texts[i] for i in idx])
+            self._fit_slice(len(idx), time.perf_counter() - began)
+            start += len(idx)
         with cat.transaction():
             if ids:
                 cat.set_embeddings(ids, vectors)
@@ -99,6 +105,17 @@ class EmbeddingStage:
             self.store.vectors.add(np.asarray(ids, dtype=np.uint64), vectors)
         return StepResult(files=sum(1 for *_, complete in todo if complete), passages=len(ids),
                           seconds=time.perf_counter() - started)
+
+    def _fit_slice(self, passages: int, seconds: float) -> None:
+        """Size the next slice by the rate just measured, so each takes about SLICE_SECONDS.
+
+        A fixed count is a second on a fast machine and many on a slow or busy one; the rate
+        follows the CPU, the backend and the load.
+        """
+        if seconds <= 0:
+            return
+        fitted = int(passages / seconds * SLICE_SECONDS)
+        self._slice = max(1, min(MAX_SLICE, fitted, 2 * self._slice))
 
     def _wait_for_model(self, checkpoint: Callable[[], None]) -> None:
         """The words stage ran on the model folder's tokenizer; embedding needs the model itself.

@@ -206,3 +206,39 @@ def test_progress_starts_with_scanning_and_ends_done(library, docs: Path) -> Non
     assert seen[0].phase == "scanning" and seen[0].message
     assert [p.phase for p in seen[1:-1]] == ["indexing"] * (len(seen) - 2)
     assert seen[-1].phase == "done" and "4 added" in seen[-1].message
+
+
+def test_cancel_stops_a_slow_encoder_within_a_few_passages(library, tmp_path: Path) -> None:
+    """On a slow or busy machine the encoder is asked for less at a time, so Cancel lands soon."""
+    import time
+
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    for i in range(30):
+        (folder / f"note{i}.txt").write_text(f"note {i} about rivers and budgets", encoding="utf-8")
+    root = normalize_folder(folder)
+    library.add_folders([root])
+    real = library.embedder
+    encoded: list[int] = []
+    control = Control()
+
+    class SlowEmbedder:
+        """0.1 s a passage: about 25 times slower than MiniLM on a 2-core machine."""
+
+        loaded = True
+        info = real.info
+
+        def embed_documents(self, texts: list[str]):  # type: ignore[no-untyped-def]
+            time.sleep(0.1 * len(texts))
+            encoded.append(len(texts))
+            if sum(encoded) >= 12:
+                control.cancel()  # the user presses Cancel while a slice is being encoded
+            return real.embed_documents(texts)
+
+    stage = EmbeddingStage(library.store, SlowEmbedder(), batch=128)  # type: ignore[arg-type]
+    indexer = Indexer(library.store, real, library.settings, control, later_stages=[stage])
+    report = indexer.index_folders([root])
+    assert report.cancelled
+    # Slices were fitted to about 0.4 s of work: 4 passages, never the whole 128-passage step.
+    assert max(encoded) <= 8
+    assert sum(encoded) < 12 + 8
