@@ -11,9 +11,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 
 from app.core.catalog_health import mark_damaged
 from app.core.errors import Cancelled, KnownError
+from app.core.extract import ocr_queue
 from app.core.failures import CatalogDamaged, known_failure
 from app.core.folder_state import (
     CANCELLED,
@@ -37,6 +39,7 @@ from app.core.records import IndexReport, Progress, SearchResponse, SkippedFile,
 from app.core.scanner import Rules, normalize_folder
 from app.core.search import Filters
 from app.core.store import drop_index, other_model_indexes
+from app.core.watcher import Changes
 from app.core.watching import FolderWatching
 
 __all__ = ["CANCELLED", "INCOMPLETE", "INDEXING", "PAUSED", "QUEUED", "IndexService",
@@ -100,6 +103,8 @@ class IndexService:
             self._watching.start(self._live.add, self._live.folder_gone, self._rules(),
                                  tuple(self._lib.settings.folders))
             self._enqueue_reconcile(None)
+            # A scan read by background OCR is looked at again as soon as its text is ready.
+            ocr_queue.add_listener(self._ocr_done)
             self._thread = threading.Thread(target=self._main, name="sift-writer", daemon=True)
             self._thread.start()
 
@@ -118,6 +123,7 @@ class IndexService:
             self._stopping.set()
             self._lib.control.cancel()
         self._queue.wake()
+        ocr_queue.remove_listener(self._ocr_done)
         self._watching.stop()
         from app.core import extract
 
@@ -136,6 +142,9 @@ class IndexService:
             return False
         self._lib.close()  # the writer has saved the vector index; this closes the files
         return True
+
+    def _ocr_done(self, path: Path) -> None:
+        self._live.add(Changes(files={str(path)}))
 
     @property
     def stranded(self) -> bool:

@@ -43,3 +43,25 @@ def test_sift_index_ends_with_the_scan_findable_by_its_words(
     assert [r["path"] for r in found][:1] == [str(docs / "receipt.png")]
     assert run_cli(["--data-dir", str(data), "skipped"]) in (0, 1)
     assert "receipt.png" not in capsys.readouterr().out
+
+
+def test_a_watched_folder_finds_the_scan_by_its_words_when_ocr_ends(
+        tmp_path: Path, library) -> None:  # type: ignore[no-untyped-def]
+    from app.core.service import IndexService
+    from tests.polling import eventually
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.txt").write_text("Meeting notes about the boiler valve.", encoding="utf-8")
+    text_image(["Invoice 4471 garden furniture"]).save(docs / "receipt.png")
+    library.add_folders([str(docs)])
+    svc = IndexService(library, reconcile_interval=3600)  # no periodic rescan to lean on
+    svc.start()
+    try:
+        assert eventually(lambda: [h.path for h in svc.search("boiler").hits][:1]
+                          == [str(docs / "note.txt")], timeout=60)
+        assert eventually(lambda: [h.path for h in svc.search("furniture").hits][:1]
+                          == [str(docs / "receipt.png")], timeout=240)
+        assert all(s.path != str(docs / "receipt.png") for s in svc.skipped())
+    finally:
+        assert svc.shutdown()
