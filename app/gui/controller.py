@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.core.ipc import QueryServer, search_service
 from app.gui.messages import MessageBridge
 from app.gui.preview import PreviewContext, load_context
 from app.gui.workers import SearchWorker, ServiceEvents, TaskRunner
@@ -49,6 +50,8 @@ class Controller(QObject):
         self.service: Any = None
         self.runner = TaskRunner(lambda exc: messages.exception(exc), parent=self)
         self.search_worker: SearchWorker | None = None
+        self.query_server: QueryServer | None = None
+        self._last_progress: Any = None  # what is being indexed now, for `sift status` elsewhere
         self._pending: tuple[str, dict[str, Any]] | None = None
         self._queued_folders: list[str] = []  # dropped while the model was still loading
         self.switching_model = False  # a new model's index is being built: progress says so
@@ -85,6 +88,10 @@ class Controller(QObject):
             threading.Thread(target=service.shutdown, name="sift-late-stop", daemon=True).start()
             return
         self.library, self.service = library, service
+        # `sift search` in a terminal asks this window instead of loading a model of its own.
+        self.query_server = QueryServer(library.paths.data_dir, search_service(service),
+                                        progress=lambda: self._last_progress)
+        self.query_server.start()
         self.search_worker = SearchWorker(self._search, self._wants_rerank, parent=self)
         self.search_worker.answered.connect(self._answered)
         self.search_worker.failed.connect(lambda _id, exc: self.messages.exception(exc, "searching"))
@@ -148,6 +155,7 @@ class Controller(QObject):
         kind = event.kind
         if kind == "progress" and event.progress is not None:
             progress = event.progress
+            self._last_progress = None if progress.phase == "done" else progress
             if self.switching_model and progress.phase == "indexing":
                 progress = replace(progress, phase="model")
             self.progress.emit(progress)
@@ -332,6 +340,8 @@ class Controller(QObject):
         self._closing = True
         self._refresh_timer.stop()
         self.runner.shutdown()
+        if self.query_server is not None:
+            self.query_server.stop()  # other processes' searches end before the index closes
         worker = self.search_worker
         if worker is not None:
             worker.stop(min(SEARCH_STOP_SECONDS, timeout / 3))
