@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from app.core.records import IndexReport
 
 COMMANDS = ("index", "search", "status", "skipped", "folders", "remove", "config", "eval",
-            "watch", "bench")
+            "watch", "bench", "get-reranker")
 
 
 def wants_cli(args: list[str]) -> bool:
@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--interval", type=float, default=600.0, metavar="SECONDS",
                    help="full rescan period, to catch changes the system did not report")
 
+    sub.add_parser("get-reranker", help="download the configured cross-encoder once (the one "
+                   "command that uses the network)")
     s = sub.add_parser("bench", help="measure encoding backends and indexing throughput")
     s.add_argument("--corpus", default=None, help="BEIR folder with corpus.jsonl")
     s.add_argument("--chunks", type=int, default=400)
@@ -469,6 +471,27 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return run_watch(args)
 
 
+def cmd_get_reranker(args: argparse.Namespace) -> int:
+    """The explicit action that may use the network: fetch the reranker into the local cache."""
+    from app.core.errors import KnownError
+    from app.core.reranker import Reranker
+
+    lib = _library(args)
+    try:
+        reranker = Reranker(lib.settings.reranker)
+        if reranker.source.local:
+            print(f"The reranker is a local folder already: {safe(reranker.source.location)}")
+            return 0
+        try:
+            folder = reranker.download()
+        except Exception as exc:  # offline, a proxy, no such model: say so in words
+            raise KnownError(f"Could not download the reranker {reranker.source.name}: {exc}") from exc
+        print(f"Reranker ready in {safe(folder)}; searches rerank from now on, offline.")
+        return 0
+    finally:
+        lib.close()
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from app.core.bench import run_bench
 
@@ -478,5 +501,5 @@ def cmd_bench(args: argparse.Namespace) -> int:
 HANDLERS = {
     "index": cmd_index, "search": cmd_search, "status": cmd_status, "skipped": cmd_skipped,
     "folders": cmd_folders, "remove": cmd_remove, "config": cmd_config, "eval": cmd_eval,
-    "watch": cmd_watch, "bench": cmd_bench,
+    "watch": cmd_watch, "bench": cmd_bench, "get-reranker": cmd_get_reranker,
 }

@@ -225,3 +225,22 @@ def test_a_folder_whose_name_is_not_utf8_is_indexed_listed_and_searched(capsys, 
     # Again: settings and catalog hold the exact name, so nothing changed.
     code, out, _ = _run(capsys, "--data-dir", str(data_dir), "index")
     assert code == 0 and "1 unchanged" in out
+
+
+def test_get_reranker_is_the_explicit_download_and_says_why_it_failed(
+        capsys, data_dir: Path, tiny_reranker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core import reranker
+
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "config", "reranker", str(tiny_reranker))
+    code, out, _ = _run(capsys, "--data-dir", str(data_dir), "get-reranker")
+    assert code == 0 and "local folder already" in out
+
+    def offline(self, progress=None):  # type: ignore[no-untyped-def]
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(reranker.Reranker, "download", offline)
+    _run(capsys, "--data-dir", str(data_dir), "config", "reranker", "cross-encoder/ms-marco-MiniLM-L6-v2")
+    code, out, err = _run(capsys, "--data-dir", str(data_dir), "get-reranker")
+    assert code != 0
+    assert "Could not download the reranker" in err + out and "Network is unreachable" in err + out
+    assert "Traceback" not in err
