@@ -278,7 +278,7 @@ def _print_response(resp, as_json: bool) -> int:  # type: ignore[no-untyped-def]
     for i, hit in enumerate(resp.hits, 1):
         print(f"{i:2}. {bold}{safe(hit.path)}{reset}  ({hit.score:.3f})")
         for p in hit.passages[:2]:
-            where = f"page {p.page}" if p.page else f"line {p.line}"
+            where = safe(p.location) if p.location else f"page {p.page}" if p.page else f"line {p.line}"
             print(f"      [{where}] {_mark(p.text, p.highlights, bold, reset)}")
     return 0
 
@@ -309,6 +309,7 @@ def response_json(resp) -> dict:  # type: ignore[no-untyped-def]
                 "score": round(h.score, 6),
                 "passages": [
                     {"text": p.text, "page": p.page, "line": p.line,
+                     "location": p.location or None,
                      "highlights": [list(s) for s in p.highlights]}
                     for p in h.passages
                 ],

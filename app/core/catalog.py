@@ -17,7 +17,7 @@ import numpy as np
 
 from app.core.records import Chunk, SkippedFile
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The stages a file goes through. WORDS: its passages and their keywords are stored, so it is
 # found by its words; embeddings are still to come (a chunk's empty ``embedding`` says which).
@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     char_start INTEGER NOT NULL,
     char_end INTEGER NOT NULL,
     section INTEGER NOT NULL,
-    embedding BLOB NOT NULL  -- empty until the passage is embedded (stage 'words')
+    embedding BLOB NOT NULL,  -- empty until the passage is embedded (stage 'words')
+    location TEXT NOT NULL DEFAULT ''  -- what a user reads as the place: slide, sheet rows, heading
 );
 CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -77,6 +78,8 @@ SCHEMA_LATE = "CREATE INDEX IF NOT EXISTS files_stage ON files(stage);"
 MIGRATIONS = {
     # Two-stage indexing: what a version-1 catalog holds is fully embedded.
     1: "ALTER TABLE files ADD COLUMN stage TEXT NOT NULL DEFAULT 'meaning'",
+    # Places users understand (slide 2 "Numbers", Budget rows 1–3); older passages show page/line.
+    2: "ALTER TABLE chunks ADD COLUMN location TEXT NOT NULL DEFAULT ''",
 }
 
 SQL_FILE_STATE = (
@@ -94,8 +97,8 @@ RETURNING id
 """
 SQL_INSERT_CHUNK = """
 INSERT INTO chunks (file_id, ord, text, page, line_start, line_end, char_start, char_end,
-                    section, embedding)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    section, embedding, location)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 SQL_INSERT_FTS = "INSERT INTO chunks_fts (rowid, text, name) VALUES (?, ?, ?)"
 SQL_PENDING_FILES = (
@@ -105,7 +108,7 @@ SQL_PENDING_CHUNKS = (
 SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
 SQL_CHUNK_ROWS = """
 SELECT c.id, c.file_id, c.ord, c.text, c.page, c.line_start, c.line_end, f.path, f.ext,
-       f.mtime_ns, c.section, c.char_start, c.char_end
+       f.mtime_ns, c.section, c.char_start, c.char_end, c.location
 FROM chunks c JOIN files f ON f.id = c.file_id
 WHERE c.id IN ({marks})
 """
@@ -140,6 +143,7 @@ class ChunkRow:
     section: int
     char_start: int
     char_end: int
+    location: str = ""
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -185,7 +189,7 @@ class Catalog:
             if version is None:
                 # A new catalog, or one of the first version (which did not always record it).
                 cols = {r[1] for r in self.conn.execute("PRAGMA table_info(files)")}
-                version = str(SCHEMA_VERSION if new or "stage" in cols else 1)
+                version = str(SCHEMA_VERSION if new else 2 if "stage" in cols else 1)
             current = int(version)
             while current < SCHEMA_VERSION:
                 self.conn.execute(MIGRATIONS[current])
@@ -293,7 +297,7 @@ class Catalog:
             blob = b"" if vecs is None else vecs[ord_].tobytes()
             cur = self.conn.execute(SQL_INSERT_CHUNK, (
                 file_id, ord_, chunk.text, chunk.page, chunk.line_start, chunk.line_end,
-                chunk.char_start, chunk.char_end, chunk.section, blob))
+                chunk.char_start, chunk.char_end, chunk.section, blob, chunk.location))
             chunk_id = int(cur.lastrowid or 0)
             self.conn.execute(SQL_INSERT_FTS, (chunk_id, chunk.text, name))
             ids.append(chunk_id)

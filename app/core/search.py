@@ -302,7 +302,7 @@ class Searcher:
             line = row.line_start + row.text.count("\n", 0, max(0, offset))
             passages.append(Passage(chunk_id=chunk_id, text=snippet, page=row.page, line=line,
                                     line_end=row.line_end, score=chunk_score,
-                                    highlights=tuple(spans)))
+                                    highlights=tuple(spans), location=row.location))
         first = ranked.rows[ranked.best_chunk[file_id][0][1]]
         return FileHit(path=first.path, score=float(ranked.strength.get(file_id, 0.0)),
                        passages=tuple(passages), ext=first.ext, mtime=first.mtime_ns / 1e9)

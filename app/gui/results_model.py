@@ -38,7 +38,9 @@ SNIPPET_LINES = 3  # a row shows this much; the preview shows the rest
 
 
 def location_text(passage: Any) -> str:
-    """'page 3' for paged files, 'line 12' for the rest."""
+    """Where the passage is, as a user reads it: 'slide 2 “Numbers”', 'page 3', 'line 12'."""
+    if getattr(passage, "location", ""):
+        return str(passage.location)
     if passage.page is not None:
         return f"page {passage.page}"
     return f"line {passage.line}"
@@ -203,7 +205,7 @@ class ResultDelegate(QStyledItemDelegate):
         return self._line_counts[key]
 
     def _loc_width(self, fm: Any) -> int:
-        return fm.horizontalAdvance("page 000") + 10
+        return fm.horizontalAdvance("slide 00 “Abcd”") + 10
 
     def _snippet_width(self, row_width: int, fm: Any) -> int:
         # Never wider than the row: a too-narrow column wraps more, it does not spill over.
@@ -306,7 +308,11 @@ class ResultDelegate(QStyledItemDelegate):
         x = r.left() + self.INDENT
         painter.setPen(dim)
         painter.drawText(QRect(x, r.top() + 1, self._loc_width(fm), fm.height()),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, index.data(LOCATION_ROLE))
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                         # A long place ("“Results”, paragraphs 2–4") is cut with an ellipsis here;
+                         # the preview shows it whole.
+                         fm.elidedText(index.data(LOCATION_ROLE), Qt.TextElideMode.ElideRight,
+                                       self._loc_width(fm) - 6))
         width = self._snippet_width(self._view.viewport().width(), fm)
         doc, height = self._doc(index, width, selected, opt.font)
         painter.translate(x + self._loc_width(fm), r.top() + 1)

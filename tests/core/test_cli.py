@@ -244,3 +244,31 @@ def test_get_reranker_is_the_explicit_download_and_says_why_it_failed(
     assert code != 0
     assert "Could not download the reranker" in err + out and "Network is unreachable" in err + out
     assert "Traceback" not in err
+
+
+def test_results_say_where_in_words_slide_and_sheet(capsys, data_dir: Path, tmp_path: Path) -> None:
+    import openpyxl
+    from pptx import Presentation
+
+    docs = tmp_path / "office"
+    docs.mkdir()
+    deck = Presentation()
+    deck.slides.add_slide(deck.slide_layouts[5]).shapes.title.text = "Quarterly plan"
+    numbers = deck.slides.add_slide(deck.slide_layouts[1])
+    numbers.shapes.title.text = "Numbers"
+    numbers.placeholders[1].text_frame.text = "Boiler valve revenue grew"
+    deck.save(str(docs / "plan.pptx"))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Budget"
+    sheet.append(["item", "cost"])
+    sheet.append(["plumber invoice", 120.5])
+    book.save(str(docs / "costs.xlsx"))
+
+    assert _run(capsys, "--data-dir", str(data_dir), "index", str(docs))[0] == 0
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--json", "--here", "boiler valve")
+    top = json.loads(out)["results"][0]
+    assert top["path"].endswith("plan.pptx")
+    assert top["passages"][0]["location"] == "slide 2 “Numbers”"
+    _, out, _ = _run(capsys, "--data-dir", str(data_dir), "search", "--here", "plumber invoice")
+    assert "costs.xlsx" in out and "[Budget, rows 1–2]" in out

@@ -140,8 +140,10 @@ def test_a_first_version_catalog_is_migrated_and_counts_as_embedded(tmp_path: Pa
     conn.close()
     cat = Catalog(path)
     try:
-        assert cat.get_meta("schema_version") == "2"
+        assert cat.get_meta("schema_version") == "3"
         assert cat.stage_counts()[STAGE_MEANING] == 1
+        [row] = cat.chunk_rows([1]).values()
+        assert row.location == ""  # passages of older catalogs show their page or line
         assert cat.files_at_stage(STAGE_WORDS) == []
         assert cat.chunk_ids().tolist() == [1]
     finally:
