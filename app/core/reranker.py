@@ -98,8 +98,9 @@ class Reranker:
             return cached
         if not self._may_download():
             self._error = ("it has not been downloaded yet, and Sift connects to the network only "
-                           f"when asked: run once with {DOWNLOAD_ENV}=1 to download it, or point "
-                           "to a local copy: sift config reranker /path/to/cross-encoder")
+                           "when asked: run `sift get-reranker` once to download it (or set "
+                           f"{DOWNLOAD_ENV}=1), or point to a local copy: "
+                           "sift config reranker /path/to/cross-encoder")
             return None
         try:
             return self.download()
