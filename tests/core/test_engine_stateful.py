@@ -35,7 +35,7 @@ from app.core.settings import Settings, load_settings
 from tests.core.test_crash import Runner
 from tests.polling import eventually
 
-LONG = os.environ.get("SIFT_LONG_STATEFUL") == "1"
+LONG = int(os.environ.get("SIFT_LONG_STATEFUL", "0") or 0) >= 1  # any N ≥ 1: the long run
 SETTLE_S = 40.0
 DIRS = ("a", "a/b", "a/b/c", "a/.h", "d")  # nested, a hidden one inside, and one apart
 NAMES = ("one.txt", "two.txt", "three.md", "four.txt")
