@@ -14,17 +14,6 @@ SCALE_KEYS = ("chunks", "files", "folders", "build_s", "query_ms_p50", "query_ms
               "rebuild_s", "disk_mb", "catalog_mb", "vectors_mb", "dense_recall_at_10")
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, tiny_model: Path) -> Path:
-    d = tmp_path / "data"
-    d.mkdir()
-    (d / "settings.json").write_text(json.dumps({
-        "version": 1, "model": str(tiny_model), "backend": "torch-float32", "rerank": False,
-        "chunk_tokens": 48,
-    }), encoding="utf-8")
-    return d
-
-
 def _json(capsys, *args: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
     code = run_cli(list(args))
     out, err = capsys.readouterr()

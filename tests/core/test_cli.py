@@ -12,17 +12,6 @@ import pytest
 from app.cli import run_cli
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, tiny_model: Path) -> Path:
-    d = tmp_path / "data"
-    d.mkdir()
-    (d / "settings.json").write_text(json.dumps({
-        "version": 1, "model": str(tiny_model), "backend": "torch-float32", "rerank": False,
-        "chunk_tokens": 48,
-    }), encoding="utf-8")
-    return d
-
-
 def _run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
     code = run_cli(list(args))
     out, err = capsys.readouterr()
@@ -40,7 +29,8 @@ def test_index_then_search_json(capsys, data_dir: Path, docs: Path) -> None:
     top = data["results"][0]
     assert top["path"] == str(docs / "lease.txt")
     passage = top["passages"][0]
-    assert set(passage) == {"text", "page", "line", "highlights"}
+    assert set(passage) == {"text", "page", "line", "location", "highlights"}
+    assert passage["location"] is None  # a text file: its line says where
     assert passage["line"] == 1 and passage["page"] is None
     a, b = passage["highlights"][0]
     assert passage["text"][a:b].lower() in {"landlord", "deposit"}

@@ -18,17 +18,6 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix socket per
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, tiny_model: Path) -> Path:
-    d = tmp_path / "data"
-    d.mkdir()
-    (d / "settings.json").write_text(json.dumps({
-        "version": 1, "model": str(tiny_model), "backend": "torch-float32", "rerank": False,
-        "chunk_tokens": 48,
-    }), encoding="utf-8")
-    return d
-
-
-@pytest.fixture
 def served(data_dir: Path, docs: Path, capsys):  # type: ignore[no-untyped-def]
     """An indexed data folder and a server answering from its own Library, as `sift watch` does."""
     from app.core.library import Library
