@@ -28,6 +28,9 @@ STAGE_MEANING = "meaning"
 # A file skipped with a reason starting so is read again at the next scan: its text is on its way
 # (background OCR), not missing.
 RETRY_REASON = "waiting for OCR"
+# A scan whose text background OCR is still reading: stored with one empty passage, so it is found
+# by its name at once, and read again (to stage 'words') when its OCR ends.
+STAGE_OCR = "ocr"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -391,9 +394,10 @@ class Catalog:
         return {from_db(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     def retry_paths(self) -> set[str]:
-        """Skipped files to read again at the next look even if unchanged: those waiting for OCR."""
+        """Files to read again at the next look even if unchanged: those waiting for OCR."""
         rows = self.conn.execute(
-            "SELECT path FROM files WHERE status = 'skipped' AND reason LIKE ?", (RETRY_REASON + "%",))
+            "SELECT path FROM files WHERE (status = 'skipped' AND reason LIKE ?) OR stage = ?",
+            (RETRY_REASON + "%", STAGE_OCR))
         return {from_db(r[0]) for r in rows}
 
     def skipped(self) -> list[SkippedFile]:

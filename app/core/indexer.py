@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.catalog import FileState
+from app.core.catalog import RETRY_REASON, STAGE_OCR, FileState
 from app.core.chunking import chunk_sections
 from app.core.control import Control
 from app.core.embedder import Embedder
@@ -43,6 +43,7 @@ class _Op:
     chunks: list[Chunk] = field(default_factory=list)
     reason: str = ""
     old: FileState | None = None
+    waiting_ocr: bool = False  # a scan found by its name until background OCR has read it
 
 
 def file_hash(path: str) -> str:
@@ -73,6 +74,7 @@ class Indexer:
         self._last_save = time.monotonic()
         self._stop_reader = threading.Event()
         self._moved_ids: set[int] = set()
+        self._retry: set[str] = set()  # paths read again even if unchanged (scans awaiting OCR)
 
     # -- public --------------------------------------------------------------------------
     def index_folders(self, folders: Sequence[str], on_progress: ProgressFn | None = None,
@@ -87,6 +89,7 @@ class Indexer:
         progress.scanning()
         known = self.store.catalog.all_files()
         retry = self.store.catalog.retry_paths()
+        self._retry = retry
         work: list[tuple[ScannedFile, FileState | None]] = []
         gone: dict[str, FileState] = {}
         # One set for all folders: overlapping folders (a parent and its child) are one scan,
@@ -144,6 +147,7 @@ class Indexer:
         gone: dict[str, FileState] = {}
         cat = self.store.catalog
         retry = cat.retry_paths()
+        self._retry = retry
         for path in dict.fromkeys(paths):
             root = root_of(path, folders)
             state = cat.file_state(path)
@@ -225,7 +229,8 @@ class Indexer:
                     self._write(pending, report)
                     pending, last_commit = [], time.monotonic()
                 progress.file_read(op.file.path, op.file.size,
-                                   len(op.chunks) if op.kind == "index" else None,
+                                   len(op.chunks) if op.kind == "index" and not op.waiting_ocr
+                                   else None,
                                    report.chunks + sum(len(o.chunks) for o in pending))
             self._write(pending, report)
             pending = []
@@ -293,7 +298,8 @@ class Indexer:
             return _Op("skip", scanned, reason="permission denied")
         except OSError as exc:
             return _Op("skip", scanned, reason=f"could not be read ({exc.strerror or exc})")
-        if state is not None and state.hash == digest and state.status == "indexed":
+        if state is not None and state.hash == digest and state.status == "indexed" and \
+                scanned.path not in self._retry:
             return _Op("touch", scanned, hash=digest, old=state)
         if state is None and digest in gone_by_hash and gone_by_hash[digest]:
             return _Op("move", scanned, hash=digest, old=gone_by_hash[digest].pop())
@@ -305,6 +311,12 @@ class Indexer:
             chunks = chunk_sections(sections, self.embedder.token_offsets, max_tokens,
                                     s.chunk_overlap)
         except SkipFile as exc:
+            if exc.message.startswith(RETRY_REASON):
+                # Findable by its name now (the keyword index holds every passage's file name);
+                # its text replaces this empty passage when background OCR has read it.
+                waiting = Chunk(text="", page=None, line_start=1, line_end=1, char_start=0,
+                                char_end=0, location=RETRY_REASON)
+                return _Op("index", scanned, hash=digest, chunks=[waiting], waiting_ocr=True)
             return _Op("skip", scanned, hash=digest, reason=exc.message)
         if not chunks:
             return _Op("skip", scanned, hash=digest, reason="no text found")
@@ -353,7 +365,10 @@ class Indexer:
                     file_id = cat.put_file(f.path, f.folder, f.size, f.mtime_ns, op.hash,
                                            "indexed")
                     cat.add_chunks(file_id, f.path, op.chunks)
-                    report.chunks += len(op.chunks)
+                    if op.waiting_ocr:
+                        cat.set_stage(file_id, STAGE_OCR)  # nothing to embed until its text comes
+                    else:
+                        report.chunks += len(op.chunks)
         # The catalog has committed; now the vector index follows. A crash in between is
         # repaired from the catalog at the next start.
         self.store.vectors.remove(removed_ids)

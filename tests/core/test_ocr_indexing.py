@@ -36,8 +36,8 @@ def test_sift_index_ends_with_the_scan_findable_by_its_words(
     text_image(["Invoice 4471 garden furniture"]).save(docs / "receipt.png")
 
     assert run_cli(["--data-dir", str(data), "index", str(docs)]) == 0
-    out = capsys.readouterr().out
-    assert "waiting for OCR" in out  # the first pass left the scan to the background
+    err = capsys.readouterr().err
+    assert "with OCR" in err  # the first pass left the scan to the background, then waited
     assert run_cli(["--data-dir", str(data), "search", "--json", "--here", "furniture"]) == 0
     found = json.loads(capsys.readouterr().out)["results"]
     assert [r["path"] for r in found][:1] == [str(docs / "receipt.png")]
@@ -65,3 +65,28 @@ def test_a_watched_folder_finds_the_scan_by_its_words_when_ocr_ends(
         assert all(s.path != str(docs / "receipt.png") for s in svc.skipped())
     finally:
         assert svc.shutdown()
+
+
+def test_a_scan_is_found_by_its_name_while_its_ocr_waits(
+        tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from app.core.extract.ocr import ocr_pages
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scan = docs / "plumber-invoice.png"
+    text_image(["Invoice 4471 garden furniture"]).save(scan)
+    queued: list[Path] = []
+    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a: queued.append(path))  # OCR is slow
+    library.add_folders([str(docs)])
+    library.index()
+    assert queued == [scan]
+    hits = library.search("plumber invoice").hits
+    assert [h.path for h in hits] == [str(scan)]  # by its name, at once
+    assert hits[0].passages[0].location == "waiting for OCR"
+    assert library.search("furniture").hits == ()  # its text is not known yet
+    assert all(s.path != str(scan) for s in library.store.catalog.skipped())
+
+    ocr_pages(scan, [1], cache_dir=library.paths.cache_dir / "ocr")  # the background OCR ends
+    library.indexer().update_paths([str(scan)], list(library.settings.folders))
+    assert [h.path for h in library.search("furniture").hits] == [str(scan)]
+    assert library.search("furniture").hits[0].passages[0].location != "waiting for OCR"
