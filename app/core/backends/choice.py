@@ -74,11 +74,13 @@ def auto_order(native_bf16: bool) -> list[str]:
     emulated and slower than float32). Speeds are measured rather than assumed because they
     differ by CPU: OpenVINO picks bfloat16 by itself on such CPUs; on an Intel CPU with AMX
     torch won (88 vs 71 chunks/s, LIBRARIES.md), on an AMD EPYC with AVX512-BF16 and no AMX
-    OpenVINO won by 1.2-2x. torch float32 is not measured: ONNX Runtime float32 matches it on
-    documents, answers queries 3x faster and starts without torch.
+    OpenVINO won by 1.2-2x. torch float32 is measured too, last: on an Intel Xeon with
+    AVX-512 (no AMX) it encoded documents 1.4x faster than ONNX Runtime float32 (25.5 vs 17.7
+    passages/s at 254 word pieces), the opposite of the AMD machine. Queries do not depend on
+    this choice: they use the ONNX export made during the check, which starts without torch.
     """
     order = ["torch-bfloat16"] if native_bf16 else []
-    return [*order, "openvino", "onnx"]
+    return [*order, "openvino", "onnx", "torch-float32"]
 
 
 # A later (less preferred) candidate must be this much faster to win: probe timings vary by
