@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -23,7 +22,6 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from app.core.atomic import write_text_atomic
 from app.core.errors import Cancelled
 from app.core.extract.clean import clean_sections
 from app.core.extract.ocr_words import respace
+from app.core.extract.worker import WorkerProcess
 from app.core.records import Section
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,6 @@ TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
 RENDER_DPI = 300
 MAX_SIDE_PX = 4000
 MIN_SIDE_PX = 2400
-_STARTUP_TIMEOUT_S = 60.0
 # A page takes 5–20 CPU seconds; the limit is there to stop a hang, not a busy machine.
 DEFAULT_PAGE_TIMEOUT_S = 300.0
 _HASH_BLOCK = 1 << 20
@@ -195,49 +193,17 @@ def _serve(conn: Connection) -> None:
 # ----------------------------------------------------------------- app side
 
 
-class _Worker:
-    def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.process: BaseProcess = ctx.Process(target=_serve, args=(child,), name="sift-ocr",
-                                                daemon=True)
-        self.process.start()
-        child.close()
-        try:
-            ready = self.conn.poll(_STARTUP_TIMEOUT_S) and self.conn.recv() == "ready"
-        except (EOFError, OSError):
-            ready = False
-        if not ready:
-            self.stop()
-            raise OSError(f"OCR worker exited with code {self.process.exitcode}")
-
-    def ask(self, path: str, page: int, delay: float, timeout: float) -> tuple[str, str]:
-        self.conn.send((path, page, delay))
-        if not self.conn.poll(timeout):
-            raise TimeoutError
-        return self.conn.recv()
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.conn.send(None)
-        self.process.join(0.5)
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(5.0)
-        self.conn.close()
-
-
 _lock = threading.Lock()
-_worker: _Worker | None = None
+_worker: WorkerProcess | None = None
 _closing = False
 
 
-def _get_worker() -> _Worker:
+def _get_worker() -> WorkerProcess:
     global _worker
     if _worker is None or not _worker.process.is_alive():
         if _worker is not None:
             _worker.stop()
-        _worker = _Worker()
+        _worker = WorkerProcess(_serve, "sift-ocr")
         atexit.register(shutdown)
     return _worker
 
@@ -258,7 +224,7 @@ def _ocr_page(path: str, page: int, timeout: float) -> tuple[str, str]:
     except OSError as exc:
         return "unavailable", f"the OCR worker could not start ({exc})"
     try:
-        return worker.ask(path, page, delay, timeout)
+        return worker.ask((path, page, delay), timeout)
     except TimeoutError:
         _discard()
         return "error", f"OCR took longer than {timeout:g} s on page {page}; skipped"

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing
 import os
 import signal
 import threading
 import time
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from app.core.errors import Cancelled, SkipFile
 from app.core.extract.text import os_error_reason
+from app.core.extract.worker import WorkerProcess
 from app.core.records import Section
 
 log = logging.getLogger(__name__)
@@ -26,7 +25,6 @@ PdfResult = tuple[PageTexts, list[int]]
 INPROCESS_ENV = "SIFT_PDF_INPROCESS"
 # Seconds the worker sleeps before parsing; lets tests exercise the timeout. Never set it in use.
 TEST_DELAY_ENV = "SIFT_PDF_TEST_DELAY"
-_STARTUP_TIMEOUT_S = 60.0
 _MAX_REASON_CHARS = 200
 # A scanned page often carries a stamp or page number as text; fewer letters than this and an
 # image on the page make it an OCR candidate.
@@ -114,53 +112,14 @@ def _serve(conn: Connection) -> None:
         conn.send(result)
 
 
-class _Worker:
-    """One spawned process running _serve, talked to through a pipe."""
-
-    def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child_conn = ctx.Pipe()
-        self.process: BaseProcess = ctx.Process(
-            target=_serve, args=(child_conn,), name="sift-pdf", daemon=True
-        )
-        self.process.start()
-        child_conn.close()
-        try:
-            ready = self.conn.poll(_STARTUP_TIMEOUT_S) and self.conn.recv() == "ready"
-        except (EOFError, OSError):
-            ready = False
-        if not ready:
-            self.stop(kill=True)
-            raise OSError(f"worker exited with code {self.process.exitcode}")
-
-    def ask(self, path: str, delay: float, timeout: float) -> PdfResult | str:
-        """Send one request; TimeoutError if no answer in time, EOFError/OSError if it died."""
-        self.conn.send((path, delay))
-        if not self.conn.poll(timeout):
-            raise TimeoutError
-        return self.conn.recv()
-
-    def stop(self, *, kill: bool = False) -> None:
-        if not kill:
-            try:
-                self.conn.send(None)
-                self.process.join(1.0)
-            except (OSError, ValueError):
-                pass  # already gone
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(5.0)
-        self.conn.close()
-
-
 _lock = threading.Lock()
-_worker: _Worker | None = None
+_worker: WorkerProcess | None = None
 _closing = False
 _spawn_failed = False
 _atexit_registered = False
 
 
-def _get_worker() -> _Worker | None:
+def _get_worker() -> WorkerProcess | None:
     """The running worker, started if needed; None if workers cannot be started here."""
     global _worker, _spawn_failed, _atexit_registered, _closing
     if _worker is not None and _worker.process.is_alive():
@@ -170,7 +129,7 @@ def _get_worker() -> _Worker | None:
         return None
     _closing = False
     try:
-        _worker = _Worker()
+        _worker = WorkerProcess(_serve, "sift-pdf")
     except (OSError, RuntimeError) as exc:
         log.warning("PDF worker process unavailable (%s); parsing PDFs in-process", exc)
         _spawn_failed = True
@@ -181,7 +140,7 @@ def _get_worker() -> _Worker | None:
     return _worker
 
 
-def _discard(worker: _Worker | None, *, kill: bool = True) -> None:
+def _discard(worker: WorkerProcess | None, *, kill: bool = True) -> None:
     global _worker
     if worker is None:
         return
@@ -197,7 +156,7 @@ def _read_in_worker(path: str, timeout: float) -> PdfResult | str:
         if worker is None:
             return read_pdf_pages(path)
         try:
-            return worker.ask(path, delay, timeout)
+            return worker.ask((path, delay), timeout)
         except TimeoutError:
             _discard(worker)
             return f"took longer than {timeout:g} s to read; skipped"
