@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
@@ -18,6 +17,7 @@ from app.core.control import Control
 from app.core.embedder import Embedder
 from app.core.errors import Cancelled, SkipFile
 from app.core.extract import extract
+from app.core.hashing import file_digest
 from app.core.progress import ProgressFn, ProgressTracker
 from app.core.records import Chunk, IndexReport, ScannedFile, SkippedFile
 from app.core.scanner import Rules, is_indexable, scan_folder
@@ -44,14 +44,6 @@ class _Op:
     reason: str = ""
     old: FileState | None = None
     waiting_ocr: bool = False  # a scan found by its name until background OCR has read it
-
-
-def file_hash(path: str) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Indexer:
@@ -291,7 +283,7 @@ class Indexer:
     def _read_one(self, scanned: ScannedFile, state: FileState | None,
                   gone_by_hash: dict[str, list[FileState]]) -> _Op:
         try:
-            digest = file_hash(scanned.path)
+            digest = file_digest(scanned.path)
         except FileNotFoundError:
             return _Op("skip", scanned, reason="file disappeared before it could be read")
         except PermissionError:

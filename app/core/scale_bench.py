@@ -309,7 +309,7 @@ def peak_rss_mb() -> float:
 def _open_parts(lib: Any) -> dict[str, float]:
     """Where opening spends its time, timed again on a warm cache (so lower bounds)."""
     from app.core import catalog_health
-    from app.core.vectors import file_digest
+    from app.core.hashing import file_digest
 
     vectors = lib.store.vectors
     parts = {}

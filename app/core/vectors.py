@@ -8,7 +8,6 @@ checksum, key count and dimension is written with it, and the file is loaded onl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -19,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from app.core.atomic import write_atomic, write_text_atomic
+from app.core.hashing import file_digest
 from app.core.native import before_usearch
 
 log = logging.getLogger(__name__)
@@ -274,14 +274,6 @@ class UsearchStore:
             self._exact.invalidate()
             self.dirty = True
             self.removed_since_build = 0
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def dense_recall(store: UsearchStore, queries: np.ndarray, k: int = 10) -> float:

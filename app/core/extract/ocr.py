@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from app.core.errors import Cancelled
 from app.core.extract.clean import clean_sections
 from app.core.extract.ocr_words import respace
 from app.core.extract.worker import WorkerProcess
+from app.core.hashing import file_digest
 from app.core.records import Section
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ MAX_SIDE_PX = 4000
 MIN_SIDE_PX = 2400
 # A page takes 5–20 CPU seconds; the limit is there to stop a hang, not a busy machine.
 DEFAULT_PAGE_TIMEOUT_S = 300.0
-_HASH_BLOCK = 1 << 20
 
 
 @dataclass(slots=True)
@@ -235,14 +234,6 @@ def _ocr_page(path: str, page: int, timeout: float) -> tuple[str, str]:
         return "error", f"the OCR engine crashed on page {page}"
 
 
-def content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class _Cache:
     """page → text (or, for a page OCR could not read, the reason) for one file's content, as a
     JSON file named by its hash: a page is never read twice, nor retried when it failed."""
@@ -254,7 +245,7 @@ class _Cache:
         if cache_dir is None:
             return
         try:
-            self.file = cache_dir / f"{content_hash(path)}.json"
+            self.file = cache_dir / f"{file_digest(path)}.json"
             data = json.loads(self.file.read_text(encoding="utf-8"))
             if data.get("engine") == ENGINE:
                 self.pages = {str(k): str(v) for k, v in data.get("pages", {}).items()}
