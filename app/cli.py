@@ -276,7 +276,11 @@ def _print_response(resp, as_json: bool) -> int:  # type: ignore[no-untyped-def]
     bold = "\033[1m" if sys.stdout.isatty() else ""
     reset = "\033[0m" if sys.stdout.isatty() else ""
     for i, hit in enumerate(resp.hits, 1):
-        print(f"{i:2}. {bold}{safe(hit.path)}{reset}  ({hit.score:.3f})")
+        if getattr(hit, "attachment", ""):  # an e-mail attachment, a result of its own
+            print(f"{i:2}. {bold}{safe(hit.attachment)}{reset} — attached to "
+                  f"“{safe(hit.attached_to)}” ({safe(hit.path)})  ({hit.score:.3f})")
+        else:
+            print(f"{i:2}. {bold}{safe(hit.path)}{reset}  ({hit.score:.3f})")
         for p in hit.passages[:2]:
             where = safe(p.location) if p.location else f"page {p.page}" if p.page else f"line {p.line}"
             print(f"      [{where}] {_mark(p.text, p.highlights, bold, reset)}")
@@ -306,6 +310,9 @@ def response_json(resp) -> dict:  # type: ignore[no-untyped-def]
         "results": [
             {
                 "path": h.path,
+                # An e-mail attachment: "path" is the mail file that holds it.
+                "attachment": {"name": h.attachment, "attached_to": h.attached_to}
+                if getattr(h, "attachment", "") else None,
                 "score": round(h.score, 6),
                 "passages": [
                     {"text": p.text, "page": p.page, "line": p.line,

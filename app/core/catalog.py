@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from app.core.records import Chunk, SkippedFile
+from app.core.records import Chunk, Member, SkippedFile
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The stages a file goes through. WORDS: its passages and their keywords are stored, so it is
 # found by its words; embeddings are still to come (a chunk's empty ``embedding`` says which).
@@ -46,7 +46,11 @@ CREATE TABLE IF NOT EXISTS files (
     status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped')),
     reason TEXT,
     indexed_at REAL NOT NULL,
-    stage TEXT NOT NULL DEFAULT 'meaning'
+    stage TEXT NOT NULL DEFAULT 'meaning',
+    -- A member (an e-mail attachment) names the file that holds it; NULL for files on disk.
+    container_id INTEGER REFERENCES files(id) ON DELETE CASCADE,
+    member_key TEXT,  -- finds it in its container: "2.1" = message 2, attachment 1
+    member_of TEXT    -- what holds it, as a user reads it: the message's subject
 );
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
 CREATE INDEX IF NOT EXISTS files_hash ON files(hash);
@@ -76,6 +80,7 @@ END;
 """
 # Indexes on columns that older catalogs gain in a migration: created after migrating.
 SCHEMA_LATE = "CREATE INDEX IF NOT EXISTS files_stage ON files(stage);"
+SCHEMA_LATE += "CREATE INDEX IF NOT EXISTS files_container ON files(container_id);"
 
 # Versioned, in order: MIGRATIONS[n] brings a catalog of version n to n + 1.
 MIGRATIONS = {
@@ -83,12 +88,25 @@ MIGRATIONS = {
     1: "ALTER TABLE files ADD COLUMN stage TEXT NOT NULL DEFAULT 'meaning'",
     # Places users understand (slide 2 "Numbers", Budget rows 1–3); older passages show page/line.
     2: "ALTER TABLE chunks ADD COLUMN location TEXT NOT NULL DEFAULT ''",
+    # E-mail attachments as results of their own: rows inside another file's row.
+    3: ("ALTER TABLE files ADD COLUMN container_id INTEGER "
+        "REFERENCES files(id) ON DELETE CASCADE",
+        "ALTER TABLE files ADD COLUMN member_key TEXT",
+        "ALTER TABLE files ADD COLUMN member_of TEXT"),
 }
 
+# A member's stored path: its container's, this, then its key and name. U+FFFF in a stored path
+# is always followed by U+FFFF or two hex digits (see to_db), so no file on disk has this path,
+# while a folder filter (a path prefix) still finds the member where its container lives.
+MEMBER_SEP = "\uffff/"
+REAL_FILES = "container_id IS NULL"
+
+# Comparing the catalog with the disk: files on disk only, never their members.
 SQL_FILE_STATE = (
-    "SELECT id, path, size, mtime_ns, hash, status FROM files WHERE folder = ?"
+    f"SELECT id, path, size, mtime_ns, hash, status FROM files WHERE folder = ? AND {REAL_FILES}"
 )
-SQL_ALL_FILE_STATE = "SELECT id, path, size, mtime_ns, hash, status, folder FROM files"
+SQL_ALL_FILE_STATE = (
+    f"SELECT id, path, size, mtime_ns, hash, status, folder FROM files WHERE {REAL_FILES}")
 SQL_INSERT_FILE = """
 INSERT INTO files (path, folder, name, ext, size, mtime_ns, hash, status, reason, indexed_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -111,8 +129,9 @@ SQL_PENDING_CHUNKS = (
 SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
 SQL_CHUNK_ROWS = """
 SELECT c.id, c.file_id, c.ord, c.text, c.page, c.line_start, c.line_end, f.path, f.ext,
-       f.mtime_ns, c.section, c.char_start, c.char_end, c.location
-FROM chunks c JOIN files f ON f.id = c.file_id
+       f.mtime_ns, c.section, c.char_start, c.char_end, c.location,
+       m.path, f.name, f.member_key, f.member_of
+FROM chunks c JOIN files f ON f.id = c.file_id LEFT JOIN files m ON m.id = f.container_id
 WHERE c.id IN ({marks})
 """
 
@@ -147,6 +166,12 @@ class ChunkRow:
     char_start: int
     char_end: int
     location: str = ""
+    # For a member (an e-mail attachment): the path of the file holding it, its name, its key
+    # there and what holds it (the message's subject). "" for a file on disk.
+    container: str = ""
+    member: str = ""
+    member_key: str = ""
+    member_of: str = ""
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -195,7 +220,9 @@ class Catalog:
                 version = str(SCHEMA_VERSION if new else 2 if "stage" in cols else 1)
             current = int(version)
             while current < SCHEMA_VERSION:
-                self.conn.execute(MIGRATIONS[current])
+                step = MIGRATIONS[current]
+                for statement in (step,) if isinstance(step, str) else step:
+                    self.conn.execute(statement)
                 current += 1
             self.set_meta("schema_version", str(current))
         except BaseException:
@@ -244,7 +271,7 @@ class Catalog:
 
     def file_state(self, path: str) -> FileState | None:
         row = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, hash, status FROM files WHERE path = ?",
+            f"SELECT id, path, size, mtime_ns, hash, status FROM files WHERE path = ? AND {REAL_FILES}",
             (to_db(path),)).fetchone()
         return None if row is None else FileState(row[0], path, *row[2:])
 
@@ -261,10 +288,14 @@ class Catalog:
     def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
         self.conn.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
                           (size, mtime_ns, file_id))
+        # Members are as new as the file holding them (the date filter finds them together).
+        self.conn.execute("UPDATE files SET mtime_ns = ? WHERE container_id = ?",
+                          (mtime_ns, file_id))
 
     def move_file(self, file_id: int, new_path: str, folder: str, size: int,
                   mtime_ns: int) -> None:
         """Record a rename or move: same content, so chunks and vectors stay."""
+        old = self.conn.execute("SELECT path FROM files WHERE id = ?", (file_id,)).fetchone()[0]
         name = readable(os.path.basename(new_path))
         self.conn.execute(
             "UPDATE files SET path = ?, folder = ?, name = ?, ext = ?, size = ?, mtime_ns = ? "
@@ -274,6 +305,11 @@ class Catalog:
         self.conn.execute(
             "UPDATE chunks_fts SET name = ? WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)",
             (_name_terms(new_path), file_id))
+        # Its members move with it: same key and name after the new path, same folder and date.
+        self.conn.execute(
+            "UPDATE files SET path = ? || substr(path, length(?) + 1), folder = ?, mtime_ns = ? "
+            "WHERE container_id = ?",
+            (to_db(new_path), old, to_db(folder), mtime_ns, file_id))
 
     def delete_chunks_of(self, file_id: int) -> list[int]:
         """Remove a file's chunks; returns their ids (to remove from the vector index)."""
@@ -282,19 +318,51 @@ class Catalog:
         return ids
 
     def delete_file(self, file_id: int) -> list[int]:
-        ids = self.delete_chunks_of(file_id)
+        """Remove a file and its members; returns their chunk ids (for the vector index)."""
+        ids = self.delete_members_of(file_id) + self.delete_chunks_of(file_id)
         self.conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
         return ids
 
+    def delete_members_of(self, file_id: int) -> list[int]:
+        """Remove the members of a file (its e-mail attachments); returns their chunk ids."""
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.container_id = ?",
+            (file_id,))]
+        self.conn.execute("DELETE FROM chunks WHERE file_id IN "
+                          "(SELECT id FROM files WHERE container_id = ?)", (file_id,))
+        self.conn.execute("DELETE FROM files WHERE container_id = ?", (file_id,))
+        return ids
+
+    def put_member(self, container_id: int, member: Member, chunks: Sequence[Chunk]) -> int:
+        """Store a member of a stored file, with its passages (stage 'words'), or skipped with
+        ``member.reason`` when it has none. Its folder and date are its container's."""
+        row = self.conn.execute(
+            "SELECT path, folder, mtime_ns, hash FROM files WHERE id = ?", (container_id,)).fetchone()
+        name = readable(member.name)
+        path = f"{row[0]}{MEMBER_SEP}{member.key}/{name}"
+        status, reason = ("indexed", None) if chunks else ("skipped", member.reason or "no text found")
+        cur = self.conn.execute(
+            "INSERT INTO files (path, folder, name, ext, size, mtime_ns, hash, status, reason, "
+            "indexed_at, container_id, member_key, member_of) "
+            "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+            (path, row[1], name, os.path.splitext(name)[1].lower(),
+             member.size, row[2], status, reason, time.time(),
+             container_id, member.key, readable(member.of)))
+        file_id = int(cur.lastrowid or 0)
+        if chunks:
+            # Found by its own name and by the subject of the mail it came with.
+            self.add_chunks(file_id, name, chunks, name_terms=f"{_name_terms(name)} {member.of}")
+        return file_id
+
     def add_chunks(self, file_id: int, path: str, chunks: Sequence[Chunk],
-                   embeddings: np.ndarray | None = None) -> list[int]:
+                   embeddings: np.ndarray | None = None, name_terms: str | None = None) -> list[int]:
         """Store chunks and their keywords; returns the new chunk ids.
 
         Without ``embeddings`` the file is at stage 'words' (found by its words) until
         ``set_embeddings`` fills them in; embeddings are kept as float16.
         """
         vecs = None if embeddings is None else np.asarray(embeddings, dtype=np.float16)
-        name = _name_terms(path)
+        name = _name_terms(path) if name_terms is None else name_terms
         ids: list[int] = []
         for ord_, chunk in enumerate(chunks):
             blob = b"" if vecs is None else vecs[ord_].tobytes()
@@ -380,8 +448,9 @@ class Catalog:
                 yield _unpack(rows)
 
     def counts(self) -> tuple[int, int, int]:
-        """(indexed files, chunks, skipped files)."""
-        files = self.conn.execute("SELECT count(*) FROM files WHERE status = 'indexed'").fetchone()
+        """(indexed files on disk, chunks, skipped files and attachments)."""
+        files = self.conn.execute(
+            f"SELECT count(*) FROM files WHERE status = 'indexed' AND {REAL_FILES}").fetchone()
         chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()
         skipped = self.conn.execute("SELECT count(*) FROM files WHERE status = 'skipped'").fetchone()
         return int(files[0]), int(chunks[0]), int(skipped[0])
@@ -400,14 +469,27 @@ class Catalog:
             (RETRY_REASON + "%", STAGE_OCR))
         return {from_db(r[0]) for r in rows}
 
+    def attachment_count(self) -> int:
+        """E-mail attachments indexed as results of their own."""
+        row = self.conn.execute("SELECT count(*) FROM files WHERE status = 'indexed' "
+                                "AND container_id IS NOT NULL").fetchone()
+        return int(row[0])
+
     def skipped(self) -> list[SkippedFile]:
+        """Files, and attachments of mail files (shown as the mail, the reason naming them)."""
         rows = self.conn.execute(
-            "SELECT path, reason FROM files WHERE status = 'skipped' ORDER BY path")
-        return [SkippedFile(from_db(r[0]), r[1] or "") for r in rows]
+            "SELECT coalesce(m.path, f.path), f.reason, f.name, m.path IS NOT NULL FROM files f "
+            "LEFT JOIN files m ON m.id = f.container_id WHERE f.status = 'skipped' "
+            "ORDER BY coalesce(m.path, f.path), f.id")
+        return [SkippedFile(from_db(r[0]), f"attachment “{r[2]}”: {r[1] or ''}" if r[3]
+                            else r[1] or "") for r in rows]
 
 
 def _chunk_row(r: Sequence[Any]) -> ChunkRow:
-    return ChunkRow(*r[:7], from_db(r[7]), *r[8:])
+    if r[14] is None:  # a file on disk
+        return ChunkRow(*r[:7], from_db(r[7]), *r[8:14])
+    return ChunkRow(*r[:7], from_db(r[7]), *r[8:14], container=from_db(r[14]), member=r[15],
+                    member_key=r[16] or "", member_of=r[17] or "")
 
 
 def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:

@@ -16,10 +16,10 @@ from app.core.chunking import chunk_sections
 from app.core.control import Control
 from app.core.embedder import Embedder
 from app.core.errors import Cancelled, SkipFile
-from app.core.extract import extract
+from app.core.extract import extract_parts
 from app.core.hashing import file_digest
 from app.core.progress import ProgressFn, ProgressTracker
-from app.core.records import Chunk, IndexReport, ScannedFile, SkippedFile
+from app.core.records import Chunk, IndexReport, Member, ScannedFile, SkippedFile
 from app.core.scanner import Rules, is_indexable, scan_folder
 from app.core.settings import Settings
 from app.core.stages import EmbeddingStage, LaterStage
@@ -44,6 +44,13 @@ class _Op:
     reason: str = ""
     old: FileState | None = None
     waiting_ocr: bool = False  # a scan found by its name until background OCR has read it
+    # Files inside this one (e-mail attachments), each stored as a result of its own: with its
+    # passages, or skipped with the member's reason when it has none.
+    members: list[tuple[Member, list[Chunk]]] = field(default_factory=list)
+
+    @property
+    def passages(self) -> int:
+        return len(self.chunks) + sum(len(c) for _, c in self.members)
 
 
 class Indexer:
@@ -221,9 +228,11 @@ class Indexer:
                     self._write(pending, report)
                     pending, last_commit = [], time.monotonic()
                 progress.file_read(op.file.path, op.file.size,
-                                   len(op.chunks) if op.kind == "index" and not op.waiting_ocr
+                                   op.passages if op.kind == "index" and not op.waiting_ocr
                                    else None,
-                                   report.chunks + sum(len(o.chunks) for o in pending))
+                                   report.chunks + sum(o.passages for o in pending))
+                # Its attachments are embedded as files of their own: the meaning stage counts them.
+                progress.meaning_total += sum(1 for _, c in op.members if c)
             self._write(pending, report)
             pending = []
             leftovers = [s for s in gone.values() if s.id not in self._moved_ids]
@@ -297,11 +306,13 @@ class Indexer:
             return _Op("move", scanned, hash=digest, old=gone_by_hash[digest].pop())
         s = self.settings
         try:
-            sections = extract(Path(scanned.path), max_bytes=s.max_file_mb * 2**20,
-                               pdf_timeout=s.pdf_timeout_s, ocr=s.ocr, ocr_cache=self.ocr_cache)
+            found = extract_parts(Path(scanned.path), max_bytes=s.max_file_mb * 2**20,
+                                  pdf_timeout=s.pdf_timeout_s, ocr=s.ocr, ocr_cache=self.ocr_cache)
             max_tokens = min(s.chunk_tokens, self.embedder.max_tokens)
-            chunks = chunk_sections(sections, self.embedder.token_offsets, max_tokens,
+            chunks = chunk_sections(found.sections, self.embedder.token_offsets, max_tokens,
                                     s.chunk_overlap)
+            members = [(m, chunk_sections(list(m.sections), self.embedder.token_offsets,
+                                          max_tokens, s.chunk_overlap)) for m in found.members]
         except SkipFile as exc:
             if exc.message.startswith(RETRY_REASON):
                 # Findable by its name now (the keyword index holds every passage's file name);
@@ -312,7 +323,7 @@ class Indexer:
             return _Op("skip", scanned, hash=digest, reason=exc.message)
         if not chunks:
             return _Op("skip", scanned, hash=digest, reason="no text found")
-        return _Op("index", scanned, hash=digest, chunks=chunks)
+        return _Op("index", scanned, hash=digest, chunks=chunks, members=members)
 
     def _write(self, ops: list[_Op], report: IndexReport) -> None:
         """Store the outcome of ``ops`` in one transaction: files, passages and their keywords.
@@ -342,7 +353,7 @@ class Indexer:
                 elif op.kind == "skip":
                     old = cat.file_state(f.path)
                     if old is not None:
-                        removed_ids += cat.delete_chunks_of(old.id)
+                        removed_ids += cat.delete_chunks_of(old.id) + cat.delete_members_of(old.id)
                     cat.put_file(f.path, f.folder, f.size, f.mtime_ns, op.hash, "skipped",
                                  op.reason)
                     report.skipped += 1
@@ -350,17 +361,19 @@ class Indexer:
                 else:
                     old = cat.file_state(f.path)
                     if old is not None:
-                        removed_ids += cat.delete_chunks_of(old.id)
+                        removed_ids += cat.delete_chunks_of(old.id) + cat.delete_members_of(old.id)
                         report.updated += 1
                     else:
                         report.added += 1
                     file_id = cat.put_file(f.path, f.folder, f.size, f.mtime_ns, op.hash,
                                            "indexed")
                     cat.add_chunks(file_id, f.path, op.chunks)
+                    for member, chunks in op.members:
+                        cat.put_member(file_id, member, chunks)
                     if op.waiting_ocr:
                         cat.set_stage(file_id, STAGE_OCR)  # nothing to embed until its text comes
                     else:
-                        report.chunks += len(op.chunks)
+                        report.chunks += op.passages
         # The catalog has committed; now the vector index follows. A crash in between is
         # repaired from the catalog at the next start.
         self.store.vectors.remove(removed_ids)

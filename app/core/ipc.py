@@ -79,7 +79,8 @@ def response_to_json(resp: SearchResponse) -> dict[str, Any]:
 def response_from_json(data: dict[str, Any]) -> SearchResponse:
     hits = tuple(
         FileHit(path=_unescape_path(h["path"]), score=float(h["score"]), ext=h.get("ext", ""),
-                mtime=float(h.get("mtime", 0.0)),
+                mtime=float(h.get("mtime", 0.0)), attachment=h.get("attachment", ""),
+                attached_to=h.get("attached_to", ""), part=h.get("part", ""),
                 passages=tuple(Passage(**{**p, "highlights": tuple(tuple(s) for s in
                                                                    p["highlights"])})
                                for p in h["passages"]))

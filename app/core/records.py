@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -20,6 +21,22 @@ class Section:
     first_line: int = 1
     label: str = ""
     unit: str = "line"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A file inside another (an e-mail attachment), indexed as a result of its own.
+
+    ``key`` finds it again in its container ("2.1": message 2, attachment 1), ``of`` says what
+    holds it (the message's subject); ``reason`` is why it could not be read ("" when it could).
+    """
+
+    key: str
+    name: str
+    of: str
+    sections: tuple[Section, ...] = ()
+    reason: str = ""
+    size: int = 0  # bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +83,29 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class FileHit:
-    """One search result: a file and its best passages."""
+    """One search result: a file and its best passages.
+
+    An e-mail attachment is a result of its own: ``path`` is then the mail file on disk,
+    ``attachment`` the attachment's name, ``attached_to`` the message's subject and ``part``
+    the key that finds it in the mail (see mail.attachment_bytes).
+    """
 
     path: str
     score: float
     passages: tuple[Passage, ...]
     ext: str = ""
     mtime: float = 0.0
+    attachment: str = ""
+    attached_to: str = ""
+    part: str = ""
+
+    @property
+    def title(self) -> str:
+        """What a user calls this result: 'report.pdf — attached to “Offer” (offer.eml)'."""
+        name = os.path.basename(self.path)
+        if not self.attachment:
+            return name
+        return f"{self.attachment} — attached to “{self.attached_to}” ({name})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -304,8 +304,12 @@ class Searcher:
                                     line_end=row.line_end, score=chunk_score,
                                     highlights=tuple(spans), location=row.location))
         first = ranked.rows[ranked.best_chunk[file_id][0][1]]
-        return FileHit(path=first.path, score=float(ranked.strength.get(file_id, 0.0)),
-                       passages=tuple(passages), ext=first.ext, mtime=first.mtime_ns / 1e9)
+        # An e-mail attachment is its own result, at the path of the mail that holds it.
+        return FileHit(path=first.container or first.path,
+                       score=float(ranked.strength.get(file_id, 0.0)),
+                       passages=tuple(passages), ext=first.ext, mtime=first.mtime_ns / 1e9,
+                       attachment=first.member, attached_to=first.member_of,
+                       part=first.member_key)
 
 
 def blend_by_position(retrieval: list[float], logits: list[float]) -> list[float]:

@@ -284,13 +284,15 @@ def test_eml_header_body_and_attachment(tmp_path: Path) -> None:
                        ("contract.docx", docx_path.read_bytes()))
     path = tmp_path / "renewal.eml"
     path.write_bytes(bytes(message))
-    sections = extract(path)
-    assert sections[0].text.split("\n")[:4] == [
+    found = extract_file(path)
+    [section] = found.sections  # the attachment is a result of its own, not part of the mail
+    assert section.text.split("\n")[:4] == [
         "Subject: Renewal", "From: Ann Lee <ann@example.org>", "Date: 2024-03-05 10:30", ""]
-    assert "Please see the attached contract." in sections[0].text
-    assert sections[0].label == "“Renewal” from Ann Lee <ann@example.org>, 2024-03-05 10:30"
-    assert sections[1].label == "attachment “contract.docx”"
-    assert sections[1].text == "The contract renews in April."
+    assert "Please see the attached contract." in section.text
+    assert section.label == "“Renewal” from Ann Lee <ann@example.org>, 2024-03-05 10:30"
+    [member] = found.members
+    assert (member.name, member.of, member.key) == ("contract.docx", "Renewal", "1.1")
+    assert [s.text for s in member.sections] == ["The contract renews in April."]
 
 
 def test_html_only_mail_shows_visible_text(tmp_path: Path) -> None:

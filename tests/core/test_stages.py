@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.catalog import STAGE_MEANING, STAGE_WORDS, Catalog, from_db, to_db
+from app.core.catalog import SCHEMA_VERSION, STAGE_MEANING, STAGE_WORDS, Catalog, from_db, to_db
 from app.core.control import Control
 from app.core.errors import Cancelled
 from app.core.indexer import Indexer
@@ -140,7 +140,7 @@ def test_a_first_version_catalog_is_migrated_and_counts_as_embedded(tmp_path: Pa
     conn.close()
     cat = Catalog(path)
     try:
-        assert cat.get_meta("schema_version") == "3"
+        assert cat.get_meta("schema_version") == str(SCHEMA_VERSION)
         assert cat.stage_counts()[STAGE_MEANING] == 1
         [row] = cat.chunk_rows([1]).values()
         assert row.location == ""  # passages of older catalogs show their page or line

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from app.core.errors import Cancelled, SkipFile
 from app.core.extract.kinds import GROUPS, extensions_by_group, group_of, kind_of, supported_extensions
-from app.core.records import Section
+from app.core.records import Member, Section
 
-__all__ = ["GROUPS", "Extraction", "extensions_by_group", "extract", "extract_file", "group_of",
-           "kind_of", "shutdown", "supported_extensions"]
+__all__ = ["GROUPS", "Extraction", "extensions_by_group", "extract", "extract_file",
+           "extract_parts", "group_of", "kind_of", "shutdown", "supported_extensions"]
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,14 @@ class Extraction:
 
     ``notes`` are user-facing remarks about a file indexed only in part ("only the first
     100,000 rows of Sheet1 are indexed"); the indexer may show them like skip reasons.
+    ``members`` are files inside this one (e-mail attachments), each indexed as its own result.
     """
 
     kind: str
     sections: list[Section] = field(default_factory=list)
     ocr_pages: tuple[int, ...] = ()
     notes: list[str] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)
 
 
 def _size_text(size: int) -> str:
@@ -89,8 +91,13 @@ def _read(kind: str, path: Path, max_bytes: int, pdf_timeout: float) -> Extracti
     if kind == "mbox":
         from app.core.extract.mail import extract_mbox
 
-        sections, notes = extract_mbox(path, max(max_bytes, MBOX_MAX_BYTES))
-        return Extraction(kind, sections, (), notes)
+        sections, notes, members = extract_mbox(path, max(max_bytes, MBOX_MAX_BYTES), max_bytes)
+        return Extraction(kind, sections, (), notes, members)
+    if kind == "eml":
+        from app.core.extract.mail import extract_eml
+
+        sections, members = extract_eml(path, max_bytes)
+        return Extraction(kind, sections, members=members)
     if kind in ("xlsx", "ods", "csv"):
         from app.core.extract.sheets import extract_sheet
 
@@ -120,10 +127,6 @@ def _read_plain(kind: str, path: Path, max_bytes: int) -> list[Section]:
         from app.core.extract.rtf import extract_rtf
 
         return extract_rtf(path, max_bytes)
-    if kind == "eml":
-        from app.core.extract.mail import extract_eml
-
-        return extract_eml(path, max_bytes)
     if kind == "html":
         from app.core.extract.html import extract_html
 
@@ -179,13 +182,21 @@ def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: floa
     skipped with a reason until a later scan finds its text in the cache. An indexer with
     stages of its own uses extract_file() and ocr.ocr_pages() instead.
     """
+    return extract_parts(path, max_bytes=max_bytes, pdf_timeout=pdf_timeout, ocr=ocr,
+                         ocr_wait=ocr_wait, ocr_timeout=ocr_timeout, ocr_cache=ocr_cache).sections
+
+
+def extract_parts(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: float = 60.0,
+                  ocr: bool = True, ocr_wait: bool = False, ocr_timeout: float = 300.0,
+                  ocr_cache: Path | None = None) -> Extraction:
+    """As extract(), keeping the files inside this one (mail attachments) as ``members``."""
     path = Path(path)
     result = extract_file(path, max_bytes=max_bytes, pdf_timeout=pdf_timeout)
     if not result.ocr_pages:
-        return result.sections
+        return result
     if not ocr:
         if result.sections:
-            return result.sections
+            return result
         raise SkipFile(_needs_ocr_reason(result.kind))
     from app.core.extract.ocr import cached_result, merge_pages, missing_engine, ocr_pages
 
@@ -199,7 +210,7 @@ def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: floa
         if problem is not None and not result.sections:
             raise SkipFile(problem)
         if problem is not None:
-            return result.sections
+            return result
         if ocr_wait or (result.sections and len(result.ocr_pages) <= INLINE_OCR_PAGES):
             found = ocr_pages(path, result.ocr_pages, timeout_per_page=ocr_timeout, cache_dir=ocr_cache)
         else:
@@ -208,10 +219,10 @@ def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: floa
             schedule(path, result.ocr_pages, ocr_cache, ocr_timeout)
             raise SkipFile("waiting for OCR: its text is being read in the background and is "
                            "added at the next scan")
-    sections = merge_pages(result.sections, found.sections)
-    if not sections:
+    result.sections = merge_pages(result.sections, found.sections)
+    if not result.sections:
         raise SkipFile(found.reason or "no text found by OCR")
-    return sections
+    return result
 
 
 def _needs_ocr_reason(kind: str) -> str:

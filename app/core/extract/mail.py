@@ -1,8 +1,9 @@
 """Saved mail: .eml messages and .mbox mailboxes (streamed), with supported attachments.
 
 Each message's Section starts with a header (subject, sender, date) so that a passage says what
-mail it comes from; its label names the message. An attachment whose format Sift reads becomes
-Sections of its own, labelled "attachment “report.pdf”" (OCR is left out inside mail).
+mail it comes from; its label names the message. An attachment whose format Sift reads is a
+``Member`` of the mail file, found as a result of its own (OCR is left out inside mail); one
+that cannot be read is a Member with the reason. ``attachment_bytes`` gets one back by its key.
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ from __future__ import annotations
 import email
 import email.policy
 import tempfile
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from app.core.errors import SkipFile
 from app.core.extract.text import read_bytes
-from app.core.records import Section
+from app.core.records import Member, Section
 
 MAX_MESSAGES = 50_000
 MAX_ATTACHMENTS = 20
 MAX_MESSAGE_BYTES = 32 * 2**20
 _MAX_LINE = 1 << 20
 _LABEL_CHARS = 60
+# Kinds never read inside mail: mail in mail (its own attachments would nest), and images (OCR).
+_NOT_IN_MAIL = ("eml", "mbox", "image")
 
 
 def _header(message: EmailMessage, name: str) -> str:
@@ -62,38 +66,78 @@ def _body(message: EmailMessage) -> str:
     return content
 
 
-def _attachments(message: EmailMessage, max_bytes: int) -> list[Section]:
-    """Sections of the attachments Sift can read, each labelled with its file name."""
-    from app.core.extract import extract_file, kind_of
+def _subject(message: EmailMessage) -> str:
+    return _header(message, "Subject") or "(no subject)"
 
-    sections: list[Section] = []
-    count = 0
-    for part in message.iter_attachments():
-        name = Path(part.get_filename() or "").name
+
+def _name_of(part: EmailMessage) -> str:
+    """The attachment's file name as a user reads it (never a path, never undecodable)."""
+    try:
+        raw = part.get_filename() or ""
+    except Exception:  # a malformed Content-Disposition
+        raw = ""
+    name = Path(raw.replace("\\", "/")).name
+    name = "".join(c for c in name if c.isprintable())
+    return name.encode("utf-8", "replace").decode("utf-8")
+
+
+def _attachments(message: EmailMessage) -> Iterator[tuple[int, str, EmailMessage]]:
+    """(1-based position among the message's attachments, name, part) of those Sift reads.
+
+    The position counts every attachment, so that a key stays the same whichever are read.
+    """
+    from app.core.extract import kind_of
+
+    for number, part in enumerate(message.iter_attachments(), 1):
+        name = _name_of(part)
         kind = kind_of(Path(name)) if name else None
-        if kind is None or kind in ("eml", "mbox", "image") or count >= MAX_ATTACHMENTS:
-            continue
+        if kind is not None and kind not in _NOT_IN_MAIL:
+            yield number, name, part  # type: ignore[misc]
+
+
+def _read_member(key: str, name: str, of: str, part: EmailMessage, max_bytes: int) -> Member:
+    from app.core.extract import extract_file
+
+    try:
         data = part.get_payload(decode=True)
-        if not isinstance(data, bytes) or not data or len(data) > max_bytes:
-            continue
-        count += 1
-        with tempfile.TemporaryDirectory(prefix="sift-mail-") as tmp:
-            file = Path(tmp) / name
+    except Exception:
+        data = None
+    if not isinstance(data, bytes) or not data:
+        return Member(key, name, of, reason="the attachment is empty or cannot be decoded")
+    if len(data) > max_bytes:
+        return Member(key, name, of, reason=f"larger than the {max_bytes // 2**20} MB limit",
+                      size=len(data))
+    with tempfile.TemporaryDirectory(prefix="sift-mail-") as tmp:
+        file = Path(tmp) / name
+        try:
             file.write_bytes(data)
-            try:
-                found = extract_file(file, max_bytes=max_bytes)
-            except SkipFile:
-                continue
-        for s in found.sections:
-            label = f"attachment “{name}”" + (f", {s.label}" if s.label else "")
-            sections.append(Section(s.text, page=s.page, first_line=s.first_line, label=label,
-                                    unit=s.unit))
-    return sections
+            found = extract_file(file, max_bytes=max_bytes)
+        except SkipFile as exc:
+            return Member(key, name, of, reason=exc.message)
+        except (OSError, ValueError) as exc:  # a name the file system refuses
+            return Member(key, name, of, reason=f"could not be read ({exc})")
+    if not found.sections:  # only pages that need OCR, which is not run inside mail
+        return Member(key, name, of, reason="no text found (scanned pages are not read in mail)")
+    return Member(key, name, of, sections=tuple(found.sections), size=len(data))
 
 
-def message_sections(message: EmailMessage, max_bytes: int, number: int | None = None) -> list[Section]:
-    """The message (header lines, then body) and its readable attachments."""
-    subject = _header(message, "Subject") or "(no subject)"
+def _members(message: EmailMessage, number: int, max_bytes: int) -> list[Member]:
+    """The readable attachments of message ``number`` (1 in an .eml), each a Member."""
+    of = _subject(message)
+    out: list[Member] = []
+    for position, name, part in _attachments(message):
+        key = f"{number}.{position}"
+        if len(out) >= MAX_ATTACHMENTS:
+            out.append(Member(key, name, of, reason=f"only the first {MAX_ATTACHMENTS} "
+                              "attachments of a message are read"))
+            continue
+        out.append(_read_member(key, name, of, part, max_bytes))
+    return out
+
+
+def message_sections(message: EmailMessage, number: int | None = None) -> list[Section]:
+    """The message itself: header lines, then the body (attachments are Members)."""
+    subject = _subject(message)
     sender = _header(message, "From")
     date = _date(message)
     head = [f"Subject: {subject}"] + [f"{k}: {v}" for k, v in (("From", sender), ("Date", date)) if v]
@@ -103,52 +147,49 @@ def message_sections(message: EmailMessage, max_bytes: int, number: int | None =
         label = f"message {number}: {label}"
     body = _body(message).replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     text = "\n".join(head) + "\n\n" + body
-    return [Section(text, label=label, unit=""), *_attachments(message, max_bytes)]
+    return [Section(text, label=label, unit="")]
 
 
 def _parse(data: bytes) -> EmailMessage:
     return email.message_from_bytes(data, policy=email.policy.default)  # type: ignore[return-value]
 
 
-def extract_eml(path: Path, max_bytes: int) -> list[Section]:
-    """One message with its attachments."""
-    data = read_bytes(path, max_bytes)
-    message = _parse(data)
+def _read_eml(path: Path, max_bytes: int) -> EmailMessage:
+    message = _parse(read_bytes(path, max_bytes))
     if not message.keys():
         raise SkipFile("not an e-mail message (no headers)")
-    return message_sections(message, max_bytes)
+    return message
 
 
-def extract_mbox(path: Path, max_read: int) -> tuple[list[Section], list[str]]:
-    """Messages of a mailbox in order, read as a stream; at most ``max_read`` bytes of it.
+def extract_eml(path: Path, max_bytes: int) -> tuple[list[Section], list[Member]]:
+    """One message, and its attachments as Members."""
+    message = _read_eml(path, max_bytes)
+    return message_sections(message), _members(message, 1, max_bytes)
 
-    Returns the sections and a note when the mailbox was longer than what was read.
+
+def _mbox_messages(path: Path, max_read: int, notes: list[str]) -> Iterator[bytes]:
+    """The raw messages of a mailbox in order, read as a stream; at most ``max_read`` bytes.
+
+    A note is added to ``notes`` when the mailbox was longer than what was read.
     """
-    sections: list[Section] = []
-    notes: list[str] = []
     read = 0
     count = 0
     current: list[bytes] = []
     current_size = 0
     previous_blank = True
-
-    def flush() -> None:
-        nonlocal count
-        if current:
-            count += 1
-            sections.extend(message_sections(_parse(b"".join(current)), max_read, count))
-
     try:
         with open(path, "rb") as f:
             # Bounded reads: a "line" of a gigabyte must not be read in one piece.
             for line in iter(lambda: f.readline(_MAX_LINE), b""):
                 if read > max_read or (line.startswith(b"From ") and previous_blank):
-                    flush()
+                    if current:
+                        count += 1
+                        yield b"".join(current)
                     current, current_size = [], 0
                     if count >= MAX_MESSAGES or read > max_read:
                         notes.append(f"only the first {count:,} messages are indexed "
                                      f"({read / 2**20:,.0f} MB of the mailbox)")
-                        break
+                        return
                 else:
                     current_size += len(line)
                     # A message is kept up to MAX_MESSAGE_BYTES: beyond that, only attachments.
@@ -157,12 +198,47 @@ def extract_mbox(path: Path, max_read: int) -> tuple[list[Section], list[str]]:
                         current.append(line[1:] if line.startswith(b">From ") else line)
                 read += len(line)
                 previous_blank = line in (b"\n", b"\r\n")
-            else:
-                flush()
     except OSError as exc:
         from app.core.extract.text import os_error_reason
 
         raise SkipFile(os_error_reason(exc)) from exc
+    if current:
+        yield b"".join(current)
+
+
+def extract_mbox(path: Path, max_read: int,
+                 max_bytes: int | None = None) -> tuple[list[Section], list[str], list[Member]]:
+    """Messages of a mailbox in order, their attachments as Members, and notes.
+
+    ``max_read`` bounds the mailbox read; ``max_bytes`` (default: ``max_read``) one attachment.
+    """
+    sections: list[Section] = []
+    notes: list[str] = []
+    members: list[Member] = []
+    for number, raw in enumerate(_mbox_messages(path, max_read, notes), 1):
+        message = _parse(raw)
+        sections += message_sections(message, number)
+        members += _members(message, number, max_bytes or max_read)
     if not sections:
         raise SkipFile("no messages found in the mailbox")
-    return sections, notes
+    return sections, notes, members
+
+
+def attachment_bytes(path: Path, key: str, max_read: int) -> tuple[str, bytes]:
+    """(name, content) of the attachment ``key`` of the mail file ``path``; SkipFile if gone."""
+    try:
+        number, position = (int(n) for n in key.split("."))
+    except ValueError as exc:
+        raise SkipFile(f"no attachment {key!r}") from exc
+    if path.suffix.lower() == ".mbox":
+        raw = next((m for n, m in enumerate(_mbox_messages(path, max_read, []), 1)
+                    if n == number), None)
+        message = _parse(raw) if raw is not None else None
+    else:
+        message = _read_eml(path, max_read) if number == 1 else None
+    if message is not None:
+        for found, name, part in _attachments(message):
+            data = part.get_payload(decode=True) if found == position else None
+            if isinstance(data, bytes):
+                return name, data
+    raise SkipFile("the attachment is no longer in the mail")

@@ -1,0 +1,252 @@
+"""E-mail attachments are results of their own: found, filtered, moved and removed with their mail."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import shutil
+import sqlite3
+from email.message import EmailMessage
+from pathlib import Path
+
+import docx
+import pytest
+
+from app.core.catalog import SCHEMA_VERSION, Catalog
+from app.core.extract import extract, extract_parts
+from app.core.extract.mail import attachment_bytes
+from app.core.search import Filters
+from tests.pdf_samples import pdf_bytes
+
+ROOF = "The roofer quotes slate tiles and copper gutters for the north side."
+TERMS = "Payment is due within thirty days of the invoice date."
+
+
+def _mail(subject: str, body: str, *attachments: tuple[str, bytes]) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = "Ann Lee <ann@example.org>"
+    message["Date"] = "Tue, 05 Mar 2024 10:30:00 +0000"
+    message.set_content(body)
+    for name, data in attachments:
+        message.add_attachment(data, maintype="application", subtype="octet-stream",
+                               filename=name)
+    return message
+
+
+def _docx(text: str, tmp: Path) -> bytes:
+    document = docx.Document()
+    document.add_paragraph(text)
+    document.save(str(tmp / "made.docx"))
+    return (tmp / "made.docx").read_bytes()
+
+
+@pytest.fixture
+def mail_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "mail"
+    d.mkdir()
+    offer = _mail("Offer for the roof", "Hello, please find our offer attached.",
+                  ("report.pdf", pdf_bytes(["Cover page", ROOF])),
+                  ("logo.png", b"\x89PNG not read in mail"),
+                  ("broken.xlsx", b"PK\x03\x04 not really a workbook"))
+    (d / "2024-03 offer.eml").write_bytes(bytes(offer))
+    (d / "note.txt").write_text("A note about the garden fence.\n", encoding="utf-8")
+    return d
+
+
+# -- extraction ------------------------------------------------------------------------------------
+
+def test_an_eml_yields_its_attachments_as_members_not_as_its_own_text(mail_dir: Path) -> None:
+    found = extract_parts(mail_dir / "2024-03 offer.eml")
+    assert len(found.sections) == 1 and ROOF not in found.sections[0].text
+    assert "please find our offer" in found.sections[0].text
+    report, broken = found.members  # the image is not read inside mail
+    assert (report.key, report.name, report.of) == ("1.1", "report.pdf", "Offer for the roof")
+    assert [s.page for s in report.sections] == [1, 2] and report.sections[1].text == ROOF
+    assert (broken.key, broken.name, broken.sections) == ("1.3", "broken.xlsx", ())
+    assert broken.reason  # why it could not be read, in words
+    assert extract(mail_dir / "2024-03 offer.eml") == found.sections
+
+
+def test_mbox_attachments_say_which_message_holds_them(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.mbox"
+    box = mailbox.mbox(str(path))
+    box.add(_mail("Hello", "No attachment here."))
+    box.add(_mail("Terms", "See attached.", ("terms.docx", _docx(TERMS, tmp_path))))
+    box.close()
+    found = extract_parts(path)
+    [member] = found.members
+    assert (member.key, member.name, member.of) == ("2.1", "terms.docx", "Terms")
+    assert member.sections[0].text == TERMS
+    name, data = attachment_bytes(path, "2.1", 2**20)
+    assert name == "terms.docx" and data == _docx(TERMS, tmp_path)
+
+
+def test_attachment_bytes_finds_the_attachment_by_its_key(mail_dir: Path) -> None:
+    name, data = attachment_bytes(mail_dir / "2024-03 offer.eml", "1.1", 2**20)
+    assert name == "report.pdf" and data == pdf_bytes(["Cover page", ROOF])
+    from app.core.errors import SkipFile
+
+    with pytest.raises(SkipFile):
+        attachment_bytes(mail_dir / "2024-03 offer.eml", "1.7", 2**20)
+
+
+# -- indexing and search ----------------------------------------------------------------------------
+
+def _holding(library, phrase: str, **filters):  # type: ignore[no-untyped-def]
+    """The results holding ``phrase`` (a search whose phrase no file holds drops it)."""
+    resp = library.search(f'"{phrase}"', rerank=False,
+                          filters=Filters(**filters) if filters else None)
+    return () if resp.unmatched_phrases else resp.hits
+
+
+def _roof_hits(library, **filters):  # type: ignore[no-untyped-def]
+    return _holding(library, "copper gutters", **filters)
+
+
+def test_an_attachment_is_a_result_of_its_own_named_for_it(library, mail_dir: Path) -> None:
+    library.index([str(mail_dir)])
+    mail = str(mail_dir / "2024-03 offer.eml")
+    [hit] = _roof_hits(library)
+    assert (hit.path, hit.attachment, hit.attached_to, hit.ext) == (
+        mail, "report.pdf", "Offer for the roof", ".pdf")
+    assert hit.passages[0].page == 2
+    assert hit.title == "report.pdf — attached to “Offer for the roof” (2024-03 offer.eml)"
+    # The mail's own result holds its own words only: nothing is counted twice.
+    mail_hits = _holding(library, "please find our offer")
+    assert [(h.path, h.attachment) for h in mail_hits] == [(mail, "")]
+    # The type filter treats it as a PDF, the folder filter as living where the mail lives.
+    assert len(_roof_hits(library, types=("pdf",))) == 1
+    assert _roof_hits(library, types=("eml",)) == ()
+    assert len(_roof_hits(library, folder=str(mail_dir))) == 1
+    assert _roof_hits(library, folder=str(mail_dir / "elsewhere")) == ()
+    # Files on disk are counted as files; the attachment is counted apart.
+    assert library.stats().files == 2
+    assert library.store.catalog.attachment_count() == 1
+    # Its meaning is embedded like any file's.
+    assert library.store.catalog.files_at_stage("words") == []
+    assert library.store.consistent()
+
+
+def test_a_broken_attachment_is_listed_as_skipped_and_the_mail_stays(library,
+                                                                       mail_dir: Path) -> None:
+    library.index([str(mail_dir)])
+    mail = str(mail_dir / "2024-03 offer.eml")
+    [skipped] = library.skipped()
+    assert skipped.path == mail and skipped.reason.startswith("attachment “broken.xlsx”: ")
+    assert library.search('"please find our offer"', rerank=False).hits[0].path == mail
+
+
+def test_attachments_follow_their_mail_when_edited_moved_and_deleted(library,
+                                                                     mail_dir: Path) -> None:
+    library.index([str(mail_dir)])
+    cat = library.store.catalog
+    mail = mail_dir / "2024-03 offer.eml"
+    # Edited: the new attachment replaces the old one.
+    mail.write_bytes(bytes(_mail("Offer for the roof, revised", "Revised offer.",
+                                 ("terms.docx", _docx(TERMS, mail_dir.parent)))))
+    os.utime(mail, ns=(1, 10**18))
+    library.index([str(mail_dir)])
+    assert _roof_hits(library) == ()
+    [hit] = _holding(library, "thirty days")
+    assert (hit.attachment, hit.attached_to) == ("terms.docx", "Offer for the roof, revised")
+    assert library.store.consistent() and library.skipped() == []
+    # Moved: same passages and vectors, at the new place.
+    ids = cat.chunk_ids().tolist()
+    (mail_dir / "archive").mkdir()
+    moved = mail_dir / "archive" / "offer.eml"
+    shutil.move(str(mail), moved)
+    report = library.index([str(mail_dir)])
+    assert report.moved == 1 and cat.chunk_ids().tolist() == ids
+    [hit] = _holding(library, "thirty days", folder=str(mail_dir / "archive"))
+    assert (hit.path, hit.attachment) == (str(moved), "terms.docx")
+    # Deleted: gone from the catalog and from the vector index.
+    moved.unlink()
+    library.index([str(mail_dir)])
+    assert _holding(library, "thirty days") == ()
+    assert cat.attachment_count() == 0 and library.store.consistent()
+    assert len(cat.chunk_ids()) == len(cat.chunks_of_file(cat.file_state(
+        str(mail_dir / "note.txt")).id))
+
+
+def test_watched_changes_reach_attachments(library, mail_dir: Path) -> None:
+    library.index([str(mail_dir)])
+    mail = str(mail_dir / "2024-03 offer.eml")
+    indexer = library.indexer()
+    os.unlink(mail)
+    indexer.update_paths([mail], [str(mail_dir)])
+    assert _roof_hits(library) == () and library.store.catalog.attachment_count() == 0
+    assert library.store.consistent()
+
+
+def test_removing_the_folder_forgets_the_attachments(library, mail_dir: Path) -> None:
+    library.index([str(mail_dir)])
+    library.remove_folder(str(mail_dir))
+    cat = library.store.catalog
+    assert cat.conn.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+    assert len(cat.chunk_ids()) == 0 and library.store.consistent()
+
+
+# -- the catalog -----------------------------------------------------------------------------------
+
+V3_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE files (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,
+    folder TEXT NOT NULL, name TEXT NOT NULL, ext TEXT NOT NULL, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, hash TEXT, status TEXT NOT NULL, reason TEXT,
+    indexed_at REAL NOT NULL, stage TEXT NOT NULL DEFAULT 'meaning');
+CREATE TABLE chunks (id INTEGER PRIMARY KEY AUTOINCREMENT, file_id INTEGER NOT NULL
+    REFERENCES files(id) ON DELETE CASCADE, ord INTEGER NOT NULL, text TEXT NOT NULL,
+    page INTEGER, line_start INTEGER NOT NULL, line_end INTEGER NOT NULL,
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, section INTEGER NOT NULL,
+    embedding BLOB NOT NULL, location TEXT NOT NULL DEFAULT '');
+INSERT INTO meta VALUES ('schema_version', '3');
+INSERT INTO files VALUES (1, '/d/offer.eml', '/d', 'offer.eml', '.eml', 3, 1, 'h', 'indexed',
+    NULL, 0, 'meaning');
+INSERT INTO chunks VALUES (1, 1, 0, 'Subject: Offer', NULL, 1, 1, 0, 14, 0, x'0000', '');
+"""
+
+
+def test_a_version_3_catalog_gains_attachment_rows(tmp_path: Path) -> None:
+    from app.core.records import Chunk, Member
+
+    path = tmp_path / "catalog.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(V3_SCHEMA)
+    conn.close()
+    cat = Catalog(path)
+    try:
+        assert SCHEMA_VERSION == 4 and cat.get_meta("schema_version") == "4"
+        assert list(cat.all_files()) == ["/d/offer.eml"]
+        with cat.transaction():
+            cat.put_member(1, Member("1.1", "report.pdf", "Offer"),
+                           [Chunk("slate tiles", 2, 1, 1, 0, 11)])
+        assert list(cat.all_files()) == ["/d/offer.eml"]  # what is compared with the disk
+        [row] = [r for r in cat.chunk_rows([1, 2]).values() if r.member]
+        assert (row.container, row.member, row.member_key, row.member_of, row.ext) == (
+            "/d/offer.eml", "report.pdf", "1.1", "Offer", ".pdf")
+        with cat.transaction():
+            assert sorted(cat.delete_file(1)) == [1, 2]  # the member's passage goes too
+        assert cat.conn.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+    finally:
+        cat.close()
+    Catalog(path).close()  # opening again does not migrate twice
+
+
+def test_a_failed_migration_leaves_the_version_3_catalog_as_it_was(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    from app.core import catalog
+
+    path = tmp_path / "catalog.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(V3_SCHEMA)
+    conn.close()
+    broken = (*catalog.MIGRATIONS[3][:2], "ALTER TABLE nowhere ADD COLUMN x TEXT")
+    monkeypatch.setitem(catalog.MIGRATIONS, 3, broken)
+    with pytest.raises(sqlite3.OperationalError):
+        Catalog(path)
+    conn = sqlite3.connect(path)
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(files)")}
+    version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    conn.close()
+    assert "container_id" not in cols and version == ("3",)
