@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
@@ -144,12 +145,12 @@ class MainWindow(QMainWindow):
         self.folders_panel.remove_requested.connect(self.remove_folder)
         self.folders_panel.reindex_requested.connect(c.reindex)
         self.folders_panel.reveal_requested.connect(self.open_path)
-        self.results_view.open_requested.connect(self.open_path)
+        self.results_view.open_requested.connect(self.open_result)
         self.results_view.reveal_requested.connect(self.reveal_path)
         self.results_view.copy_requested.connect(self.copy_path)
         self.results_view.escape_pressed.connect(self.clear_search)
         self.results_view.current_moved.connect(self._current_moved)
-        self.preview.open_requested.connect(self.open_path)
+        self.preview.open_requested.connect(self.open_result)
         self.preview.reveal_requested.connect(self.reveal_path)
         self.preview.passage_changed.connect(
             lambda i: self.results_view.select_passage(self.preview.hit, i))
@@ -323,9 +324,9 @@ class MainWindow(QMainWindow):
 
     def _submitted(self, reveal: bool) -> None:
         query = self.search_box.text().strip()
-        path = self.results_view.current_path()
-        if query and query == self._shown_query and path and not self.debounce.isActive():
-            (self.reveal_path if reveal else self.open_path)(path)
+        hit = self.results_view.current_hit()
+        if query and query == self._shown_query and hit is not None and not self.debounce.isActive():
+            self.reveal_path(hit.path) if reveal else self.open_result(hit)
         else:
             self.search_now()
 
@@ -343,7 +344,7 @@ class MainWindow(QMainWindow):
         """Show an answer; a refined (reranked) answer of the same query keeps the selected file."""
         if not self.search_box.text().strip():
             return  # cleared while it ran
-        keep = self.results_view.current_path() if response.query == self._shown_query else None
+        keep = self.results_view.current_key() if response.query == self._shown_query else None
         self._shown_query = response.query
         if final:  # a fast first answer is never reranked: only the last one tells the truth
             self._last_rerank = (response.reranked, response.rerank_note)
@@ -364,6 +365,30 @@ class MainWindow(QMainWindow):
             self.preview.show_passage(hit, passage, self._shown_query)
 
     # -- acting on files --------------------------------------------------------------------
+    def open_result(self, hit: Any) -> None:
+        """Open a result: the file, or for an e-mail attachment a private copy of it."""
+        if hit is None:
+            return
+        if not getattr(hit, "attachment", ""):
+            self.open_path(hit.path)
+        elif self._still_there(hit.path):
+            library = self.controller.current_library
+            if library is None:
+                return
+            from app.core.attachments import private_copy
+
+            name, mail = hit.attachment, os.path.basename(hit.path)
+            self.controller.runner.run(
+                lambda: private_copy(library.paths.data_dir, Path(hit.path), hit.part, name,
+                                     library.settings.max_file_mb * 2**20),
+                lambda copy: self._open_copy(str(copy), name),
+                lambda exc: self.messages.error(
+                    f"Could not open {name} from {mail}: {getattr(exc, 'message', exc)}"))
+
+    def _open_copy(self, copy: str, name: str) -> None:
+        if not desktop.open_path(copy):
+            self.messages.error(f"Could not open {name}: no application is set up for it.")
+
     def open_path(self, path: str | None) -> None:
         if path and self._still_there(path) and not desktop.open_path(path):
             self.messages.error(f"Could not open {path}: no application is set up for it.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +95,7 @@ def load_context(catalog_file: Path, chunk_id: int, query: str) -> PreviewContex
 class PreviewPane(QWidget):
     """Shows one passage of one result; Open and Show-in-folder act on its file."""
 
-    open_requested = Signal(str)
+    open_requested = Signal(object)  # the FileHit shown (an attachment opens itself)
     reveal_requested = Signal(str)
     passage_changed = Signal(int)  # next/previous moved to another passage of the same file
 
@@ -150,7 +149,7 @@ class PreviewPane(QWidget):
         layout.addWidget(self.text, 1)
         layout.addLayout(foot)
 
-        self.open_button.clicked.connect(lambda: self._hit and self.open_requested.emit(self._hit.path))
+        self.open_button.clicked.connect(lambda: self._hit and self.open_requested.emit(self._hit))
         self.reveal_button.clicked.connect(lambda: self._hit and self.reveal_requested.emit(self._hit.path))
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
@@ -183,9 +182,10 @@ class PreviewPane(QWidget):
         self._hit, self._query = hit, query
         self._index = max(0, min(index, len(hit.passages) - 1))
         passage = hit.passages[self._index]
-        self.title.setText(os.path.basename(hit.path))
-        self.title.setToolTip(hit.path)
-        from app.gui.results_model import folder_text, location_text
+        from app.gui.results_model import folder_text, location_text, title_text, tooltip_text
+
+        self.title.setText(title_text(hit))
+        self.title.setToolTip(tooltip_text(hit))
 
         self.where.setText(f"{folder_text(hit.path)}  ·  {location_text(passage)}")
         n = len(hit.passages)
@@ -220,7 +220,8 @@ class PreviewPane(QWidget):
         ctx = self._context
         if ctx is None:
             return
-        keep_lines = self._hit is not None and keeps_lines(self._hit.path)
+        keep_lines = self._hit is not None and keeps_lines(
+            getattr(self._hit, "attachment", "") or self._hit.path)
         self.text.setHtml(context_html(ctx.text, ctx.region, ctx.spans, theme.mark_style(self.palette()),
                                        before_gap=ctx.before_gap, after_gap=ctx.after_gap,
                                        keep_lines=keep_lines))

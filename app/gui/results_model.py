@@ -32,6 +32,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 FOLDER_ROLE = Qt.ItemDataRole.UserRole + 4
 LOCATION_ROLE = Qt.ItemDataRole.UserRole + 5
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 6
+KEY_ROLE = Qt.ItemDataRole.UserRole + 7  # which result a row belongs to (see result_key)
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 SNIPPET_LINES = 3  # a row shows this much; the preview shows the rest
@@ -44,6 +45,23 @@ def location_text(passage: Any) -> str:
     if passage.page is not None:
         return f"page {passage.page}"
     return f"line {passage.line}"
+
+
+def result_key(hit: Any) -> str:
+    """One result among others: its path, and for an e-mail attachment which part of the mail."""
+    part = getattr(hit, "part", "")
+    return f"{hit.path}\0{part}" if part else str(hit.path)
+
+
+def title_text(hit: Any) -> str:
+    """What a result is called: its file name, or 'report.pdf — attached to “Offer” (offer.eml)'."""
+    return str(getattr(hit, "title", "") or os.path.basename(hit.path))
+
+
+def tooltip_text(hit: Any) -> str:
+    if getattr(hit, "attachment", ""):
+        return f"{hit.attachment}, attached to “{hit.attached_to}” in {hit.path}"
+    return str(hit.path)
 
 
 def folder_text(path: str) -> str:
@@ -146,9 +164,13 @@ class ResultsModel(QAbstractItemModel):
         is_file = index.internalId() == 0
         passage = None if is_file else hit.passages[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(hit.path) if is_file else passage.text
-        if role in (Qt.ItemDataRole.ToolTipRole, PATH_ROLE):
+            return title_text(hit) if is_file else passage.text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tooltip_text(hit)
+        if role == PATH_ROLE:
             return hit.path
+        if role == KEY_ROLE:
+            return result_key(hit)
         if role == HIT_ROLE:
             return hit
         if role == PASSAGE_ROLE:
@@ -254,7 +276,8 @@ class ResultDelegate(QStyledItemDelegate):
     def _paint_file(self, painter: QPainter, opt: QStyleOptionViewItem, index: AnyIndex,
                     text_color: QColor, dim: QColor, selected: bool) -> None:
         r = opt.rect.adjusted(self.PAD, 0, -self.PAD, 0)
-        icon = self._icons.icon(index.data(PATH_ROLE), self._view.style())
+        hit = index.data(HIT_ROLE)  # an attachment has its own type's icon, not the mail's
+        icon = self._icons.icon(getattr(hit, "attachment", "") or hit.path, self._view.style())
         icon.paint(painter, QRect(r.left(), r.center().y() - 10, 20, 20))
         bar_w = 34
         pct_w = opt.fontMetrics.horizontalAdvance("100%") + 4

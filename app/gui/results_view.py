@@ -9,13 +9,20 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
-from app.gui.results_model import PATH_ROLE, IconCache, ResultDelegate, ResultsModel
+from app.gui.results_model import (
+    KEY_ROLE,
+    PATH_ROLE,
+    IconCache,
+    ResultDelegate,
+    ResultsModel,
+    result_key,
+)
 
 
 class ResultsView(QTreeView):
     """Enter opens, Ctrl+Enter (Cmd+Enter on macOS) reveals, Ctrl+C copies the path, Esc clears."""
 
-    open_requested = Signal(str)
+    open_requested = Signal(object)  # the FileHit: an e-mail attachment opens itself, not its mail
     reveal_requested = Signal(str)
     copy_requested = Signal(str)
     escape_pressed = Signal()
@@ -46,7 +53,7 @@ class ResultsView(QTreeView):
         self.selectionModel().currentChanged.connect(self._current_changed)
 
     def set_response(self, response: Any, keep: str | None = None) -> None:
-        """Show an answer with the first file selected, or the file at ``keep`` if it is there."""
+        """Show an answer with the first file selected, or the result ``keep`` (a result_key)."""
         self.delegate.clear_cache()
         self.results.set_response(response)
         self.expandAll()
@@ -54,14 +61,16 @@ class ResultsView(QTreeView):
             self.current_moved.emit(None, 0)
             return
         rows = [self.results.index(r, 0) for r in range(self.results.rowCount())]
-        kept = [i for i in rows if keep is not None and i.data(PATH_ROLE) == keep]
+        kept = [i for i in rows if keep is not None and i.data(KEY_ROLE) == keep]
         self.select(kept[0] if kept else rows[0])
 
     def clear(self) -> None:
         self.set_response(None)
 
     def drop_path(self, path: str) -> bool:
-        """Take a file out of the results (it no longer exists); the next one is selected."""
+        """Take a file out of the results (it no longer exists); the next one is selected.
+
+        Its e-mail attachments (results at the same path) go with it."""
         response = self.results.response
         if response is None:
             return False
@@ -70,7 +79,7 @@ class ResultsView(QTreeView):
             return False
         at = paths.index(path)
         rest = tuple(h for h in response.hits if h.path != path)
-        keep = rest[min(at, len(rest) - 1)].path if rest else None
+        keep = result_key(rest[min(at, len(rest) - 1)]) if rest else None
         self.set_response(replace(response, hits=rest), keep=keep)
         return True
 
@@ -107,6 +116,13 @@ class ResultsView(QTreeView):
         index = self.currentIndex()
         return index.data(PATH_ROLE) if index.isValid() else None
 
+    def current_hit(self) -> Any:
+        return self.results.hit_of(self.currentIndex())
+
+    def current_key(self) -> str | None:
+        index = self.currentIndex()
+        return index.data(KEY_ROLE) if index.isValid() else None
+
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         hit = self.results.hit_of(current)
         self.current_moved.emit(hit, self.results.passage_index_of(current))
@@ -118,7 +134,7 @@ class ResultsView(QTreeView):
             if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 self.reveal_requested.emit(path)
             else:
-                self.open_requested.emit(path)
+                self.open_requested.emit(self.current_hit())
         elif event.matches(QKeySequence.StandardKey.Copy) and path:
             self.copy_requested.emit(path)
         elif key == Qt.Key.Key_Escape:
@@ -131,7 +147,7 @@ class ResultsView(QTreeView):
     def mouseDoubleClickEvent(self, event: Any) -> None:
         path = self.current_path()
         if path and self.indexAt(event.position().toPoint()).isValid():
-            self.open_requested.emit(path)
+            self.open_requested.emit(self.current_hit())
             event.accept()
             return
         super().mouseDoubleClickEvent(event)

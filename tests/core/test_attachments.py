@@ -250,3 +250,26 @@ def test_a_failed_migration_leaves_the_version_3_catalog_as_it_was(tmp_path: Pat
     version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     conn.close()
     assert "container_id" not in cols and version == ("3",)
+
+
+# -- opening -------------------------------------------------------------------------------------
+
+def test_a_private_copy_is_the_attachment_and_old_copies_are_cleaned_up(tmp_path: Path,
+                                                                         mail_dir: Path) -> None:
+    import stat
+
+    from app.core.attachments import copies_folder, private_copy, remove_stale
+    from app.core.errors import SkipFile
+
+    mail = mail_dir / "2024-03 offer.eml"
+    copy = private_copy(tmp_path / "data", mail, "1.1", "report.pdf")
+    assert copy.read_bytes() == pdf_bytes(["Cover page", ROOF])
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert stat.S_IMODE(copies_folder(tmp_path / "data").stat().st_mode) == 0o700
+    # The mail changed since it was indexed: say so rather than open another attachment.
+    with pytest.raises(SkipFile, match="changed since it was indexed"):
+        private_copy(tmp_path / "data", mail, "1.1", "other.pdf")
+    fresh = private_copy(tmp_path / "data", mail, "1.1", "report.pdf")
+    os.utime(copy.parent, (1, 1))  # a copy from long ago
+    assert remove_stale(copies_folder(tmp_path / "data")) == 1
+    assert not copy.exists() and fresh.exists()
