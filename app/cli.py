@@ -16,6 +16,7 @@ from app.terminal import safe, safe_block, safe_json
 
 if TYPE_CHECKING:
     from app.core.records import IndexReport
+    from app.core.settings import Settings
 
 COMMANDS = ("index", "search", "status", "skipped", "folders", "remove", "config", "eval",
             "watch", "bench", "get-reranker")
@@ -59,7 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("remove", help="stop indexing a folder and forget its files")
     s.add_argument("folder")
 
-    s = sub.add_parser("config", help="show or change a setting: sift config [KEY [VALUE]]")
+    s = sub.add_parser("config", help="show or change a setting: sift config [KEY [VALUE]]",
+                       description="Show or change a setting. ocr_languages: the languages of "
+                       "your scans as Tesseract codes, e.g. 'sift config ocr_languages deu,eng' "
+                       "(German and English, read by Tesseract where it and its language packs "
+                       "are installed; empty '': the bundled engine, English and Chinese).")
     s.add_argument("key", nargs="?")
     s.add_argument("value", nargs="*")
 
@@ -367,6 +372,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "folders": {f: {"files": counts.get(f, (0, 0))[0], "passages": counts.get(f, (0, 0))[1],
                         "reachable": os.path.isdir(f)} for f in stats.folders},
         "reranker": lib.settings.reranker if lib.settings.rerank else None,
+        "ocr": _ocr_status(lib.settings),
         "last_indexed": float(meta["last_indexed"]) if "last_indexed" in meta else None,
         "indexing_now": None if live is None else {
             "stage": live.stage, "words_done": live.words_done, "words_total": live.words_total,
@@ -380,6 +386,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"Data folder: {safe(stats.data_dir)}")
     print(f"Model:       {safe(stats.model)}" + (f" ({safe(backend)})" if backend else ""))
     print(f"Reranker:    {safe(data['reranker'] or 'off')}")
+    ocr = data["ocr"]
+    print(f"OCR:         {safe(ocr['engine'] if ocr['on'] else 'off')}"
+          + (f"\n             {safe(ocr['note'])}" if ocr["on"] and ocr["note"] else ""))
     print(f"Index:       {stats.files} files, {stats.chunks} passages, {stats.skipped} skipped")
     print(f"Stages:      words: {st['words']}/{stats.files} files · "
           f"meaning: {st['meaning']}/{stats.files}"
@@ -401,6 +410,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         if len(skipped) > 30:
             print(f"  … and {len(skipped) - 30} more (sift skipped)")
     return 0
+
+
+def _ocr_status(settings: Settings) -> dict[str, object]:
+    from app.core.extract.ocr_engines import choose
+
+    engine = choose(settings.ocr_languages)
+    return {"on": settings.ocr, "languages": list(settings.ocr_languages),
+            "engine": engine.summary, "note": engine.note}
 
 
 def cmd_skipped(args: argparse.Namespace) -> int:
@@ -447,7 +464,9 @@ def cmd_config(args: argparse.Namespace) -> int:
     default = current[args.key]
     raw = args.value
     value: object
-    if isinstance(default, (list, tuple)):
+    if args.key == "ocr_languages":
+        value = _ocr_languages(raw)
+    elif isinstance(default, (list, tuple)):
         value = tuple(raw)
     elif isinstance(default, bool):
         value = raw[0].lower() in ("1", "true", "yes", "on")
@@ -464,7 +483,30 @@ def cmd_config(args: argparse.Namespace) -> int:
     print(safe(f"{args.key} = {json.dumps(value, ensure_ascii=False)}"))
     if args.key in ("model", "chunk_tokens", "chunk_overlap"):
         print("Run 'sift index' to rebuild the index with the new setting.")
+    if args.key == "ocr_languages":
+        _print_ocr_engine(lib.settings.ocr_languages)
     return 0
+
+
+def _ocr_languages(raw: list[str]) -> tuple[str, ...]:
+    from app.core.errors import KnownError
+    from app.core.extract.ocr_engines import invalid_languages, normalize_languages
+
+    codes = normalize_languages(raw)
+    wrong = invalid_languages(codes)
+    if wrong:
+        raise KnownError(f"Not a Tesseract language code: {safe(', '.join(wrong))}.",
+                         "Use codes such as deu, eng, fra, rus, ell, jpn; "
+                         "'tesseract --list-langs' lists those installed.")
+    return codes
+
+
+def _print_ocr_engine(languages: tuple[str, ...]) -> None:
+    from app.core.extract.ocr_engines import choose
+
+    engine = choose(languages)
+    print(f"Scans are read by {engine.summary}." + (f"\n{engine.note}" if engine.note else ""))
+    print("Run 'sift index' to read scans again (a running Sift does at its next scan).")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from app.core.embedder import Embedder
 from app.core.failures import CatalogDamaged, is_damage, known_failure
 from app.core.folders import FolderChanges, FolderSet, counts_by_folder, uncovered_below
 from app.core.indexer import Indexer, ProgressFn
+from app.core.ocr_languages import apply_ocr_languages
 from app.core.paths import AppPaths
 from app.core.records import IndexReport, SearchResponse, SkippedFile, Stats
 from app.core.reranker import Reranker
@@ -189,8 +190,11 @@ class Library:
         return self.store.sync
 
     def indexer(self) -> Indexer:
-        return Indexer(self.store, self.embedder, self.settings, self.control,
-                       ocr_cache=self.paths.cache_dir / "ocr")
+        ocr_cache = self.paths.cache_dir / "ocr"
+        # OCR reads in the chosen languages; scans read in others are read again (on this, the
+        # writer's thread: it may mark files in the catalog).
+        apply_ocr_languages(self.store.catalog, ocr_cache, self.settings.ocr_languages)
+        return Indexer(self.store, self.embedder, self.settings, self.control, ocr_cache=ocr_cache)
 
     def index(self, folders: list[str] | None = None,
               on_progress: ProgressFn | None = None) -> IndexReport:

@@ -52,6 +52,9 @@ class Settings:
     pdf_timeout_s: float = 60.0
     # Read scanned PDF pages and images by OCR (in the background, cached by content).
     ocr: bool = True
+    # Languages of the scans, as Tesseract codes ("deu", "eng", "rus"…). Empty, or only English
+    # and Chinese: the bundled engine; any other: Tesseract, where it and the packs are installed.
+    ocr_languages: tuple[str, ...] = ()
     respect_gitignore: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -286,7 +286,8 @@ class Controller(QObject):
             # Folders and the model go through the service (it indexes); the rest is saved here.
             library.update_settings(replace(library.settings, exclude=new.exclude, reranker=new.reranker,
                                             rerank=new.rerank, chunk_tokens=new.chunk_tokens,
-                                            results=new.results))
+                                            results=new.results, ocr=new.ocr,
+                                            ocr_languages=new.ocr_languages))
             if service is None:  # the model is still loading: the service indexes them when up
                 from app.core.folders import FolderChanges
 

@@ -1,4 +1,5 @@
-"""The settings dialog: folders and exclusions, embedding model and reranker, passage size, results."""
+"""The settings dialog: folders and exclusions, embedding model and reranker, passage size, results,
+and OCR of scans (on or off, and their languages)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.extract.ocr_engines import choose, normalize_languages
 from app.core.folders import FolderChanges
 from app.core.settings import DEFAULT_EXCLUDES, DEFAULT_MODEL, DEFAULT_RERANKER, Settings
 from app.gui import theme
@@ -93,6 +95,7 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._folders_tab(settings), "Folders")
         tabs.addTab(self._models_tab(settings), "Models")
         tabs.addTab(self._search_tab(settings), "Search")
+        tabs.addTab(self._scans_tab(settings), "Scans")
         ok_cancel = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         buttons = QDialogButtonBox(ok_cancel)
         buttons.accepted.connect(self.accept)
@@ -161,6 +164,36 @@ class SettingsDialog(QDialog):
         form.addRow("Results to show:", self.results)
         return page
 
+    def _scans_tab(self, s: Settings) -> QWidget:
+        page = QWidget()
+        self.ocr = QCheckBox("Read the text of scanned PDFs and images (OCR)")
+        self.ocr.setChecked(s.ocr)
+        self.ocr_languages = QLineEdit(", ".join(s.ocr_languages))
+        self.ocr_languages.setPlaceholderText("English and Chinese (built in)")
+        self.ocr_engine = _note("")
+        self.ocr_engine.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form = QFormLayout(page)
+        form.addRow("", self.ocr)
+        form.addRow("Languages:", self.ocr_languages)
+        form.addRow("", _note("Tesseract codes, e.g. deu, eng  ·  fra  ·  rus  ·  ell  ·  jpn. "
+                              "Languages other than English and Chinese are read by Tesseract "
+                              "with its language packs, installed on this computer. Scans "
+                              "already read are read again."))
+        form.addRow("", self.ocr_engine)
+        self.ocr.toggled.connect(self.ocr_languages.setEnabled)
+        self.ocr.toggled.connect(self._show_ocr_engine)
+        self.ocr_languages.textChanged.connect(self._show_ocr_engine)
+        self.ocr_languages.setEnabled(s.ocr)
+        self._show_ocr_engine()
+        return page
+
+    def _show_ocr_engine(self) -> None:
+        if not self.ocr.isChecked():
+            self.ocr_engine.setText("Scans are found by their names only.")
+            return
+        engine = choose(normalize_languages([self.ocr_languages.text()]))
+        self.ocr_engine.setText(engine.note or f"Scans are read by {engine.summary}.")
+
     def _add_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a Folder", self._last_folder)
         if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
@@ -186,13 +219,17 @@ class SettingsDialog(QDialog):
         folders = tuple(self.folders.item(i).text() for i in range(self.folders.count()))
         return replace(self._settings, folders=folders, exclude=excludes, model=self.model.value(),
                        reranker=self.reranker.value(), rerank=self.rerank.isChecked(),
-                       chunk_tokens=self.chunk.value(), results=self.results.value())
+                       chunk_tokens=self.chunk.value(), results=self.results.value(),
+                       ocr=self.ocr.isChecked(),
+                       ocr_languages=normalize_languages([self.ocr_languages.text()]))
 
 
 def describe_changes(old: Settings, new: Settings) -> dict[str, Any]:
     """What the controller must do about a settings change (folders: see ``folder_edits``)."""
     return {
         "model": new.model if new.model != old.model else None,
-        "reindex": new.exclude != old.exclude or new.chunk_tokens != old.chunk_tokens,
+        # A scan read in other languages is marked for reading again when indexing looks next.
+        "reindex": new.exclude != old.exclude or new.chunk_tokens != old.chunk_tokens
+        or new.ocr != old.ocr or new.ocr_languages != old.ocr_languages,
         "reranker": new.reranker != old.reranker,
     }

@@ -4,9 +4,11 @@ as a later stage versus inline.
     .venv/bin/python -m tests.benchmarks.ocr [--pages 3] [--files 16]
 
 Prints pages per second, CPU seconds per page and word error rate (WER: word-level edit
-distance over the number of reference words) for scanned Letter pages, then reads a mixed folder
-(text files, text-layer PDFs, scanned PDFs, images): how soon every text file is readable when
-OCR waits for a later stage, and when it runs inline.
+distance over the number of reference words) for scanned Letter pages of English and of German
+(with ä, ö, ü and ß), read by the bundled engine and, where it is installed with the language
+packs, by Tesseract; then reads a mixed folder (text files, text-layer PDFs, scanned PDFs,
+images): how soon every text file is readable when OCR waits for a later stage, and when it
+runs inline.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import os
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+
+from app.core.extract.ocr_engines import EngineChoice
 
 WORDS = ("invoice payment garden furniture meeting board quarterly report budget contract renewal "
          "tenant landlord insurance policy claim receipt delivery address customer account "
@@ -25,8 +30,17 @@ WORDS = ("invoice payment garden furniture meeting board quarterly report budget
          "April 2024 4471 total amount due reference number signature").split()
 
 
-def page_lines(rng: random.Random, lines: int = 30, words: int = 9) -> list[str]:
-    return [" ".join(rng.choice(WORDS) for _ in range(words)).capitalize() for _ in range(lines)]
+GERMAN = ("Rechnung Zahlung fällig Straße Größe Müller Bürgschaft Gebühren Kündigung Vermieter "
+          "Mietvertrag Schließfach Überweisung Frühjahr gemäß Anlagen Prüfung außerdem Schäden "
+          "Öffnungszeiten Grundstück Gläubiger übermitteln Betrag März 2024 4471 Unterschrift "
+          "Rückzahlung Erklärung Verjährung Bescheid Einspruch Frist Küche Maßnahme Äußerung "
+          "Gemeinde Versicherung").split()
+
+
+def page_lines(rng: random.Random, lines: int = 30, words: int = 9,
+               vocabulary: tuple[str, ...] | list[str] = WORDS) -> list[str]:
+    return [" ".join(rng.choice(vocabulary) for _ in range(words)).capitalize()
+            for _ in range(lines)]
 
 
 def scanned_page_pdf(path: Path, lines: list[str], point_size: float = 11.0, dpi: int = 200) -> None:
@@ -54,7 +68,8 @@ def wer(reference: str, hypothesis: str) -> float:
 
 
 def worker_cpu_seconds() -> float:
-    """CPU seconds the OCR worker has used (Linux /proc); wall time misleads on a busy machine."""
+    """CPU seconds the OCR worker and the Tesseract runs it waited for have used (Linux /proc);
+    wall time misleads on a busy machine."""
     from app.core.extract import ocr
 
     worker = ocr._worker
@@ -64,34 +79,55 @@ def worker_cpu_seconds() -> float:
         fields = Path(f"/proc/{worker.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_pages(tmp: Path, pages: int) -> None:
-    from app.core.extract.ocr import ocr_pages, shutdown
+    """Each engine on pages of each language: WER, wall and CPU seconds per page."""
+    from app.core.extract.ocr import shutdown
+    from app.core.extract.ocr_engines import BUNDLED_ENGINE, EngineChoice, choose, forget_lookups
 
-    rng = random.Random(7)
-    refs, files = [], []
-    for i in range(pages):
-        lines = page_lines(rng)
-        refs.append("\n".join(lines))
-        files.append(tmp / f"scan{i}.pdf")
-        scanned_page_pdf(files[-1], lines)
-    ocr_pages(files[0], [1])  # start the worker and load the models outside the timing
+    sets = {"English": ("eng", WORDS), "German": ("deu", GERMAN)}
+    print(f"OCR of Letter pages of 11 pt text scanned at 300 dpi, {pages} per language; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  {'engine':<28} {'language':<8} {'WER':>6} {'s/page':>7} {'CPU s/page':>10}  per page")
+    for language, (code, vocabulary) in sets.items():
+        rng = random.Random(7)
+        refs, files = [], []
+        for i in range(pages):
+            lines = page_lines(rng, vocabulary=vocabulary)
+            refs.append("\n".join(lines))
+            files.append(tmp / f"{code}{i}.pdf")
+            scanned_page_pdf(files[-1], lines, dpi=300)
+        forget_lookups()
+        engines = [("bundled (RapidOCR)", EngineChoice("rapidocr", BUNDLED_ENGINE))]
+        # A language the bundled engine reads is read by it in Sift; Tesseract is measured anyway.
+        tesseract = choose([code, "deu"] if code == "eng" else [code])
+        if tesseract.name == "tesseract":
+            tesseract = replace(tesseract, languages=(code,))
+            engines.append((f"Tesseract ({tesseract.key.split('/')[0]})", tesseract))
+        else:
+            print(f"  Tesseract for {language}: not measured. {tesseract.note}")
+        for label, engine in engines:
+            _one_engine(label, language, engine, refs, files)
+            shutdown()
+
+
+def _one_engine(label: str, language: str, engine: EngineChoice, refs: list[str], files: list[Path]) -> None:
+    from app.core.extract.ocr import ocr_pages
+
+    ocr_pages(files[0], [1], engine=engine)  # start the worker and load the models outside the timing
     cpu = worker_cpu_seconds()
     start = time.perf_counter()
     texts = []
     for f in files:
-        result = ocr_pages(f, [1])
+        result = ocr_pages(f, [1], engine=engine)
         texts.append(result.sections[0].text if result.sections else "")
-    seconds = time.perf_counter() - start
-    cpu = worker_cpu_seconds() - cpu
-    shutdown()
+    seconds = (time.perf_counter() - start) / len(files)
+    cpu = (worker_cpu_seconds() - cpu) / len(files)
     rates = [wer(r, t) for r, t in zip(refs, texts, strict=True)]
-    print(f"OCR: {pages} Letter pages, 11 pt text at 200 dpi: {pages / seconds:.3f} pages/s "
-          f"({seconds / pages:.1f} s/page), word error rate {sum(rates) / len(rates):.3f} "
-          f"(per page {', '.join(f'{r:.3f}' for r in rates)}); {cpu / pages:.1f} CPU s/page, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  {label:<28} {language:<8} {sum(rates) / len(rates):>6.3f} {seconds:>7.1f} {cpu:>10.1f}  "
+          f"{', '.join(f'{r:.3f}' for r in rates)}")
 
 
 def mixed_folder(root: Path, files: int) -> None:

@@ -1,8 +1,10 @@
-"""OCR of scanned PDF pages and images with RapidOCR (ONNX models shipped in its wheel, offline).
+"""OCR of scanned PDF pages and images: RapidOCR (ONNX models shipped in its wheel, offline), or
+Tesseract when the chosen languages need it and it is installed (ocr_engines.py).
 
 Pages are read in a spawned worker process at low CPU priority, one page per request, so that a
 page that takes too long is stopped by killing the worker (the next page gets a fresh one).
-Results are cached by the file's content hash, so the same file is never read twice.
+Results are cached by the file's content hash and the engine and languages that read it, so the
+same file is never read twice by the same engine, and choosing other languages reads it again.
 
 The indexer calls ``ocr_pages(path, pages, cache_dir=…)`` as a later, lower-priority stage for
 the pages that ``extract_file`` listed in ``Extraction.ocr_pages``.
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -27,6 +31,7 @@ from typing import Any
 from app.core.atomic import write_text_atomic
 from app.core.errors import Cancelled
 from app.core.extract.clean import clean_sections
+from app.core.extract.ocr_engines import BUNDLED_ENGINE, EngineChoice, choose, tesseract_page
 from app.core.extract.ocr_words import respace
 from app.core.extract.worker import WorkerProcess
 from app.core.hashing import file_digest
@@ -34,8 +39,7 @@ from app.core.records import Section
 
 log = logging.getLogger(__name__)
 
-# Part of the cache key: a change in how pages are read makes old results stale.
-ENGINE = "rapidocr-onnxruntime/PP-OCRv4/300dpi/respaced/no-cls"
+ENGINE = BUNDLED_ENGINE
 # Seconds the worker sleeps before each page; lets tests exercise the time limit.
 TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
 # The bundled recogniser drops the spaces between words in text under about 40 px high
@@ -57,6 +61,7 @@ class OcrResult:
 
     sections: list[Section] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    note: str = ""  # the languages asked for could not be used, and what to install
 
     @property
     def reason(self) -> str:
@@ -65,8 +70,24 @@ class OcrResult:
             return ""
         if self.failed:
             reasons = sorted(set(self.failed.values()))
-            return reasons[0] if len(reasons) == 1 else "; ".join(reasons[:3])
-        return "no text found by OCR"
+            found = reasons[0] if len(reasons) == 1 else "; ".join(reasons[:3])
+        else:
+            found = "no text found by OCR"
+        return f"{found} ({self.note})" if self.note else found
+
+
+_languages: tuple[str, ...] = ()
+
+
+def use_languages(languages: Sequence[str]) -> None:
+    """The OCR languages chosen in the settings (Tesseract codes; empty: the bundled engine)."""
+    global _languages
+    _languages = tuple(languages)
+
+
+def current_engine() -> EngineChoice:
+    """The engine that reads scans now for the chosen languages (see ocr_engines.choose)."""
+    return choose(_languages)
 
 
 def missing_engine() -> str | None:
@@ -123,8 +144,7 @@ def _lines_from_boxes(result: Sequence[Any] | None) -> str:
 
 
 def _page_image(path: str, page: int) -> Any:
-    """The page as an RGB numpy array, at most MAX_SIDE_PX on its longest side."""
-    import numpy as np
+    """The page as an RGB PIL image, at most MAX_SIDE_PX on its longest side."""
     from PIL import Image
 
     if path.lower().endswith(".pdf"):
@@ -151,11 +171,28 @@ def _page_image(path: str, page: int) -> Any:
         scale = min(3.0, MIN_SIDE_PX / longest)
         image = image.resize((round(image.width * scale), round(image.height * scale)),
                              Image.Resampling.LANCZOS)
-    return np.asarray(image)
+    return image
+
+
+def _rapidocr() -> Any:
+    from rapidocr_onnxruntime import RapidOCR
+
+    threads = max(1, min(4, (os.cpu_count() or 2)))
+    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, max_side_len=MAX_SIDE_PX)
+
+
+def _rapidocr_page(engine: Any, path: str, page: int) -> str:
+    import numpy as np
+
+    # No angle classifier: it turns long upright lines upside down (7 of 30 lines of a test
+    # page read as nothing; word error rate 0.26 with it, 0.06 without).
+    result, _elapsed = engine(np.asarray(_page_image(path, page)), use_cls=False)
+    return respace(_lines_from_boxes(result))
 
 
 def _serve(conn: Connection) -> None:
-    """Worker loop: answer (path, page, delay) with ("ok", text) or ("error"/"unavailable", reason)."""
+    """Worker loop: answer (path, page, delay, engine, command, languages, seconds) with
+    ("ok", text) or ("error"/"unavailable", reason)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
         os.nice(10)  # OCR yields the CPU to text extraction, embedding and the window
@@ -168,20 +205,21 @@ def _serve(conn: Connection) -> None:
             return
         if request is None:
             return
-        path, page, delay = request
+        path, page, delay, name, command, languages, seconds = request
         try:
             if delay:
                 time.sleep(delay)
-            if engine is None:
-                from rapidocr_onnxruntime import RapidOCR
-
-                threads = max(1, min(4, (os.cpu_count() or 2)))
-                engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,
-                                  max_side_len=MAX_SIDE_PX)
-            # No angle classifier: it turns long upright lines upside down (7 of 30 lines of a
-            # test page read as nothing; word error rate 0.26 with it, 0.06 without).
-            result, _elapsed = engine(_page_image(path, page), use_cls=False)
-            reply = ("ok", respace(_lines_from_boxes(result)))
+            if name == "tesseract":
+                # Stopped by its own time limit first, so that the worker survives a slow page.
+                reply = ("ok", tesseract_page(_page_image(path, page), command, languages,
+                                              seconds).strip())
+            else:
+                engine = engine or _rapidocr()
+                reply = ("ok", _rapidocr_page(engine, path, page))
+        except FileNotFoundError as exc:  # Tesseract uninstalled since it was chosen: not the page's fault
+            reply = ("unavailable", f"the OCR engine could not be started ({exc})")
+        except subprocess.TimeoutExpired:
+            reply = ("error", f"OCR took longer than {seconds:g} s on page {page}; skipped")
         except ImportError as exc:
             reply = ("unavailable", import_problem(exc))
         except Exception as exc:  # one bad page must not end the worker
@@ -214,7 +252,7 @@ def _discard() -> None:
         _worker = None
 
 
-def _ocr_page(path: str, page: int, timeout: float) -> tuple[str, str]:
+def _ocr_page(path: str, page: int, timeout: float, engine: EngineChoice) -> tuple[str, str]:
     """("ok", text), ("error", reason) for a page OCR cannot read, or ("unavailable", reason)
     when OCR cannot run on this machine; within ``timeout`` seconds."""
     delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
@@ -222,8 +260,11 @@ def _ocr_page(path: str, page: int, timeout: float) -> tuple[str, str]:
         worker = _get_worker()
     except OSError as exc:
         return "unavailable", f"the OCR worker could not start ({exc})"
+    # Tesseract gets most of the time limit for itself: the worker then outlives a slow page.
+    inner = max(1.0, timeout * 0.9 - delay)
     try:
-        return worker.ask((path, page, delay), timeout)
+        return worker.ask((path, page, delay, engine.name, engine.command, engine.languages, inner),
+                          timeout)
     except TimeoutError:
         _discard()
         return "error", f"OCR took longer than {timeout:g} s on page {page}; skipped"
@@ -234,20 +275,29 @@ def _ocr_page(path: str, page: int, timeout: float) -> tuple[str, str]:
         return "error", f"the OCR engine crashed on page {page}"
 
 
-class _Cache:
-    """page → text (or, for a page OCR could not read, the reason) for one file's content, as a
-    JSON file named by its hash: a page is never read twice, nor retried when it failed."""
+def cache_name(digest: str, key: str) -> str:
+    """The cache file of a content hash read by an engine: the bundled engine's keeps the name
+    it always had, so its results stay valid; others get a tag of their engine and languages."""
+    if key == BUNDLED_ENGINE:
+        return f"{digest}.json"
+    return f"{digest}.{hashlib.sha1(key.encode()).hexdigest()[:12]}.json"
 
-    def __init__(self, cache_dir: Path | None, path: Path) -> None:
+
+class _Cache:
+    """page → text (or, for a page OCR could not read, the reason) for one file's content and
+    engine, as a JSON file named by both: a page is never read twice, nor retried when it failed."""
+
+    def __init__(self, cache_dir: Path | None, path: Path, key: str) -> None:
         self.file: Path | None = None
+        self.key = key
         self.pages: dict[str, str] = {}
         self.failed: dict[str, str] = {}
         if cache_dir is None:
             return
         try:
-            self.file = cache_dir / f"{file_digest(path)}.json"
+            self.file = cache_dir / cache_name(file_digest(path), key)
             data = json.loads(self.file.read_text(encoding="utf-8"))
-            if data.get("engine") == ENGINE:
+            if data.get("engine") == key:
                 self.pages = {str(k): str(v) for k, v in data.get("pages", {}).items()}
                 self.failed = {str(k): str(v) for k, v in data.get("failed", {}).items()}
         except (OSError, ValueError, AttributeError):
@@ -258,27 +308,30 @@ class _Cache:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.file, json.dumps({"engine": ENGINE, "pages": self.pages,
-                                                     "failed": self.failed}))
+            write_text_atomic(self.file, json.dumps({"engine": self.key, "pages": self.pages,
+                                                     "failed": self.failed}, ensure_ascii=False))
         except OSError as exc:
             log.warning("could not write the OCR cache: %s", exc)
 
 
 def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEFAULT_PAGE_TIMEOUT_S,
-              cache_dir: Path | None = None, cancelled: Any = None) -> OcrResult:
+              cache_dir: Path | None = None, cancelled: Any = None,
+              engine: EngineChoice | None = None) -> OcrResult:
     """Read ``pages`` (1-based) of a PDF or image by OCR; never raises for a bad page.
 
     ``cache_dir`` holds results by content hash (None: no cache). ``cancelled`` is an optional
-    callable checked between pages; when it returns True, Cancelled is raised.
+    callable checked between pages; when it returns True, Cancelled is raised. ``engine``:
+    the one for the chosen languages unless given.
     """
     global _closing
-    problem = missing_engine()
+    engine = engine or current_engine()
+    problem = missing_engine() if engine.name == "rapidocr" else None
     wanted = sorted(set(pages))
-    result = OcrResult()
+    result = OcrResult(note=engine.note)
     if problem is not None:
         result.failed = dict.fromkeys(wanted, problem)
         return result
-    cache = _Cache(cache_dir, path)
+    cache = _Cache(cache_dir, path, engine.key)
     texts: dict[int, str] = {}
     changed = False
     with _lock:
@@ -292,7 +345,7 @@ def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEF
                 continue
             if cancelled is not None and cancelled():
                 raise Cancelled()
-            status, value = _ocr_page(str(path), page, timeout_per_page)
+            status, value = _ocr_page(str(path), page, timeout_per_page, engine)
             if status == "unavailable":  # the machine's fault, not the page's: try again later
                 result.failed[page] = value
                 continue
@@ -315,16 +368,18 @@ def _sections(path: Path, wanted: list[int], texts: dict[int, str]) -> list[Sect
 
 
 def cached_result(path: Path, pages: Iterable[int], cache_dir: Path | None) -> OcrResult | None:
-    """The result from the cache alone when every page is there; None otherwise."""
+    """The result of the engine for the chosen languages from the cache alone when every page is
+    there; None otherwise."""
     if cache_dir is None:
         return None
     wanted = sorted(set(pages))
-    cache = _Cache(cache_dir, path)
+    engine = current_engine()
+    cache = _Cache(cache_dir, path, engine.key)
     if any(str(page) not in cache.pages and str(page) not in cache.failed for page in wanted):
         return None
     texts = {p: cache.pages[str(p)] for p in wanted if str(p) in cache.pages}
     failed = {p: cache.failed[str(p)] for p in wanted if str(p) in cache.failed}
-    return OcrResult(sections=_sections(path, wanted, texts), failed=failed)
+    return OcrResult(sections=_sections(path, wanted, texts), failed=failed, note=engine.note)
 
 
 def merge_pages(text_sections: list[Section], ocr_sections: list[Section]) -> list[Section]:
