@@ -394,10 +394,12 @@ class Catalog:
         return [(int(r[0]), r[1]) for r in self.conn.execute(SQL_PENDING_CHUNKS, (file_id,))]
 
     def stage_counts(self) -> dict[str, int]:
-        """Indexed files per stage; ``pending_chunks``: passages still to embed."""
+        """Indexed files on disk per stage; ``pending_chunks``: passages still to embed (those of
+        e-mail attachments too, which go through the stages as files of their own)."""
         out = {STAGE_WORDS: 0, STAGE_MEANING: 0}
         for stage, n in self.conn.execute(
-                "SELECT stage, count(*) FROM files WHERE status = 'indexed' GROUP BY stage"):
+                "SELECT stage, count(*) FROM files WHERE status = 'indexed' "
+                f"AND {REAL_FILES} GROUP BY stage"):
             out[stage] = int(n)
         # Through the files waiting (an index), not a scan of every chunk.
         row = self.conn.execute(
@@ -473,6 +475,12 @@ class Catalog:
         """E-mail attachments indexed as results of their own."""
         row = self.conn.execute("SELECT count(*) FROM files WHERE status = 'indexed' "
                                 "AND container_id IS NOT NULL").fetchone()
+        return int(row[0])
+
+    def attachments_at_stage(self, stage: str) -> int:
+        """E-mail attachments waiting at ``stage`` (files on disk are in stage_counts)."""
+        row = self.conn.execute("SELECT count(*) FROM files WHERE status = 'indexed' AND stage = ? "
+                                "AND container_id IS NOT NULL", (stage,)).fetchone()
         return int(row[0])
 
     def skipped(self) -> list[SkippedFile]:

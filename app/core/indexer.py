@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.catalog import RETRY_REASON, STAGE_OCR, FileState
+from app.core.catalog import RETRY_REASON, STAGE_OCR, STAGE_WORDS, FileState
 from app.core.chunking import chunk_sections
 from app.core.control import Control
 from app.core.embedder import Embedder
@@ -190,6 +190,8 @@ class Indexer:
         """The words stage for ``work`` (every file findable by keyword), then the later stages."""
         started = time.perf_counter()
         progress.start_words(len(work), sum(f.size for f, _ in work), self.later_stages)
+        # E-mail attachments are embedded as files of their own: the meaning stage counts them.
+        progress.meaning_total += self.store.catalog.attachments_at_stage(STAGE_WORDS)
         try:
             self._words(work, gone, report, progress)
         finally:
@@ -231,7 +233,6 @@ class Indexer:
                                    op.passages if op.kind == "index" and not op.waiting_ocr
                                    else None,
                                    report.chunks + sum(o.passages for o in pending))
-                # Its attachments are embedded as files of their own: the meaning stage counts them.
                 progress.meaning_total += sum(1 for _, c in op.members if c)
             self._write(pending, report)
             pending = []
