@@ -506,7 +506,7 @@ def _print_ocr_engine(languages: tuple[str, ...]) -> None:
 
     engine = choose(languages)
     print(f"Scans are read by {engine.summary}." + (f"\n{engine.note}" if engine.note else ""))
-    print("Run 'sift index' to read scans again (a running Sift does at its next scan).")
+    print("Run 'sift index' to read scans again in these languages.")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,49 @@ def test_a_scan_is_found_by_its_name_while_its_ocr_waits(
     library.indexer().update_paths([str(scan)], list(library.settings.folders))
     assert [h.path for h in library.search("furniture").hits] == [str(scan)]
     assert library.search("furniture").hits[0].passages[0].location != "waiting for OCR"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the Tesseract stand-in is a shell script")
+def test_choosing_other_languages_reads_scans_again(
+        tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from app.core.catalog import STAGE_OCR
+    from app.core.extract.ocr import ocr_pages
+    from app.core.extract.ocr_engines import TESSERACT_ENV, forget_lookups
+    from app.core.ocr_languages import apply_ocr_languages
+    from tests.fake_tesseract import fake_tesseract
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scan = docs / "brief.png"
+    text_image(["Invoice 4471 garden furniture"]).save(scan)
+    queued: list[Path] = []
+    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a: queued.append(path))
+    cache = library.paths.cache_dir / "ocr"
+    folders = [str(docs)]
+    library.add_folders(folders)
+    library.index()
+    ocr_pages(scan, [1], cache_dir=cache)  # the bundled engine, in the background
+    library.indexer().update_paths([str(scan)], folders)
+    assert [h.path for h in library.search("furniture").hits] == [str(scan)]
+
+    # German chosen, Tesseract with German installed: the scan is read again, by Tesseract.
+    monkeypatch.setenv(TESSERACT_ENV, str(fake_tesseract(tmp_path / "bin", ("deu", "eng"),
+                                                         "Zauberwort Größe Straße")))
+    forget_lookups()
+    library.update_settings(replace(library.settings, ocr_languages=("deu",)))
+    library.index()
+    assert queued == [scan, scan]
+    ocr_pages(scan, [1], cache_dir=cache)
+    library.indexer().update_paths([str(scan)], folders)
+    assert [h.path for h in library.search("Zauberwort").hits] == [str(scan)]
+    cat = library.store.catalog
+    texts = [r[0] for r in cat.conn.execute("SELECT text FROM chunks")]
+    assert any("Zauberwort Größe" in t for t in texts)
+    assert not any("furniture" in t for t in texts)  # the old reading is gone
+    assert str(scan) not in cat.retry_paths()
+    # Marked once per change, not at every look.
+    assert apply_ocr_languages(cat, cache, ("deu",)) == 0
+    assert all(s.path != str(scan) for s in cat.skipped())
+    assert STAGE_OCR not in {r[0] for r in cat.conn.execute("SELECT stage FROM files")}
