@@ -1,8 +1,9 @@
 """The engine under random sequences of what users do; after every settled step, index ≡ disk.
 
 Rules: add and remove folders (nested, overlapping, hidden), create / edit / rename / move /
-delete files, pause, resume, cancel, re-index, exclusion patterns, a model switch, and quit +
-restart at any moment (also mid-indexing). Short in CI; SIFT_LONG_STATEFUL=1 runs the long one.
+delete files (e-mails with an attachment among them: its own result, following its mail),
+pause, resume, cancel, re-index, exclusion patterns, a model switch, and quit + restart at any
+moment (also mid-indexing). Short in CI; SIFT_LONG_STATEFUL=1 runs the long one.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from email.message import EmailMessage
 from pathlib import Path
 from typing import ClassVar
 from unittest.mock import patch
@@ -38,7 +41,7 @@ from tests.polling import eventually
 LONG = int(os.environ.get("SIFT_LONG_STATEFUL", "0") or 0) >= 1  # any N ≥ 1: the long run
 SETTLE_S = 40.0
 DIRS = ("a", "a/b", "a/b/c", "a/.h", "d")  # nested, a hidden one inside, and one apart
-NAMES = ("one.txt", "two.txt", "three.md", "four.txt")
+NAMES = ("one.txt", "two.txt", "three.md", "four.txt", "five.eml")
 PATTERNS = ((), ("*.md",), ("c/",), ("*.md", "b/"))
 
 # Words the engine says on purpose in these sequences (a full disk, a damaged catalog repaired).
@@ -120,7 +123,16 @@ class EngineMachine(RuleBasedStateMachine):
     def _write(self, path: Path) -> None:
         self.counter += 1
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"river note tok{self.counter:05d} about the budget\n", encoding="utf-8")
+        body = f"river note tok{self.counter:05d} about the budget\n"
+        if path.suffix == ".eml":  # a mail, and its attachment: a result of its own
+            mail = EmailMessage()
+            mail["Subject"] = "Budget"
+            mail.set_content(body)
+            mail.add_attachment(f"attached figures att{self.counter:05d} for the river\n",
+                                filename="figures.txt")
+            path.write_bytes(bytes(mail))
+        else:
+            path.write_text(body, encoding="utf-8")
         self.settled = False
 
     def _files(self) -> list[Path]:
@@ -325,8 +337,8 @@ class EngineMachine(RuleBasedStateMachine):
     def _actual(self, lib: Library) -> dict[str, tuple[int, int]]:
         cat = Catalog(lib.index_folder / "catalog.sqlite", readonly=True)
         try:
-            return {p: (size, mtime) for p, size, mtime in
-                    cat.conn.execute("SELECT path, size, mtime_ns FROM files")}
+            return {p: (size, mtime) for p, size, mtime in cat.conn.execute(
+                "SELECT path, size, mtime_ns FROM files WHERE container_id IS NULL")}
         finally:
             cat.close()
 
@@ -335,18 +347,36 @@ class EngineMachine(RuleBasedStateMachine):
         try:
             for path, text in cat.conn.execute(
                     "SELECT f.path, group_concat(c.text, ' ') FROM files f "
-                    "JOIN chunks c ON c.file_id = f.id GROUP BY f.id"):
-                marker = Path(path).read_text(encoding="utf-8").split()[2]
-                if marker not in text:
+                    "JOIN chunks c ON c.file_id = f.id WHERE f.container_id IS NULL GROUP BY f.id"):
+                marker = re.search(r"tok\d{5}", Path(path).read_text(encoding="utf-8"))
+                if marker is None or marker.group() not in text:
                     return False
             return True
+        finally:
+            cat.close()
+
+    def _attachments_current(self, lib: Library) -> bool:
+        """Every indexed mail has its attachment as a result of its own, with today's text."""
+        cat = Catalog(lib.index_folder / "catalog.sqlite", readonly=True)
+        try:
+            expected = {}
+            for path, in cat.conn.execute("SELECT path FROM files WHERE status = 'indexed' "
+                                          "AND ext = '.eml' AND container_id IS NULL"):
+                marker = re.search(r"att\d{5}", Path(path).read_text(encoding="utf-8"))
+                if marker is not None:
+                    expected[path] = marker.group()
+            actual = {mail: text for mail, text in cat.conn.execute(
+                "SELECT m.path, group_concat(c.text, ' ') FROM files f "
+                "JOIN files m ON m.id = f.container_id JOIN chunks c ON c.file_id = f.id "
+                "GROUP BY f.id")}
+            return set(actual) == set(expected) and all(expected[p] in actual[p] for p in actual)
         finally:
             cat.close()
 
     def _index_matches(self, svc: IndexService) -> bool:
         lib = svc.library
         return (self._actual(lib) == self._expected(lib) and lib.store.consistent()
-                and self._texts_current(lib))
+                and self._texts_current(lib) and self._attachments_current(lib))
 
     def _describe(self, svc: IndexService) -> str:
         lib = svc.library
@@ -354,7 +384,8 @@ class EngineMachine(RuleBasedStateMachine):
         return (f"missing {sorted(set(expected) - set(actual))}, "
                 f"extra {sorted(set(actual) - set(expected))}, "
                 f"stale {sorted(p for p in actual if p in expected and actual[p] != expected[p])}, "
-                f"vectors consistent {lib.store.consistent()}, folders {lib.settings.folders}")
+                f"vectors consistent {lib.store.consistent()}, texts {self._texts_current(lib)}, "
+                f"attachments {self._attachments_current(lib)}, folders {lib.settings.folders}")
 
 
 @pytest.fixture(scope="module")
