@@ -172,11 +172,57 @@ def test_attachments_follow_their_mail_when_edited_moved_and_deleted(library,
 def test_watched_changes_reach_attachments(library, mail_dir: Path) -> None:
     library.index([str(mail_dir)])
     mail = str(mail_dir / "2024-03 offer.eml")
+    folders = [str(mail_dir)]
     indexer = library.indexer()
-    os.unlink(mail)
-    indexer.update_paths([mail], [str(mail_dir)])
-    assert _roof_hits(library) == () and library.store.catalog.attachment_count() == 0
+    # Renamed (the watcher reports both ends): the attachment follows, not embedded again.
+    ids = library.store.catalog.chunk_ids().tolist()
+    renamed = str(mail_dir / "roof offer.eml")
+    os.rename(mail, renamed)
+    assert indexer.update_paths([mail, renamed], folders).moved == 1
+    assert library.store.catalog.chunk_ids().tolist() == ids
+    assert [h.path for h in _roof_hits(library)] == [renamed]
+    # Edited in place: read again.
+    Path(renamed).write_bytes(bytes(_mail("Roof, final", "Final.", ("terms.docx",
+                                                                      _docx(TERMS, mail_dir.parent)))))
+    indexer.update_paths([renamed], folders)
+    assert _roof_hits(library) == ()
+    assert [h.attached_to for h in _holding(library, "thirty days")] == ["Roof, final"]
+    # Deleted.
+    os.unlink(renamed)
+    indexer.update_paths([renamed], folders)
+    assert _holding(library, "thirty days") == () and library.store.catalog.attachment_count() == 0
     assert library.store.consistent()
+
+
+def test_the_command_line_names_the_attachment_and_its_mail(capsys, data_dir: Path,
+                                                           mail_dir: Path) -> None:
+    import json
+
+    from app.cli import run_cli
+
+    assert run_cli(["--data-dir", str(data_dir), "index", str(mail_dir)]) == 0
+    capsys.readouterr()
+    run_cli(["--data-dir", str(data_dir), "search", "--here", '"copper gutters"'])
+    out = capsys.readouterr().out
+    mail = mail_dir / "2024-03 offer.eml"
+    assert f" 1. report.pdf — attached to “Offer for the roof” ({mail})" in out
+    assert "[page 2]" in out
+    run_cli(["--data-dir", str(data_dir), "search", "--here", "--json", '"copper gutters"'])
+    [result] = json.loads(capsys.readouterr().out)["results"]
+    assert result["path"] == str(mail)
+    assert result["attachment"] == {"name": "report.pdf", "attached_to": "Offer for the roof"}
+    run_cli(["--data-dir", str(data_dir), "status"])
+    assert "2 files" in capsys.readouterr().out  # files on disk: the mail and the note
+
+
+def test_an_attachment_result_crosses_the_query_channel_whole() -> None:
+    from app.core.ipc import response_from_json, response_to_json
+    from app.core.records import FileHit, SearchResponse
+
+    hit = FileHit(path="/m/offer.eml", score=0.5, passages=(), ext=".pdf",
+                  attachment="report.pdf", attached_to="Offer", part="1.1")
+    resp = SearchResponse(query="q", hits=(hit,), reranked=False)
+    assert response_from_json(response_to_json(resp)).hits == (hit,)
 
 
 def test_removing_the_folder_forgets_the_attachments(library, mail_dir: Path) -> None:
