@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,12 +183,13 @@ class PreviewPane(QWidget):
         self._hit, self._query = hit, query
         self._index = max(0, min(index, len(hit.passages) - 1))
         passage = hit.passages[self._index]
-        from app.gui.results_model import folder_text, location_text, title_text, tooltip_text
+        from app.gui.results_model import attached_text, folder_text, location_text, tooltip_text
 
-        self.title.setText(title_text(hit))
+        # An attachment: its own name, then which mail holds it (the mail's folder in the tip).
+        self.title.setText(getattr(hit, "attachment", "") or os.path.basename(hit.path))
         self.title.setToolTip(tooltip_text(hit))
-
-        self.where.setText(f"{folder_text(hit.path)}  ·  {location_text(passage)}")
+        self.where.setText(f"{attached_text(hit) or folder_text(hit.path)}  ·  {location_text(passage)}")
+        self.where.setToolTip(tooltip_text(hit))
         n = len(hit.passages)
         self.counter.setText(f"Match {self._index + 1} of {n} in this file")
         self.prev_button.setEnabled(self._index > 0)

@@ -33,6 +33,7 @@ FOLDER_ROLE = Qt.ItemDataRole.UserRole + 4
 LOCATION_ROLE = Qt.ItemDataRole.UserRole + 5
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 6
 KEY_ROLE = Qt.ItemDataRole.UserRole + 7  # which result a row belongs to (see result_key)
+NAME_ROLE = Qt.ItemDataRole.UserRole + 8  # the name in bold: the file's, or the attachment's
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 SNIPPET_LINES = 3  # a row shows this much; the preview shows the rest
@@ -56,6 +57,13 @@ def result_key(hit: Any) -> str:
 def title_text(hit: Any) -> str:
     """What a result is called: its file name, or 'report.pdf — attached to “Offer” (offer.eml)'."""
     return str(getattr(hit, "title", "") or os.path.basename(hit.path))
+
+
+def attached_text(hit: Any) -> str:
+    """'attached to “Offer” (offer.eml)' for an e-mail attachment, else ''."""
+    if not getattr(hit, "attachment", ""):
+        return ""
+    return f"attached to “{hit.attached_to}” ({os.path.basename(hit.path)})"
 
 
 def tooltip_text(hit: Any) -> str:
@@ -175,8 +183,12 @@ class ResultsModel(QAbstractItemModel):
             return hit
         if role == PASSAGE_ROLE:
             return passage
+        if role == NAME_ROLE:
+            return getattr(hit, "attachment", "") or os.path.basename(hit.path)
         if role == FOLDER_ROLE:
-            return folder_text(hit.path)
+            # An attachment says which mail holds it first, then where that mail lives.
+            attached = attached_text(hit)
+            return f"{attached}  ·  {folder_text(hit.path)}" if attached else folder_text(hit.path)
         if role == LOCATION_ROLE:
             return location_text(passage) if passage is not None else ""
         if role == SCORE_ROLE:
@@ -286,7 +298,7 @@ class ResultDelegate(QStyledItemDelegate):
         name_font.setBold(True)
         painter.setFont(name_font)
         painter.setPen(text_color)
-        name = str(index.data(Qt.ItemDataRole.DisplayRole))
+        name = str(index.data(NAME_ROLE))
         nfm = painter.fontMetrics()
         x = r.left() + self.INDENT - self.PAD
         name_room = max(40, (right - x) * 2 // 3)
@@ -296,7 +308,9 @@ class ResultDelegate(QStyledItemDelegate):
         painter.setFont(opt.font)
         painter.setPen(dim)
         folder_x = name_rect.right() + 12
-        folder = opt.fontMetrics.elidedText(index.data(FOLDER_ROLE), Qt.TextElideMode.ElideMiddle,
+        # A folder keeps both ends; an attachment's text keeps its start (which mail holds it).
+        mode = Qt.TextElideMode.ElideRight if attached_text(hit) else Qt.TextElideMode.ElideMiddle
+        folder = opt.fontMetrics.elidedText(index.data(FOLDER_ROLE), mode,
                                             max(0, right - folder_x))
         painter.drawText(QRect(folder_x, r.top(), max(0, right - folder_x), r.height()),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, folder)

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices
 
 from app.gui import desktop
-from app.gui.results_model import HIT_ROLE
+from app.gui.results_model import FOLDER_ROLE, HIT_ROLE, NAME_ROLE
 from tests.gui.test_window import TIMEOUT, _drop, _indexed, _search
 from tests.pdf_samples import pdf_bytes
 
@@ -49,11 +49,15 @@ def test_an_attachment_row_opens_a_private_copy_and_reveals_its_mail(
     assert row.data(Qt.ItemDataRole.DisplayRole) == \
         "report.pdf — attached to “Offer for the roof” (2024-03 offer.eml)"
     assert row.data(HIT_ROLE).path == str(mail)
+    # Painted: the attachment's name in bold, then which mail holds it and where that lives.
+    assert row.data(NAME_ROLE) == "report.pdf"
+    assert row.data(FOLDER_ROLE).startswith("attached to “Offer for the roof” (2024-03 offer.eml)")
     assert model.index(0, 0, row).data(Qt.ItemDataRole.DisplayRole)  # its passage, page 2
     assert not window.results_view.grab().isNull()
     qtbot.waitUntil(lambda: "copper" in window.preview.text.toPlainText(), timeout=TIMEOUT)
-    assert window.preview.title.full_text().startswith("report.pdf — attached to")
-    assert window.preview.where.full_text().endswith("page 2")
+    assert window.preview.title.full_text() == "report.pdf"
+    assert window.preview.where.full_text() == \
+        "attached to “Offer for the roof” (2024-03 offer.eml)  ·  page 2"
     # Enter opens the attachment itself: a copy only this user can read, under the data folder.
     qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(opened) == 1, timeout=TIMEOUT)
