@@ -337,7 +337,7 @@ class Catalog:
         """Store a member of a stored file, with its passages (stage 'words'), or skipped with
         ``member.reason`` when it has none. Its folder and date are its container's."""
         row = self.conn.execute(
-            "SELECT path, folder, mtime_ns, hash FROM files WHERE id = ?", (container_id,)).fetchone()
+            "SELECT path, folder, mtime_ns FROM files WHERE id = ?", (container_id,)).fetchone()
         name = readable(member.name)
         path = f"{row[0]}{MEMBER_SEP}{member.key}/{name}"
         status, reason = ("indexed", None) if chunks else ("skipped", member.reason or "no text found")

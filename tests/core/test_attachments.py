@@ -82,6 +82,21 @@ def test_mbox_attachments_say_which_message_holds_them(tmp_path: Path) -> None:
     assert name == "terms.docx" and data == _docx(TERMS, tmp_path)
 
 
+def test_an_attachment_over_the_size_limit_is_a_member_skipped_with_the_reason(
+        tmp_path: Path) -> None:
+    from app.core.extract import MBOX_MAX_BYTES
+
+    path = tmp_path / "inbox.mbox"
+    box = mailbox.mbox(str(path))
+    box.add(_mail("Big", "Too big to read.", ("huge.txt", b"words " * 40_000)))
+    box.close()
+    found = extract_parts(path, max_bytes=100_000)
+    [member] = found.members
+    assert member.sections == () and member.size == 240_000
+    assert member.reason == "larger than the 97.7 KB limit (234.4 KB)"
+    assert path.stat().st_size < MBOX_MAX_BYTES and "Too big to read." in found.sections[0].text
+
+
 def test_attachment_bytes_finds_the_attachment_by_its_key(mail_dir: Path) -> None:
     name, data = attachment_bytes(mail_dir / "2024-03 offer.eml", "1.1", 2**20)
     assert name == "report.pdf" and data == pdf_bytes(["Cover page", ROOF])

@@ -105,8 +105,11 @@ def _read_member(key: str, name: str, of: str, part: EmailMessage, max_bytes: in
     if not isinstance(data, bytes) or not data:
         return Member(key, name, of, reason="the attachment is empty or cannot be decoded")
     if len(data) > max_bytes:
-        return Member(key, name, of, reason=f"larger than the {max_bytes // 2**20} MB limit",
-                      size=len(data))
+        from app.core.extract import _size_text
+
+        limit = _size_text(max_bytes).replace(".0 ", " ")
+        return Member(key, name, of, size=len(data),
+                      reason=f"larger than the {limit} limit ({_size_text(len(data))})")
     with tempfile.TemporaryDirectory(prefix="sift-mail-") as tmp:
         file = Path(tmp) / name
         try:
