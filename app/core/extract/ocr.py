@@ -39,7 +39,6 @@ from app.core.records import Section
 
 log = logging.getLogger(__name__)
 
-ENGINE = BUNDLED_ENGINE
 # Seconds the worker sleeps before each page; lets tests exercise the time limit.
 TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
 # The bundled recogniser drops the spaces between words in text under about 40 px high
