@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from app.core.query import stem, word_spans
+from app.core.query import stem, stem_matches
 
 # Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage.
 COEF = (-4.541, 3.22, 2.944, 2.69)
@@ -41,9 +41,10 @@ def coverage(texts: Iterable[str], idf: Mapping[str, float]) -> float:
     if total <= 0:
         return 0.0
     wanted = {stem(t): w for t, w in idf.items()}
+    stems = frozenset(wanted)
     seen: set[str] = set()
     for text in texts:
-        seen.update(s for s in (stem(w) for _, _, w in word_spans(text)) if s in wanted)
+        seen.update(stem(w) for _, _, w in stem_matches(text, stems))
     return sum(w for s, w in wanted.items() if s in seen) / total
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Names and codes: E-4711, ISO_9001, v2.3.1, INV2024, GDPR. Meaning-based search blurs them;
@@ -51,6 +52,11 @@ class ParsedQuery:
         verbatim, so the files holding them, when few, rank first."""
         return tuple(i for i in self.identifiers
                      if any(c.isdigit() for c in i) and any(c.isalpha() for c in i) and len(i) >= 3)
+
+    def with_terms(self, terms: tuple[str, ...]) -> ParsedQuery:
+        """The same query ranking by ``terms`` only (phrases and codes stay)."""
+        return ParsedQuery(text=self.text, phrases=self.phrases, terms=terms,
+                           identifiers=self.identifiers)
 
     def without_phrases(self, dropped: tuple[str, ...]) -> ParsedQuery:
         """The same query with some quoted phrases no longer required (their words still rank)."""
@@ -104,6 +110,9 @@ def _squash(s: str) -> str:
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
 
 
+# Confidence and snippets stem every word of every shown passage; a library's vocabulary is
+# small next to its text, so most words are stemmed once.
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light English stem, enough to highlight 'deposits' for the query word 'deposit'."""
     w = word.casefold()
@@ -115,3 +124,29 @@ def stem(word: str) -> str:
 
 def word_spans(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+
+
+def words(text: str) -> set[str]:
+    """The distinct words of ``text``."""
+    return set(_WORD.findall(text))
+
+
+@lru_cache(maxsize=256)
+def _starting_with(stems: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})\w*", re.IGNORECASE)
+
+
+def stem_matches(text: str, stems: frozenset[str]) -> list[tuple[int, int, str]]:
+    """(start, end, word) of the words of ``text`` whose light stem is one of ``stems``.
+
+    A stem is a prefix of its word's casefolded form, so in ASCII text only the words starting
+    with one are looked at (the regex engine finds them); other text is read word by word.
+    """
+    if not stems:
+        return []
+    if text.isascii() and all(s.isascii() for s in stems):
+        found = _starting_with(stems).finditer(text)
+    else:
+        found = _WORD.finditer(text)
+    return [(m.start(), m.end(), w) for m in found if stem(w := m.group()) in stems]

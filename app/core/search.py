@@ -7,16 +7,15 @@ import os
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from app.core import confidence
 from app.core.catalog import Catalog, ChunkRow
 from app.core.embedder import Embedder
+from app.core.filters import AllowedPassages, Filters
 from app.core.fusion import FEW_FILES, fuse, promote, rrf
+from app.core.keywords import Keywords
 from app.core.query import (
     ParsedQuery,
     contains_phrase,
-    fts_expression,
     parse_query,
     phrase_expression,
 )
@@ -36,40 +35,9 @@ RERANK_FILES = 20          # cross-encoding is the slow step
 RERANK_WINDOW_CHARS = 360
 PASSAGES_PER_FILE = 3
 MAX_IDF_TERMS = 12
-DF_CAP = 50_000            # counting a word's passages stops here (its weight is then tiny)
 # Share of the retrieval order in the blended rerank score, by position: the top of a list that
 # two retrievers agreed on is trusted more than the cross-encoder's single view of one window.
 RETRIEVAL_SHARE = ((3, 0.75), (10, 0.6), (RERANK_FILES, 0.4))
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Narrowing a search: by folder, file type and modification time."""
-
-    folder: str | None = None
-    types: tuple[str, ...] = ()
-    modified_after: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.folder or self.types or self.modified_after)
-
-    def sql(self) -> tuple[str, list[object]]:
-        """A WHERE fragment over ``files f`` and its parameters."""
-        clauses: list[str] = []
-        params: list[object] = []
-        if self.folder:
-            prefix = self.folder.rstrip(os.sep) + os.sep
-            clauses.append("substr(f.path, 1, ?) = ?")
-            params += [len(prefix), prefix]
-        if self.types:
-            exts = [t.lower() if t.startswith(".") else "." + t.lower() for t in self.types]
-            clauses.append(f"f.ext IN ({','.join('?' * len(exts))})")
-            params += exts
-        if self.modified_after:
-            clauses.append("f.mtime_ns >= ?")
-            params.append(int(self.modified_after * 1e9))
-        return (" AND ".join(clauses) or "1"), params
 
 
 @dataclass
@@ -101,6 +69,8 @@ class Searcher:
         self.vectors = vectors
         self.embedder = embedder
         self.reranker = reranker
+        self.keywords = Keywords(catalog.conn)
+        self.allowed = AllowedPassages(catalog.conn)
 
     def search(self, text: str, *, limit: int = 20, filters: Filters | None = None,
                rerank: bool = True) -> SearchResponse:
@@ -209,32 +179,16 @@ class Searcher:
             return []
         allowed = None
         if filters.active:
-            where, params = filters.sql()
-            allowed = np.fromiter((r[0] for r in self.catalog.conn.execute(
-                f"SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE {where}",
-                params)), dtype=np.uint64)
+            allowed = self.allowed.ids(filters)
             if len(allowed) == 0:
                 return []
         keys, sims = self.vectors.search(vec, CANDIDATE_CHUNKS, allowed=allowed)
         return [(int(k), float(s)) for k, s in zip(keys, sims, strict=True)]
 
     def _keyword(self, q: ParsedQuery, filters: Filters) -> list[tuple[int, float]]:
-        expr = fts_expression(q)
-        if expr is None:
-            return []
         where, params = filters.sql()
-        # bm25() is "lower is better"; the file name column weighs less than the text.
-        sql = (
-            "SELECT chunks_fts.rowid, -bm25(chunks_fts, 1.0, 0.6) AS s FROM chunks_fts "
-            "JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id "
-            f"WHERE chunks_fts MATCH ? AND {where} ORDER BY s DESC LIMIT ?"
-        )
-        try:
-            rows = self.catalog.conn.execute(sql, [expr, *params, CANDIDATE_CHUNKS]).fetchall()
-        except Exception as exc:  # an FTS syntax corner case must not break the search
-            log.warning("keyword search failed for %r: %s", expr, exc)
-            return []
-        return [(int(r[0]), float(r[1])) for r in rows]
+        allowed = self.allowed.ids(filters) if filters.active else None
+        return self.keywords.search(q, where, params, CANDIDATE_CHUNKS, allowed)
 
     def _rerank(self, q: ParsedQuery, out: Ranked) -> list[tuple[int, float]]:
         """The head of the hybrid list reordered by a blend of its order and the cross-encoder.
@@ -279,20 +233,10 @@ class Searcher:
                 ranked.weak = confidence.is_weak(best_cos, cover)
 
     def _doc_freq(self, q: ParsedQuery) -> dict[str, int]:
-        sql = ("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? "
-               f"LIMIT {DF_CAP})")
-        out: dict[str, int] = {}
-        for term in q.terms[:MAX_IDF_TERMS]:
-            try:
-                out[term] = int(self.catalog.conn.execute(
-                    sql, ['"' + term.replace('"', '""') + '"']).fetchone()[0])
-            except Exception:  # a term FTS cannot parse: treat it as absent
-                out[term] = 0
-        return out
+        return self.keywords.doc_freq(q.terms[:MAX_IDF_TERMS])
 
     def _passage_count(self) -> int:
-        row = self.catalog.conn.execute("SELECT max(id) FROM chunks").fetchone()
-        return int(row[0] or 0)
+        return self.keywords.passages()
 
     def _hit(self, file_id: int, ranked: Ranked, q: ParsedQuery) -> FileHit:
         passages: list[Passage] = []

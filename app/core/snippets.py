@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import accumulate
 
-from app.core.query import ParsedQuery, stem, word_spans
+from app.core.query import ParsedQuery, stem, stem_matches
 
 SNIPPET_CHARS = 320
+_SPACE_RUN = re.compile(r"\s+")
+# What collapsing changes: runs of whitespace, and single whitespace other than a space.
+_MESSY_SPACE = re.compile(r"\s{2,}|[^\S ]")
 
 
 def highlight_spans(text: str, q: ParsedQuery) -> list[tuple[int, int]]:
     """Character spans in ``text`` of query words (by light stem) and quoted phrases."""
-    stems = {stem(t) for t in q.terms}
-    spans = [(a, b) for a, b, w in word_spans(text) if stem(w) in stems]
+    stems = frozenset(stem(t) for t in q.terms)
+    spans = [(a, b) for a, b, _ in stem_matches(text, stems)]
     for phrase in q.phrases:
         words = [re.escape(w) for w in re.findall(r"\w+", phrase)]
         if not words:
@@ -74,24 +79,19 @@ def _best_window(spans: list[tuple[int, int]], length: int, width: int) -> int:
 def _tidy(snippet: str, offset: int,
           spans: list[tuple[int, int]]) -> tuple[str, int, list[tuple[int, int]]]:
     """Collapse runs of whitespace (PDF text is full of them), keeping spans aligned."""
-    out: list[str] = []
-    mapping: list[int] = []
-    prev_space = False
-    for i, ch in enumerate(snippet):
-        if ch.isspace():
-            if prev_space:
-                continue
-            ch, prev_space = " ", True
-        else:
-            prev_space = False
-        out.append(ch)
-        mapping.append(i)
-    text = "".join(out)
-    index = {orig: new for new, orig in enumerate(mapping)}
-    new_spans = []
-    for a, b in spans:
-        na = index.get(a)
-        nb = index.get(b - 1)
-        if na is not None and nb is not None:
-            new_spans.append((na, nb + 1))
+    runs = [m.span() for m in _MESSY_SPACE.finditer(snippet)]
+    if not runs:
+        return snippet, offset, spans
+    text = _SPACE_RUN.sub(" ", snippet)
+    # A run [a, b) becomes one space: a position after it moves left by b - a - 1.
+    ends = [b for _, b in runs]
+    removed = list(accumulate(b - a - 1 for a, b in runs))
+    inside = {i for a, b in runs for i in range(a + 1, b)}  # dropped characters
+
+    def moved(pos: int) -> int:
+        k = bisect_right(ends, pos)
+        return pos - (removed[k - 1] if k else 0)
+
+    new_spans = [(moved(a), moved(b - 1) + 1) for a, b in spans
+                 if a not in inside and (b - 1) not in inside]
     return text, offset, new_spans

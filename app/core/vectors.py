@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import weakref
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
@@ -35,7 +38,16 @@ EXACT_LIMIT = 50_000
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 128
-SIDECAR_VERSION = 1
+# Version 2 checks the file with CRC-32 (5x faster than BLAKE2b here: 0.3 s a GB) and records the
+# fingerprint of its keys; version-1 sidecars are still read, with BLAKE2b.
+SIDECAR_VERSION = 2
+# A filter that lets through at most this many passages of a larger index is searched exactly,
+# over its own vectors held as a matrix until the index or the filter changes (150 MB at most).
+SUBSET_EXACT_LIMIT = 100_000
+# Above it the graph is asked for enough neighbours that about this many times ``count`` pass
+# (its cost grows with the neighbours asked for: 1,500 of 100,000 took 17 ms, 7,000 took 76).
+FILTER_OVERSAMPLING = 1.2
+_BLOCK = 1 << 22
 
 
 class VectorStore(Protocol):
@@ -65,17 +77,61 @@ class _ExactMatrix:
 
     def search(self, query: np.ndarray, count: int,
                allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        sims = self.mat @ query
+        # One thread: OpenBLAS's threads spin against each other on a busy two-core machine
+        # (a 10,000-row product took 18 ms instead of 1).
+        sims = np.einsum("ij,j->i", self.mat, query)
         keys = self.keys
         if allowed is not None:
-            mask = np.isin(keys, allowed)
+            mask = _member(keys, allowed)
             sims, keys = sims[mask], keys[mask]
-        if len(sims) == 0:
-            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
-        count = min(count, len(sims))
-        top = np.argpartition(-sims, count - 1)[:count] if count < len(sims) else np.arange(len(sims))
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return keys[top], sims[top]
+        return _top(keys, sims, count)
+
+
+def _top(keys: np.ndarray, sims: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    if len(sims) == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
+    count = min(count, len(sims))
+    top = np.argpartition(-sims, count - 1)[:count] if count < len(sims) else np.arange(len(sims))
+    top = top[np.argsort(-sims[top], kind="stable")]
+    return keys[top], sims[top]
+
+
+def _sorted(ids: np.ndarray) -> np.ndarray:
+    ids = np.asarray(ids, dtype=np.uint64)
+    return ids if len(ids) < 2 or bool(np.all(ids[:-1] <= ids[1:])) else np.sort(ids)
+
+
+def _member(keys: np.ndarray, allowed_sorted: np.ndarray) -> np.ndarray:
+    """Which ``keys`` are in ``allowed_sorted`` (a binary search each: the allowed set is large)."""
+    if len(allowed_sorted) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.searchsorted(allowed_sorted, keys).clip(0, len(allowed_sorted) - 1)
+    return allowed_sorted[pos] == keys
+
+
+def keys_fingerprint(ids: np.ndarray) -> list[int]:
+    """Count, largest, sum and a hashed sum of chunk ids: two sets that differ differ here.
+
+    The same numbers as ``Catalog.embedded_fingerprint`` computes in SQL (ids below 2**32).
+    """
+    ids = np.asarray(ids, dtype=np.uint64)
+    if len(ids) == 0:
+        return [0, 0, 0, 0]
+    hashed = (ids * np.uint64(FP_MULTIPLIER)) % np.uint64(FP_MODULUS)
+    return [len(ids), int(ids.max()), int(ids.sum()), int(hashed.sum())]
+
+
+FP_MULTIPLIER = 2654435761   # Knuth's multiplicative hash
+FP_MODULUS = 4294967291      # the largest prime below 2**32
+
+
+def file_crc32(path: Path) -> int:
+    """CRC-32 of the file's bytes, read in blocks so memory stays flat."""
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(_BLOCK):
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 class UsearchStore:
@@ -92,6 +148,9 @@ class UsearchStore:
         self.load_error: str | None = None
         self.removed_since_build = 0
         self._expected_count = -1
+        self.fingerprint: list[int] | None = None  # of the keys of the file last loaded or saved
+        self._changes = 0  # counts every change, so cached filter matrices know they are stale
+        self._subset: tuple[weakref.ref[np.ndarray], int, _ExactMatrix] | None = None
 
     @property
     def sidecar(self) -> Path:
@@ -112,8 +171,9 @@ class UsearchStore:
         """
         with self._lock:
             self._index = self._new()
-            self._exact.invalidate()
+            self._changed()
             self.load_error = None
+            self.fingerprint = None
             if not self.path.exists():
                 self.load_error = "missing"
                 return False
@@ -128,6 +188,7 @@ class UsearchStore:
             if problem is not None:
                 log.warning("vector index %s unusable (%s); it will be rebuilt", self.path, problem)
                 self.load_error = problem
+                self.fingerprint = None
                 self._index = self._new()
                 return False
             # Not stored in the file: set again after every load.
@@ -142,7 +203,7 @@ class UsearchStore:
             meta = json.loads(self.sidecar.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return "no valid checksum file"
-        if not isinstance(meta, dict) or meta.get("version") != SIDECAR_VERSION:
+        if not isinstance(meta, dict) or meta.get("version") not in (1, SIDECAR_VERSION):
             return "checksum file of another version"
         if meta.get("ndim") != self.ndim or meta.get("dtype") != DTYPE:
             return f"dimension {meta.get('ndim')} != {self.ndim}"
@@ -150,11 +211,17 @@ class UsearchStore:
             size = self.path.stat().st_size
             if size != meta.get("size"):
                 return f"size {size} != {meta.get('size')}"
-            if file_digest(self.path) != meta.get("blake2b"):
+            if meta["version"] == 1:
+                if file_digest(self.path) != meta.get("blake2b"):
+                    return "checksum mismatch"
+            elif file_crc32(self.path) != meta.get("crc32"):
                 return "checksum mismatch"
         except OSError as exc:
             return f"unreadable ({exc})"
         self._expected_count = int(meta.get("count", -1))
+        fingerprint = meta.get("keys")
+        if isinstance(fingerprint, list) and len(fingerprint) == 4:
+            self.fingerprint = [int(v) for v in fingerprint]
         return None
 
     def _check_loaded(self) -> str | None:
@@ -174,21 +241,32 @@ class UsearchStore:
                 return np.zeros(0, dtype=np.uint64)
             return np.asarray(self._index.keys, dtype=np.uint64)
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add vectors; ids already present are left as they are (ids are never reused)."""
+    def add(self, ids: np.ndarray, vectors: np.ndarray, *, bulk: bool = False) -> None:
+        """Add vectors; ids already present are left as they are (ids are never reused).
+
+        ``bulk`` (a rebuild, nobody searching yet) uses every core in large batches.
+        """
         ids = np.asarray(ids, dtype=np.uint64)
         if len(ids) == 0:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        # Otherwise batches of a few hundred on one thread: every call holds the GIL (and the
+        # lock searches wait on) for its whole length.
+        step, threads = (16_384, os.cpu_count() or 1) if bulk else (512, 1)
         with self._lock:
             present = np.asarray(self._index.contains(ids), dtype=bool).reshape(-1)
             if present.any():
                 ids, vectors = ids[~present], vectors[~present]
-            # Batches of a few hundred: every call holds the GIL for its whole length.
-            for start in range(0, len(ids), 512):
-                self._index.add(ids[start:start + 512], vectors[start:start + 512], threads=1)
-            self._exact.invalidate()
+            for start in range(0, len(ids), step):
+                self._index.add(ids[start:start + step], vectors[start:start + step],
+                                threads=threads)
+            self._changed()
             self.dirty = True
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._exact.invalidate()
+        self._subset = None
 
     def remove(self, ids: Iterable[int]) -> None:
         keys = np.fromiter((int(i) for i in ids), dtype=np.uint64)
@@ -196,7 +274,7 @@ class UsearchStore:
             return
         with self._lock:
             self._index.remove(keys)
-            self._exact.invalidate()
+            self._changed()
             self.dirty = True
             self.removed_since_build += len(keys)
 
@@ -204,17 +282,48 @@ class UsearchStore:
                allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``count`` nearest chunk ids and their cosine similarities, best first.
 
-        ``allowed`` (chunk ids) restricts the search; exact below ``exact_limit`` vectors.
+        ``allowed`` (chunk ids, best sorted and the same array for the same filter) restricts
+        the search; exact below ``exact_limit`` vectors, and over the allowed vectors when they
+        are few (``SUBSET_EXACT_LIMIT``).
         """
         query = np.asarray(query, dtype=np.float32).reshape(-1)
+        unit = query / (np.linalg.norm(query) or 1.0)
         with self._lock:
             n = len(self._index)
             if n == 0 or count <= 0:
                 return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
             if n <= self.exact_limit:
-                return self._exact_matrix().search(query / (np.linalg.norm(query) or 1.0),
-                                                   count, allowed)
-            return self._approximate(query, count, allowed)
+                return self._exact_matrix().search(
+                    unit, count, None if allowed is None else _sorted(allowed))
+            if allowed is None:
+                return self._approximate(query, count, None)
+            if len(allowed) <= SUBSET_EXACT_LIMIT:
+                return self._subset_matrix(allowed).search(unit, count, None)
+            return self._approximate(query, count, _sorted(allowed))
+
+    def _subset_matrix(self, allowed: np.ndarray) -> _ExactMatrix:
+        """The allowed passages' vectors as one matrix, kept while index and filter stay."""
+        if self._subset is not None:
+            ref, changes, matrix = self._subset
+            if ref() is allowed and changes == self._changes:
+                return matrix
+        keys = np.asarray(allowed, dtype=np.uint64)
+        keys = keys[np.asarray(self._index.contains(keys), dtype=bool).reshape(-1)]
+        matrix = _ExactMatrix()
+        matrix.keys, matrix.mat, matrix.valid = keys, self._unit_rows(keys), True
+        self._subset = (weakref.ref(allowed), self._changes, matrix)
+        return matrix
+
+    def _unit_rows(self, keys: np.ndarray) -> np.ndarray:
+        if len(keys) == 0:
+            return np.zeros((0, self.ndim), dtype=np.float32)
+        rows = self._index.get(keys, dtype=np.float32)
+        mat = rows if isinstance(rows, np.ndarray) else np.stack(rows)
+        mat = mat.astype(np.float32, copy=not mat.flags.writeable).reshape(len(keys), self.ndim)
+        norms = np.sqrt(np.einsum("ij,ij->i", mat, mat))[:, None]
+        norms[norms == 0] = 1.0
+        mat /= norms  # in place: at 100,000 rows each copy is 150 MB
+        return mat
 
     def search_approximate(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         """The HNSW graph's answer whatever the size (for measuring its recall)."""
@@ -230,25 +339,25 @@ class UsearchStore:
             return self._exact_matrix().search(query / (np.linalg.norm(query) or 1.0), count, None)
 
     def _approximate(self, query: np.ndarray, count: int,
-                     allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        wanted = count if allowed is None else count * 8
+                     allowed_sorted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        wanted = count
+        if allowed_sorted is not None:
+            # Enough neighbours that about FILTER_OVERSAMPLING x count of them are allowed.
+            share = max(len(allowed_sorted) / max(len(self._index), 1), 1e-6)
+            wanted = min(len(self._index), int(count * FILTER_OVERSAMPLING / share) + count)
         matches = self._index.search(query, wanted, threads=1)
         keys = np.asarray(matches.keys, dtype=np.uint64)
         sims = 1.0 - np.asarray(matches.distances, dtype=np.float32)
-        if allowed is not None:
-            mask = np.isin(keys, allowed)
+        if allowed_sorted is not None:
+            mask = _member(keys, allowed_sorted)
             keys, sims = keys[mask][:count], sims[mask][:count]
         return keys, sims
 
     def _exact_matrix(self) -> _ExactMatrix:
         if not self._exact.valid:
             keys = self.keys()
-            rows = self._index.get(keys, dtype=np.float32) if len(keys) else ()
-            mat = (np.stack(rows).astype(np.float32, copy=False) if len(rows)
-                   else np.zeros((0, self.ndim), dtype=np.float32))
-            norms = np.linalg.norm(mat, axis=1, keepdims=True)
-            norms[norms == 0] = 1.0
-            self._exact.keys, self._exact.mat, self._exact.valid = keys, mat / norms, True
+            self._exact.keys, self._exact.mat = keys, self._unit_rows(keys)
+            self._exact.valid = True
         return self._exact
 
     def save(self) -> None:
@@ -259,19 +368,21 @@ class UsearchStore:
             def write(tmp: Path) -> None:
                 self._index.save(str(tmp))
                 info["size"] = tmp.stat().st_size
-                info["blake2b"] = file_digest(tmp)
+                info["crc32"] = file_crc32(tmp)
 
+            fingerprint = keys_fingerprint(self.keys())
             # Sidecar last: a crash between the two leaves a mismatch, which means a rebuild.
             write_atomic(self.path, write)
             write_text_atomic(self.sidecar, json.dumps({
                 "version": SIDECAR_VERSION, "ndim": self.ndim, "dtype": DTYPE,
-                "count": len(self._index), **info}))
+                "count": len(self._index), "keys": fingerprint, **info}))
+            self.fingerprint = fingerprint
             self.dirty = False
 
     def reset(self) -> None:
         with self._lock:
             self._index = self._new()
-            self._exact.invalidate()
+            self._changed()
             self.dirty = True
             self.removed_since_build = 0
 
