@@ -81,6 +81,11 @@ END;
 # Indexes on columns that older catalogs gain in a migration: created after migrating.
 SCHEMA_LATE = "CREATE INDEX IF NOT EXISTS files_stage ON files(stage);"
 SCHEMA_LATE += "CREATE INDEX IF NOT EXISTS files_container ON files(container_id);"
+# Status at a million passages: files per state and stage, and the ids of embedded passages
+# (what the vector file must hold), read from small indexes instead of scanning the tables.
+SCHEMA_LATE += "CREATE INDEX IF NOT EXISTS files_status_stage ON files(status, stage);"
+SCHEMA_LATE += ("CREATE INDEX IF NOT EXISTS chunks_embedded ON chunks(id) "
+                "WHERE length(embedding) > 0;")
 
 # Versioned, in order: MIGRATIONS[n] brings a catalog of version n to n + 1.
 MIGRATIONS = {
@@ -466,10 +471,20 @@ class Catalog:
 
     def retry_paths(self) -> set[str]:
         """Files to read again at the next look even if unchanged: those waiting for OCR."""
+        # Two indexed lookups (called for every batch of changes the watcher sees).
         rows = self.conn.execute(
-            "SELECT path FROM files WHERE (status = 'skipped' AND reason LIKE ?) OR stage = ?",
-            (RETRY_REASON + "%", STAGE_OCR))
+            "SELECT path FROM files WHERE stage = ? UNION "
+            "SELECT path FROM files WHERE status = 'skipped' AND reason LIKE ?",
+            (STAGE_OCR, RETRY_REASON + "%"))
         return {from_db(r[0]) for r in rows}
+
+    def embedded_fingerprint(self) -> list[int]:
+        """Count, largest, sum and hashed sum of the embedded passages' ids (``keys_fingerprint``)."""
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0), "
+            "coalesce(sum(id * 2654435761 % 4294967291), 0) "
+            "FROM chunks WHERE length(embedding) > 0").fetchone()
+        return [int(v) for v in row]
 
     def attachment_count(self) -> int:
         """E-mail attachments indexed as results of their own."""
