@@ -111,6 +111,7 @@ def bench_pages(tmp: Path, pages: int) -> None:
         for label, engine in engines:
             _one_engine(label, language, engine, refs, files)
             shutdown()
+    print(f"  load average at the end {os.getloadavg()[0]:.1f}")
 
 
 def _one_engine(label: str, language: str, engine: EngineChoice, refs: list[str], files: list[Path]) -> None:
