@@ -1,11 +1,8 @@
-"""sift bench --scale: a synthetic library of N passages, written and searched through the app's own code.
+"""sift bench --scale: search latency, memory, open and rebuild time over a synthetic library.
 
-No encoder runs: passages are Zipf-distributed pseudo-words (so BM25 does real work on common
-and rare words alike) and their embeddings are clustered unit vectors, one topic per file with
-the folder's topics more likely, and the topic's words mixed into the text so both retrievers
-find the same files. Queries carry a vector near a topic, handed to the real search path in
-place of the encoder. Opening and searching run in a fresh process, so its peak memory and
-open time are what a user's Sift would see.
+The library (``synthetic_library``) is written through the app's own catalog and vector store;
+opening and searching then run in a fresh process, so its peak memory and open time are what a
+user's Sift would see.
 """
 
 from __future__ import annotations
@@ -21,208 +18,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-VOCABULARY = 50_000
-ZIPF_S = 1.07            # English word frequencies follow roughly 1/rank^1.07
-ZIPF_Q = 2.7             # Mandelbrot's offset: the very top words are a little flatter
-TOPIC_WORDS = 24         # per topic, drawn from mid-frequency words
-TOPIC_SHARE = 0.12       # share of a passage's words that come from its topic
-FILE_SPREAD = 0.8        # how far a file's vector strays from its topic's centre
-PASSAGE_SPREAD = 0.9     # how far a passage strays from its file's vector
-QUERY_SPREAD = 1.0
-EXTENSIONS = ((".pdf", 0.25), (".docx", 0.15), (".txt", 0.18), (".md", 0.18), (".py", 0.09),
-              (".html", 0.08), (".csv", 0.07))
-TOP_FOLDERS = ("Documents", "Projects", "Work", "Notes", "Research", "Archive", "Invoices",
-               "Mail", "Code", "Books", "Photos-scanned", "Taxes")
-YEARS = 6
+from app.core.synthetic_library import (
+    MARK,
+    TOP_FOLDERS,
+    Query,
+    World,
+    build_library,
+    library_root,
+    make_queries,
+    unit,
+)
+
 QUERIES = 100
 WARMUP = 5
-SEED = 13
 DEFAULT_DIM = 384  # all-MiniLM-L6-v2's, for a model not on disk yet
-MARK = "synthetic_bench"  # meta key of a catalog the bench wrote: only such a one is replaced
-
-
-# -- the synthetic world ---------------------------------------------------------------------
-@dataclass
-class World:
-    """Everything the library and its queries are drawn from; the same for the same seed."""
-
-    dim: int
-    vocab: np.ndarray        # of str
-    cdf: np.ndarray          # Zipf cumulative probabilities over vocab
-    centres: np.ndarray      # (topics, dim) unit vectors
-    topic_words: np.ndarray  # (topics, TOPIC_WORDS) vocab indices
-
-    @classmethod
-    def make(cls, n: int, dim: int, seed: int = SEED) -> World:
-        rng = np.random.default_rng(seed)
-        vocab = _pseudo_words(rng, VOCABULARY)
-        weights = 1.0 / (np.arange(VOCABULARY) + ZIPF_Q) ** ZIPF_S
-        cdf = np.cumsum(weights) / weights.sum()
-        topics = int(np.clip(n // 400, 8, 2500))
-        centres = _unit(rng.standard_normal((topics, dim)))
-        topic_words = rng.integers(300, 20_000, size=(topics, TOPIC_WORDS))
-        return cls(dim, vocab, cdf, centres, topic_words)
-
-    def near(self, rng: np.random.Generator, topics: np.ndarray, spread: float) -> np.ndarray:
-        noise = rng.standard_normal((len(topics), self.dim)) / np.sqrt(self.dim)
-        return self.centres[topics] + spread * noise
-
-    def zipf_words(self, rng: np.random.Generator, count: int) -> np.ndarray:
-        return np.searchsorted(self.cdf, rng.random(count)).clip(0, VOCABULARY - 1)
-
-
-def _pseudo_words(rng: np.random.Generator, count: int) -> np.ndarray:
-    """Distinct pronounceable words of 2-4 syllables (not English: no stemming surprises)."""
-    onsets = [*"bdfgklmnprstvz", "br", "ch", "st", "tr", "pl", "sh", "kr", "gl"]
-    vowels = ["a", "e", "i", "o", "u", "ai", "ou", "ei"]
-    codas = ["", "", "", "n", "r", "s", "l", "m", "t"]
-    syllables = [o + v + c for o in onsets for v in vowels for c in codas]
-    words: dict[str, None] = {}
-    while len(words) < count:
-        picks = rng.integers(0, len(syllables), size=(count, 4))
-        parts = rng.integers(2, 5, size=count)
-        for row, k in zip(picks, parts, strict=True):
-            words["".join(syllables[i] for i in row[:k])] = None
-    return np.array(list(words)[:count], dtype=object)
-
-
-def _unit(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float32)
-    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
-
-
-@dataclass(frozen=True)
-class Query:
-    text: str
-    vector: np.ndarray
-
-
-def make_queries(world: World, count: int, seed: int = SEED + 1) -> list[Query]:
-    """Two to four words (a topic word, mid-frequency words, sometimes a very common one)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(count):
-        topic = int(rng.integers(len(world.centres)))
-        words = [world.topic_words[topic, rng.integers(TOPIC_WORDS)]]
-        words += list(rng.integers(50, 5000, size=int(rng.integers(1, 3))))
-        if rng.random() < 0.4:
-            words.append(int(rng.integers(0, 30)))  # a word in most passages: BM25's worst case
-        vec = _unit(world.near(rng, np.array([topic]), QUERY_SPREAD))[0]
-        out.append(Query(" ".join(world.vocab[w] for w in words), vec))
-    return out
-
-
-# -- writing the library through the catalog's and vector store's own API ---------------------
-@dataclass
-class Layout:
-    folders: list[str]
-    folder_topics: np.ndarray  # (folders, 3)
-
-
-def _layout(rng: np.random.Generator, root: str, files: int, topics: int) -> Layout:
-    count = max(len(TOP_FOLDERS), files // 40)
-    folders = []
-    for i in range(count):
-        top = TOP_FOLDERS[i % len(TOP_FOLDERS)]
-        depth = i // len(TOP_FOLDERS)
-        sub = "" if depth == 0 else f"/{2015 + depth % 10}/project-{depth:04d}"
-        folders.append(f"{root}/{top}{sub}")
-    return Layout(folders, rng.integers(0, topics, size=(count, 3)))
-
-
-def build_library(folder: Path, model_name: str, n: int, dim: int, root: str,
-                  progress: Any = None) -> dict[str, Any]:
-    """Write ``n`` passages into a new index at ``folder``; what was written."""
-    from app.core.records import Chunk
-    from app.core.store import IndexStore
-
-    world = World.make(n, dim)
-    rng = np.random.default_rng(SEED + 2)
-    sizes = _file_sizes(rng, n)
-    layout = _layout(rng, root, len(sizes), len(world.centres))
-    exts = [e for e, _ in EXTENSIONS]
-    ext_p = np.array([p for _, p in EXTENSIONS]) / sum(p for _, p in EXTENSIONS)
-    now_ns = time.time_ns()
-    store = IndexStore(folder, model_name, dim)
-    try:
-        with store.catalog.transaction():
-            store.catalog.set_meta(MARK, "1")
-        written = 0
-        batch = 400  # files per transaction
-        for start in range(0, len(sizes), batch):
-            part = sizes[start:start + batch]
-            fidx = np.arange(start, start + len(part))
-            fold = rng.integers(0, len(layout.folders), size=len(part))
-            own = rng.random(len(part)) < 0.7
-            topic = np.where(own, layout.folder_topics[fold, rng.integers(0, 3, len(part))],
-                             rng.integers(0, len(world.centres), len(part)))
-            file_vecs = world.near(rng, topic, FILE_SPREAD)
-            ext = rng.choice(len(exts), size=len(part), p=ext_p)
-            mtimes = now_ns - (rng.random(len(part)) * YEARS * 365 * 86400 * 1e9).astype(np.int64)
-            total = int(part.sum())
-            owner = np.repeat(np.arange(len(part)), part)
-            vecs = _unit(file_vecs[owner] + PASSAGE_SPREAD * rng.standard_normal(
-                (total, dim)) / np.sqrt(dim))
-            texts = _passages(world, rng, topic[owner])
-            ids_all: list[int] = []
-            with store.catalog.transaction():
-                pos = 0
-                for j, count in enumerate(part):
-                    path = f"{layout.folders[fold[j]]}/file-{fidx[j]:07d}{exts[ext[j]]}"
-                    mine = texts[pos:pos + count]
-                    fid = store.catalog.put_file(path, os.path.dirname(path),
-                                                 sum(len(t) for t in mine), int(mtimes[j]),
-                                                 f"{fidx[j]:040x}", "indexed")
-                    chunks = [Chunk(text=t, page=(k + 1) if exts[ext[j]] == ".pdf" else None,
-                                    line_start=6 * k + 1, line_end=6 * k + 6, char_start=0,
-                                    char_end=len(t)) for k, t in enumerate(mine)]
-                    # With embeddings, add_chunks puts the file straight at stage 'meaning'.
-                    ids_all += store.catalog.add_chunks(fid, path, chunks, vecs[pos:pos + count])
-                    pos += count
-            store.vectors.add(np.asarray(ids_all, dtype=np.uint64), vecs)
-            written += total
-            if progress is not None:
-                progress(written, n)
-        store.save()
-    finally:
-        store.close()
-    return {"chunks": n, "files": len(sizes), "folders": len(layout.folders),
-            "topics": len(world.centres)}
-
-
-def _file_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Passages per file: most files short, a few long (geometric, mean about 5, at most 200)."""
-    sizes = []
-    left = n
-    while left > 0:
-        s = np.minimum(rng.geometric(0.2, size=max(16, left // 4)), 200)
-        for v in s:
-            v = int(min(v, left))
-            sizes.append(v)
-            left -= v
-            if left == 0:
-                break
-    return np.array(sizes, dtype=np.int64)
-
-
-def _passages(world: World, rng: np.random.Generator, topics: np.ndarray) -> list[str]:
-    """One passage per entry of ``topics``: 40 to 200 words (mean 120), about an eighth topical."""
-    lengths = rng.integers(40, 201, size=len(topics))
-    total = int(lengths.sum())
-    words = world.zipf_words(rng, total)
-    topical = rng.random(total) < TOPIC_SHARE
-    owner = np.repeat(np.arange(len(topics)), lengths)
-    words[topical] = world.topic_words[topics[owner[topical]],
-                                       rng.integers(0, TOPIC_WORDS, int(topical.sum()))]
-    strings = world.vocab[words]
-    ends = np.cumsum(lengths)
-    return [" ".join(strings[e - size:e]) for e, size in zip(ends, lengths, strict=True)]
 
 
 # -- measuring in a fresh process ---------------------------------------------------------------
@@ -286,11 +100,6 @@ def measure(data_dir: Path, model_name: str, dim: int, n: int,
     return out
 
 
-def library_root(data_dir: Path) -> str:
-    """Where the synthetic files would live (they are never written to disk)."""
-    return str(Path(data_dir).resolve() / "library")
-
-
 def peak_rss_mb() -> float:
     """This process's peak resident memory.
 
@@ -309,14 +118,14 @@ def peak_rss_mb() -> float:
 def _open_parts(lib: Any) -> dict[str, float]:
     """Where opening spends its time, timed again on a warm cache (so lower bounds)."""
     from app.core import catalog_health
-    from app.core.hashing import file_digest
+    from app.core.vectors import file_crc32
 
     vectors = lib.store.vectors
     parts = {}
     for name, call in (("quick_check", lambda: catalog_health.damage(lib.index_folder)),
-                       ("vector_checksum", lambda: file_digest(vectors.path)),
+                       ("vector_checksum", lambda: file_crc32(vectors.path)),
                        ("vector_load", vectors.load),
-                       ("catalog_ids", lib.store.catalog.chunk_ids)):
+                       ("key_fingerprint", lib.store.catalog.embedded_fingerprint)):
         t0 = time.perf_counter()
         call()
         parts[name] = time.perf_counter() - t0
@@ -393,7 +202,7 @@ def _recall(lib: Any, queries: list[Query], cases: dict[str, Any]) -> dict[str, 
     best = {p: (np.full((len(queries), 0), -2.0), np.zeros((len(queries), 0), np.uint64))
             for p in cases}
     for ids, mat in store.catalog.embeddings(batch=20_000):
-        sims = qmat @ _unit(mat).T
+        sims = qmat @ unit(mat).T
         for prefix in cases:
             mask = None if allowed[prefix] is None else np.isin(ids, allowed[prefix])
             s = sims if mask is None else sims[:, mask]
@@ -567,4 +376,4 @@ def _print_human(r: dict[str, Any]) -> None:
         f"{k} {v:.3f}" for k, v in r["dense_recall_at_10"].items()))
 
 
-__all__ = ["InjectedQueries", "World", "build_library", "make_queries", "measure", "run_scale"]
+__all__ = ["InjectedQueries", "measure", "peak_rss_mb", "run_scale"]
