@@ -12,6 +12,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from app.core import clean_close
 from app.core.atomic import write_text_atomic
 from app.core.failures import last_words
 
@@ -30,7 +31,7 @@ def damage(folder: Path) -> str | None:
         with contextlib.suppress(OSError):
             return marker.read_text(encoding="utf-8", errors="replace").strip() or "damaged"
         return "damaged"
-    if not path.exists():
+    if not path.exists() or clean_close.unchanged(folder):  # as Sift cleanly left it
         return None
     try:
         with open(path, "rb") as f:

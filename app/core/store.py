@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core import clean_close
 from app.core.catalog import Catalog
 from app.core.models import model_slug
 from app.core.vectors import UsearchStore
@@ -129,6 +130,8 @@ class IndexStore:
     def close(self) -> None:
         self.save()
         self.catalog.close()
+        if not self.readonly:
+            clean_close.record(self.folder)  # the next open can skip reading every page
 
 
 def other_model_indexes(indexes_root: Path, keep: Path) -> list[Path]:
