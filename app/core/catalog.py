@@ -97,7 +97,10 @@ MIGRATIONS = {
     3: ("ALTER TABLE files ADD COLUMN container_id INTEGER "
         "REFERENCES files(id) ON DELETE CASCADE",
         "ALTER TABLE files ADD COLUMN member_key TEXT",
-        "ALTER TABLE files ADD COLUMN member_of TEXT"),
+        "ALTER TABLE files ADD COLUMN member_of TEXT",
+        # Saved mail held its attachments' text: read each again at the next look (an unknown
+        # size and content), so that they become results of their own and are not counted twice.
+        "UPDATE files SET size = -1, hash = NULL WHERE ext IN ('.eml', '.mbox')"),
 }
 
 # A member's stored path: its container's, this, then its key and name. U+FFFF in a stored path

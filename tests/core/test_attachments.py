@@ -279,6 +279,9 @@ def test_a_version_3_catalog_gains_attachment_rows(tmp_path: Path) -> None:
     try:
         assert SCHEMA_VERSION == 4 and cat.get_meta("schema_version") == "4"
         assert list(cat.all_files()) == ["/d/offer.eml"]
+        # Its attachments were part of its own text: it is read again at the next look.
+        state = cat.all_files()["/d/offer.eml"]
+        assert (state.size, state.hash) == (-1, None)
         with cat.transaction():
             cat.put_member(1, Member("1.1", "report.pdf", "Offer"),
                            [Chunk("slate tiles", 2, 1, 1, 0, 11)])
@@ -334,3 +337,17 @@ def test_a_private_copy_is_the_attachment_and_old_copies_are_cleaned_up(tmp_path
     os.utime(copy.parent, (1, 1))  # a copy from long ago
     assert remove_stale(copies_folder(tmp_path / "data")) == 1
     assert not copy.exists() and fresh.exists()
+
+
+def test_a_mail_marked_by_the_migration_is_read_again_at_the_next_look(library,
+                                                                       mail_dir: Path) -> None:
+    from app.core.catalog import MIGRATIONS
+
+    library.index([str(mail_dir)])
+    cat = library.store.catalog
+    with cat.transaction():
+        cat.conn.execute(MIGRATIONS[3][-1])
+    report = library.index([str(mail_dir)])
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert len(_roof_hits(library)) == 1 and cat.attachment_count() == 1
+    assert library.store.consistent()
