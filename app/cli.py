@@ -343,7 +343,7 @@ def _stages(lib) -> dict[str, int]:  # type: ignore[no-untyped-def]
     try:
         cat = Catalog(path, readonly=True)
         try:
-            return cat.stage_counts()
+            return {**cat.stage_counts(), "attachments": cat.attachment_count()}
         finally:
             cat.close()
     except sqlite3.Error:  # an older catalog not yet migrated, or one being created
@@ -365,6 +365,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "model": stats.model,
         "backend": backend,
         "files": stats.files,
+        "attachments": stages.get("attachments", 0),  # e-mail attachments, results of their own
         "passages": stats.chunks,
         "skipped": stats.skipped,
         "stages": {"words": stats.files, "meaning": stages.get("meaning", stats.files),
@@ -389,7 +390,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     ocr = data["ocr"]
     print(f"OCR:         {safe(ocr['engine'] if ocr['on'] else 'off')}"
           + (f"\n             {safe(ocr['note'])}" if ocr["on"] and ocr["note"] else ""))
-    print(f"Index:       {stats.files} files, {stats.chunks} passages, {stats.skipped} skipped")
+    n = int(data["attachments"])
+    attached = f" (and {n} e-mail attachment{'s' if n != 1 else ''})" if n else ""
+    print(f"Index:       {stats.files} files{attached}, {stats.chunks} passages, "
+          f"{stats.skipped} skipped")
     print(f"Stages:      words: {st['words']}/{stats.files} files · "
           f"meaning: {st['meaning']}/{stats.files}"
           + (f" ({st['passages_to_embed']} passages to embed)" if st["passages_to_embed"] else ""))

@@ -227,7 +227,8 @@ def test_the_command_line_names_the_attachment_and_its_mail(capsys, data_dir: Pa
     assert result["path"] == str(mail)
     assert result["attachment"] == {"name": "report.pdf", "attached_to": "Offer for the roof"}
     run_cli(["--data-dir", str(data_dir), "status"])
-    assert "2 files" in capsys.readouterr().out  # files on disk: the mail and the note
+    # Files on disk (the mail and the note), and the attachment apart.
+    assert "Index:       2 files (and 1 e-mail attachment)," in capsys.readouterr().out
 
 
 def test_an_attachment_result_crosses_the_query_channel_whole() -> None:
