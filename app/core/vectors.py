@@ -141,7 +141,10 @@ class UsearchStore:
         self.path = path
         self.ndim = ndim
         self.exact_limit = exact_limit
+        # Searches and changes take ``_lock``; changes and saving take ``_mutating``, so writing
+        # the file (seconds at a million vectors) never holds up a search.
         self._lock = threading.RLock()
+        self._mutating = threading.RLock()
         self._index = self._new()
         self._exact = _ExactMatrix()
         self.dirty = False
@@ -169,7 +172,7 @@ class UsearchStore:
         A damaged file can crash usearch's loader (a segfault, a huge allocation, a hang), so
         nothing is handed to usearch before its size and checksum match the sidecar.
         """
-        with self._lock:
+        with self._mutating, self._lock:
             self._index = self._new()
             self._changed()
             self.load_error = None
@@ -253,7 +256,7 @@ class UsearchStore:
         # Otherwise batches of a few hundred on one thread: every call holds the GIL (and the
         # lock searches wait on) for its whole length.
         step, threads = (16_384, os.cpu_count() or 1) if bulk else (512, 1)
-        with self._lock:
+        with self._mutating, self._lock:
             present = np.asarray(self._index.contains(ids), dtype=bool).reshape(-1)
             if present.any():
                 ids, vectors = ids[~present], vectors[~present]
@@ -272,7 +275,7 @@ class UsearchStore:
         keys = np.fromiter((int(i) for i in ids), dtype=np.uint64)
         if len(keys) == 0:
             return
-        with self._lock:
+        with self._mutating, self._lock:
             self._index.remove(keys)
             self._changed()
             self.dirty = True
@@ -362,7 +365,7 @@ class UsearchStore:
 
     def save(self) -> None:
         """Write the index and its checksum file atomically (usearch itself writes in place)."""
-        with self._lock:
+        with self._mutating:  # searches go on: writing the file only reads the index
             info: dict[str, object] = {}
 
             def write(tmp: Path) -> None:
@@ -380,7 +383,7 @@ class UsearchStore:
             self.dirty = False
 
     def reset(self) -> None:
-        with self._lock:
+        with self._mutating, self._lock:
             self._index = self._new()
             self._changed()
             self.dirty = True
