@@ -144,6 +144,17 @@ def test_remembered_filters_follow_files_added_and_removed(tmp_path: Path) -> No
         cat.close()
 
 
+def test_a_folder_filter_holds_its_subfolders_and_not_its_neighbours(tmp_path: Path) -> None:
+    cat = _catalog(tmp_path / "c.sqlite", {"/lib/a/one.txt": ["alpha"], "/lib/a/deep/two.txt": ["alpha"],
+                                            "/lib/ab/three.txt": ["alpha"], "/lib/a.txt": ["alpha"]})
+    try:
+        ids = AllowedPassages(cat.conn).ids(Filters(folder="/lib/a/"))
+        paths = {r.path for r in cat.chunk_rows(ids.tolist()).values()}
+        assert paths == {"/lib/a/one.txt", "/lib/a/deep/two.txt"}
+    finally:
+        cat.close()
+
+
 def test_common_words_leave_the_keyword_query_only_past_the_row_budget(
         tmp_path: Path, monkeypatch) -> None:
     cat = _catalog(tmp_path / "c.sqlite", _library_words())
