@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--scale", type=_positive_int, default=None, metavar="N",
                    help="measure search over a synthetic library of N passages (no encoder runs)")
+    s.add_argument("--quality", default=None, metavar="DIR",
+                   help="also measure each backend's nDCG@10 against float32 on this BEIR folder")
+    s.add_argument("--quality-docs", type=int, default=1000, metavar="N",
+                   help="with --quality: the judged documents and others up to N (0: all)")
     return p
 
 

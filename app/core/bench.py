@@ -68,10 +68,16 @@ def run_bench(args: argparse.Namespace) -> int:
             say(f"\npassages of up to {tokens} word pieces (mean {_mean_pieces(embedder, texts):.0f}),"
                 f" {len(texts)} of them; raw encode, batches of {embedder.batch_size}:")
             rows = _backend_rows(embedder, runners, texts)
-            result[key] = [_row_json(r) for r in rows]
+            result[key] = [_row_json(r, info.backend) for r in rows]
             result[f"{key}_max_tokens"] = tokens
             if not quiet:
                 _print_rows(rows)
+        if getattr(args, "quality", None):
+            result["quality"] = _quality(Path(args.quality), runners, settings.model,
+                                         Path(tmp) / "quality", args.quality_docs, say)
+            for key in ("backends", "backends_short"):
+                for row in result[key] or []:
+                    row.update(result["quality"]["deltas"].get(row["name"], {}))
         del runners
         gc.collect()  # the other backends' runners and thread pools must not compete below
         result.update(_end_to_end(embedder, settings, docs, Path(tmp) / "data",
@@ -106,14 +112,48 @@ def machine_info() -> dict[str, Any]:
             "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
 
 
-def _row_json(r: Row) -> dict[str, Any]:
+def _row_json(r: Row, chosen: str) -> dict[str, Any]:
     measured = not r.note
     return {"name": r.label, "available": measured, "note": r.note or None,
+            "chosen": r.label == chosen,
             "chunks_per_s": _num(r.rate) if measured else None,
             "mean_cos": _num(r.mean_cos) if measured else None,
             "min_cos": _num(r.min_cos) if measured else None,
             "top10_overlap": _num(r.overlap) if measured else None,
-            "ndcg_delta": None}  # retrieval quality needs a labelled set: sift eval measures it
+            # Retrieval quality needs a labelled collection: --quality DIR measures it.
+            "ndcg_delta": None, "ndcg_delta_dense": None}
+
+
+def _quality(folder: Path, runners: dict[str, Any], model: str, work: Path, max_docs: int,
+             say: Callable[..., None]) -> dict[str, Any]:
+    """nDCG@10 of each backend's document embeddings against float32's on a BEIR collection.
+
+    ``ndcg_delta`` is the hybrid ranking's (what search shows), ``ndcg_delta_dense`` the
+    dense ranking's alone; backend minus float32, so a loss is negative.
+    """
+    from app.core.backends.quality import encode_passages, index_reference, ndcg
+
+    say(f"\nretrieval quality on {folder.name} (float32 indexes it first; at most "
+        f"{max_docs or 'all'} documents):")
+    ref = index_reference(folder, work, model=model, max_docs=max_docs)
+    try:
+        base_dense, base_hybrid = ndcg(ref, ref.vectors)
+        deltas: dict[str, dict[str, float | None]] = {}
+        for label, runner in runners.items():
+            if runner is None:
+                continue
+            vecs = encode_passages(lambda t, r=runner: r.encode_documents(t, 16), ref.texts)
+            dense, hybrid = ndcg(ref, vecs)
+            deltas[label] = {"ndcg_delta": _num(hybrid - base_hybrid),
+                             "ndcg_delta_dense": _num(dense - base_dense)}
+            say(f"  {label:<28} nDCG@10 hybrid {hybrid:.4f} ({hybrid - base_hybrid:+.4f}), "
+                f"dense {dense:.4f} ({dense - base_dense:+.4f})")
+        return {"collection": folder.name, "documents": len(os.listdir(work / "docs")),
+                "passages": len(ref.ids), "queries": len(ref.queries),
+                "float32_ndcg_dense": _num(base_dense), "float32_ndcg_hybrid": _num(base_hybrid),
+                "deltas": deltas}
+    finally:
+        ref.close()
 
 
 def _num(x: float) -> float | None:

@@ -267,3 +267,131 @@ def test_a_gpu_is_used_as_it_is_and_cpu_backends_give_way(tiny_model: Path, tmp_
     assert forced.backend_id == "torch-float32"
     assert "onnx unavailable (it runs on the CPU only" in forced.reason
     assert not (tmp_path / "encoders" / "decisions.json").exists()
+
+
+# -- int8 (static, calibrated) ------------------------------------------------------------------
+needs_onnx = pytest.mark.skipif(
+    not hardware.installed("onnxruntime") or not hardware.installed("onnx"),
+    reason="onnxruntime and onnx are needed to quantize")
+
+
+def _fed_by_dequantize(path: Path) -> dict[str, bool]:
+    """MatMul name → whether one of its inputs comes out of a DequantizeLinear (runs in int8)."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    dq = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    return {n.name: bool(set(n.input) & dq) for n in graph.node if n.op_type == "MatMul"}
+
+
+@needs_onnx
+def test_int8_keeps_attention_products_and_the_last_layer_in_float(float32_model: Any,
+                                                                   tmp_path: Path) -> None:
+    from app.core.backends import exported, quantized
+
+    folder = tmp_path / "export"
+    spec = exported.export(float32_model, folder)
+    every_layer = _fed_by_dequantize(quantized.quantize(folder, spec, keep_last_layers=0,
+                                                        out=folder / "all.onnx"))
+    attention = [n for n in every_layer if "attention/self/MatMul" in n]
+    assert len(attention) == 2 and not any(every_layer[n] for n in attention)
+    weights = [n for n in every_layer if n not in attention]
+    assert len(weights) == 6 and all(every_layer[n] for n in weights)  # q k v out ffn-in ffn-out
+    # The tiny model has one layer: the default recipe keeps it, and so all of it, in float.
+    default = _fed_by_dequantize(quantized.quantize(folder, spec))
+    assert default and not any(default.values())
+    assert quantized.is_ready(folder)
+
+
+@needs_onnx
+def test_int8_runner_embeds_close_to_float32(float32_model: Any, tmp_path: Path) -> None:
+    from app.core.backends import exported, quantized
+
+    folder = tmp_path / "export"
+    spec = exported.export(float32_model, folder)
+    runner = quantized.int8_runner(folder, spec, quantized.quantize(
+        folder, spec, keep_last_layers=0, out=folder / "all.onnx"))
+    texts = list(CHECK_PASSAGES)
+    ref = backends.choice.TorchRunner(float32_model).encode_documents(texts, 4)
+    got = runner.encode_documents(texts, 4)
+    assert got.shape == ref.shape and np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-3)
+    mean, low = backends.agreement(ref, got)
+    assert mean > 0.98 and low > 0.9, (mean, low)  # quantized, so not equal, but the same model
+
+
+@needs_onnx
+def test_calibration_passages_are_not_the_check_passages() -> None:
+    from app.core.backends.check import CALIBRATION_PASSAGES
+
+    check_sentences = set(CHECK_PASSAGES)
+    assert not any(s in p for p in CALIBRATION_PASSAGES for s in check_sentences)
+
+
+def test_auto_takes_int8_where_it_is_fastest_and_faithful(tiny_model: Path, tmp_path: Path,
+                                                          machine: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.backends import quantized
+
+    real = quantized.int8_runner
+
+    def marked(*args: Any, **kw: Any) -> Any:
+        runner = real(*args, **kw)
+        runner.int8 = True  # type: ignore[attr-defined]
+        return runner
+
+    monkeypatch.setattr(quantized, "int8_runner", marked)
+    # Speeds as on the CPUs that matter: int8 twice as fast as every float backend.
+    monkeypatch.setattr(choice, "probe_rates",
+                        lambda runners: [2.0 if getattr(r, "int8", False) else 1.0
+                                         for r in runners])
+    info = _embedder(tiny_model, "auto", tmp_path).info
+    if machine == "avx2-no-runtimes":
+        assert info.backend_id == "torch-float32"
+        assert "onnx-int8 unavailable (onnxruntime is not installed)" in info.reason
+    else:
+        assert info.backend_id == "onnx-int8" and info.backend == "onnxruntime int8 (cpu)"
+        assert "agrees with float32" in info.reason
+
+
+@needs_onnx
+def test_auto_keeps_the_earlier_backend_on_a_near_tie(tiny_model: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(choice, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)
+    # torch float32, last in order, 5 % faster than the others: within the margin, so the
+    # first candidate keeps it.
+    monkeypatch.setattr(choice, "probe_rates",
+                        lambda runners: [1.05 if isinstance(r, choice.TorchRunner) else 1.0
+                                         for r in runners])
+    info = _embedder(tiny_model, "auto", tmp_path).info
+    assert choice.auto_order(False)[0] == "onnx-int8" == info.backend_id
+
+
+@needs_onnx
+def test_remembered_int8_starts_without_torch_or_quantizing_again(tiny_model: Path,
+                                                                  tmp_path: Path) -> None:
+    first = _embedder(tiny_model, "onnx-int8", tmp_path)
+    assert first.info.backend_id == "onnx-int8"
+    expected = first.embed_documents(["dog food for a puppy"])[0]
+    out = _python(
+        "import sys; from pathlib import Path; from app.core.embedder import Embedder\n"
+        f"e = Embedder({str(tiny_model)!r}, backend='int8', cache_dir=Path({str(tmp_path)!r}))\n"
+        "v = e.embed_documents(['dog food for a puppy'])[0]\n"
+        "print(e.info.backend_id, 'torch' in sys.modules, 'onnxruntime.quantization' in "
+        "sys.modules, ' '.join(f'{x:.6f}' for x in v))",
+        tmp_path)
+    backend, torch_loaded, quantizer_loaded, *vec = out.split()
+    assert (backend, torch_loaded, quantizer_loaded) == ("onnx-int8", "False", "False")
+    assert np.allclose(np.array(vec, dtype=np.float32), expected, atol=1e-5)
+
+
+@needs_onnx
+def test_a_lost_int8_model_is_made_again(tiny_model: Path, tmp_path: Path) -> None:
+    from app.core.backends import quantized
+
+    first = _embedder(tiny_model, "onnx-int8", tmp_path)
+    folder = first.export_dir
+    (folder / quantized.INT8_FILE).unlink()
+    again = _embedder(tiny_model, "onnx-int8", tmp_path).info
+    assert again.backend_id == "onnx-int8" and "[remembered" not in again.reason
+    assert quantized.is_ready(folder)

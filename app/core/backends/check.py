@@ -78,3 +78,39 @@ def neighbour_overlap(reference: np.ndarray, candidate: np.ndarray, k: int = 10)
     a, b = top(reference), top(candidate)
     shared = sum(len(set(x) & set(y)) for x, y in zip(a, b, strict=True))
     return shared / (n * k)
+
+
+# What int8 quantization calibrates its activation ranges on (quantized.py): sentences unlike
+# the check passages, so the check stays a test on unseen text, and like what people index:
+# prose, mail, code, tables, numbers, several languages. Combined into passages of every
+# length the indexer makes, up to the model's limit, because ranges grow with length.
+CALIBRATION_SENTENCES: tuple[str, ...] = (
+    "Patients receiving the higher dose reported fewer migraines but more nausea after six weeks.",
+    "The lessee shall return the premises in the condition received, ordinary wear excepted.",
+    "Hi Anna, attached are the slides from Tuesday; can you check the numbers on page 4?",
+    "for (int i = 0; i < n; ++i) { total += weights[i] * values[i]; }",
+    "Region | Q1 | Q2 | Q3\nNorth | 1,204 | 1,377 | 1,512\nSouth | 988 | 1,045 | 1,101",
+    "Die Heizung im zweiten Stock ist seit Montag ausgefallen; der Techniker kommt am Freitag.",
+    "Preheat the oven to 200 °C, then roast the vegetables with olive oil for 35 minutes.",
+    "Install the package with pip, then run the migration script before starting the server.",
+    "The old lighthouse keeper watched the ships pass, counting the years by their flags.",
+    "Inflation eased to 2.4 % in March as energy prices fell for the third month in a row.",
+    "Mitochondrial DNA is inherited from the mother and mutates faster than nuclear DNA.",
+    "El contrato se renovará automáticamente salvo aviso por escrito con treinta días de antelación.",
+    "Traceback (most recent call last): KeyError: 'user_id' in handlers/session.py line 88",
+    "The turbine blades were inspected for cracks after 12,000 hours of operation.",
+    "Please find enclosed my application for the position of research assistant.",
+    "Children learn a second language faster when it is spoken at home and at school.",
+    "Order #58213 shipped on 14/02 via DHL; expected delivery within three working days.",
+    "The sonata opens with a slow introduction before the violin states the main theme.",
+    "git rebase -i HEAD~3 lets you squash the last three commits into one.",
+    "Heavy rainfall is expected in the north tonight, with local flooding on low roads.",
+    "The enzyme binds its substrate at the active site, lowering the activation energy.",
+    "Minutes: budget approved 5-2; the playground renovation moves to next spring.",
+    "Warranty claims must include the serial number, proof of purchase and a description.",
+    "She closed the diary, unsure whether the letters had ever been sent at all.",
+)
+CALIBRATION_PASSAGES: tuple[str, ...] = tuple(
+    " ".join(CALIBRATION_SENTENCES[i:i + n] + CALIBRATION_SENTENCES[:max(0, i + n - 24)])
+    for n in (1, 3, 8, 24) for i in range(0, 24, {1: 3, 3: 4, 8: 3, 24: 4}[n])
+)

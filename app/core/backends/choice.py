@@ -29,11 +29,12 @@ from app.core.models import ModelSource
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("torch-float32", "torch-bfloat16", "onnx", "openvino")
+BACKENDS = ("torch-float32", "torch-bfloat16", "onnx-int8", "onnx", "openvino")
 _ALIASES = {"float32": "torch-float32", "bfloat16": "torch-bfloat16", "onnxruntime": "onnx",
-            "torch": "torch-float32"}
-# Which libraries each exported backend needs at run time (onnx only to export, once).
-_NEEDS = {"onnx": ("onnxruntime",), "openvino": ("openvino",)}
+            "torch": "torch-float32", "int8": "onnx-int8"}
+# Which libraries each exported backend needs at run time (onnx only to export and quantize,
+# once).
+_NEEDS = {"onnx": ("onnxruntime",), "onnx-int8": ("onnxruntime",), "openvino": ("openvino",)}
 
 
 class Runner(Protocol):
@@ -70,17 +71,27 @@ def normalise(choice: str) -> str:
 def auto_order(native_bf16: bool) -> list[str]:
     """The candidates "auto" measures, in order of preference; torch float32 is the fallback.
 
-    bfloat16 torch is tried only where the CPU computes bfloat16 natively (elsewhere it is
-    emulated and slower than float32). Speeds are measured rather than assumed because they
-    differ by CPU: OpenVINO picks bfloat16 by itself on such CPUs; on an Intel CPU with AMX
-    torch won (88 vs 71 chunks/s, LIBRARIES.md), on an AMD EPYC with AVX512-BF16 and no AMX
-    OpenVINO won by 1.2-2x. torch float32 is measured too, last: on an Intel Xeon with
-    AVX-512 (no AMX) it encoded documents 1.4x faster than ONNX Runtime float32 (25.5 vs 17.7
-    passages/s at 254 word pieces), the opposite of the AMD machine. Queries do not depend on
-    this choice: they use the ONNX export made during the check, which starts without torch.
+    Every candidate must pass the same check against float32, and a later one must be
+    MARGIN faster than an earlier one to win, so the order says whom near-ties go to:
+    - torch bfloat16 first, and only where the CPU computes bfloat16 natively (AMX,
+      AVX512-BF16; elsewhere it is emulated and slower than float32): on an Intel CPU with AMX
+      it was the fastest (88 vs 71 chunks/s for OpenVINO, LIBRARIES.md) and it needs no export.
+    - onnxruntime int8 (static, calibrated; quantized.py) next: the default install has it
+      on every CPU, it is the one that gains most where people's CPUs are slowest (AVX2 and
+      VNNI integer units do four int8 products per float32 one), and on MiniLM it kept
+      retrieval quality within 0.005 nDCG@10 of float32 (tests/benchmarks/quant_eval.py).
+      Where its kernels lose precision (AVX2 without VNNI can saturate 16-bit sums), the
+      check rejects it and the float32 backends remain.
+    - OpenVINO (optional extra) before onnxruntime float32: it was 1.2-2x faster on AMD and
+      Intel AVX2 CPUs, and picks bfloat16 by itself where that is native.
+    - onnxruntime float32, then torch float32 last but measured too: on an Intel Xeon with
+      AVX-512 and no AMX torch float32 encoded documents 1.4x faster than onnxruntime float32
+      (25.5 vs 17.7 passages/s at 254 word pieces), the opposite of the AMD machine.
+    Queries do not depend on this choice: they use the float32 ONNX export made during the
+    check, which starts without torch.
     """
     order = ["torch-bfloat16"] if native_bf16 else []
-    return [*order, "openvino", "onnx", "torch-float32"]
+    return [*order, "onnx-int8", "openvino", "onnx", "torch-float32"]
 
 
 # A later (less preferred) candidate must be this much faster to win: probe timings vary by
@@ -241,8 +252,23 @@ def _exported(backend: str, model: Any, export_dir: Path) -> tuple[Any, str]:
             raise Unavailable(str(exc)) from exc
     if backend == "onnx":
         return exported.onnx_runner(export_dir, spec), "onnxruntime float32 (cpu)"
+    if backend == "onnx-int8":
+        return _int8(model, export_dir, spec), "onnxruntime int8 (cpu)"
     runner, precision = exported.openvino_runner(export_dir, spec)
     return runner, f"openvino {precision.lower()} (cpu)"
+
+
+def _int8(model: Any, export_dir: Path, spec: Any) -> Runner:
+    """The int8 runner; quantizes the export first (once) while deciding, never when reloading."""
+    from app.core.backends import quantized
+
+    if not quantized.is_ready(export_dir):
+        if model is None:
+            raise Unavailable("the int8 model is missing")
+        if not installed("onnx"):
+            raise Unavailable("onnx is not installed (needed once, to quantize the model)")
+        quantized.quantize(export_dir, spec)
+    return quantized.int8_runner(export_dir, spec)
 
 
 class _Checker:

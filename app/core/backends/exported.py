@@ -194,13 +194,21 @@ class ExportedRunner:
         out = np.concatenate(parts)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
+    def feed(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The graph's inputs for ``texts`` (tokenized, padded, truncated)."""
+        return self._arrays(texts)[0]
+
+    def _arrays(self, texts: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         encs = self.tokenizer.encode_batch(texts)
         mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
         arrays = {"input_ids": np.array([e.ids for e in encs], dtype=np.int64),
                   "attention_mask": mask,
                   "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64)}
-        tokens = self._forward({k: arrays[k] for k in self.spec.input_names}).astype(np.float32)
+        return {k: arrays[k] for k in self.spec.input_names}, mask
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        inputs, mask = self._arrays(texts)
+        tokens = self._forward(inputs).astype(np.float32)
         return pool(tokens, mask, self.spec.pooling)
 
 
@@ -214,7 +222,8 @@ def pool(tokens: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     return (tokens * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
 
 
-def onnx_runner(folder: Path, spec: ExportSpec) -> ExportedRunner:
+def onnx_session(path: Path) -> Any:
+    """An onnxruntime CPU session for indexing: all cores to each operator, no spinning."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -223,8 +232,11 @@ def onnx_runner(folder: Path, spec: ExportSpec) -> ExportedRunner:
     # Idle worker threads otherwise spin after each batch, taking the CPU that tokenizing and
     # extracting the next files need (measured: 20 % more CPU per passage, no faster).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(folder / ONNX_FILE), options,
-                                   providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_runner(folder: Path, spec: ExportSpec) -> ExportedRunner:
+    session = onnx_session(folder / ONNX_FILE)
 
     def forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
         return session.run(None, inputs)[0]

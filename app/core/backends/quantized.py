@@ -1,0 +1,157 @@
+"""The exported model quantized to int8 once per machine (static, calibrated), run by onnxruntime.
+
+Static quantization fixes each activation's int8 scale from calibration passages, so no
+per-batch range is computed at run time (dynamic quantization's cost and its error: 84-88 %
+top-10 agreement on MiniLM). What stays in float, and why:
+- the two attention products (Q·Kᵀ and attention·V): both operands are activations whose range
+  varies with every passage, and the softmax amplifies an error in its input;
+- the last layer: its output is pooled straight into the embedding, with no later layer to
+  average an error out (measured on MiniLM: keeping it raises the mean cosine to float32 and the
+  top-10 agreement, at a small cost in speed; tests/benchmarks/quant_eval.py);
+- everything that is not a matrix product with a weight (layer norms, GELU, embeddings
+  lookups, pooling), which costs little and is most sensitive to rounding.
+Weights are per output channel (one scale per neuron: MiniLM's weight ranges differ by 10x
+between neurons). The result must still pass the same self-check against float32 as every
+other backend (choice._Checker) before it is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.backends.exported import ONNX_FILE, ExportedRunner, ExportSpec
+
+log = logging.getLogger(__name__)
+
+INT8_FILE = "model-int8.onnx"
+# Bump when the recipe changes: an older int8 file is then made again.
+RECIPE = "static-qdq-u8s8-perchannel-v1"
+
+# How the float parts are chosen; quant_eval.py measures the alternatives.
+KEEP_LAST_LAYERS = 1
+
+
+def calibration_texts() -> list[str]:
+    """Built-in calibration passages: long and short, prose, code, numbers, two languages.
+
+    They ship with the app (no user data is read to quantize), and they are not the check
+    passages' exact texts: the check sees recombinations of its sentences at other lengths.
+    """
+    from app.core.backends.check import CALIBRATION_PASSAGES
+
+    return list(CALIBRATION_PASSAGES)
+
+
+def float_nodes(model: Any, keep_last_layers: int = KEEP_LAST_LAYERS) -> list[str]:
+    """Names of the MatMul nodes kept in float (see the module docstring).
+
+    Found from the graph, not from names a particular exporter happens to use: a MatMul whose
+    inputs are both computed (neither is a weight) is an attention product; the last layers are
+    the MatMuls after the last-but-``keep_last_layers`` attention product, in graph order.
+    """
+    graph = model.graph
+    weights = {t.name for t in graph.initializer}
+    weights |= {n.output[0] for n in graph.node if n.op_type == "Constant"}
+    matmuls = [n for n in graph.node if n.op_type == "MatMul"]
+    attention = [i for i, n in enumerate(matmuls) if not (set(n.input) & weights)]
+    keep = {matmuls[i].name for i in attention}
+    if keep_last_layers > 0 and len(attention) >= 2 * keep_last_layers:
+        # Each layer has two attention products, just after its Q, K and V projections: the
+        # weight MatMuls before them that read the same input. From there on, all stay float.
+        start = attention[-2 * keep_last_layers]
+        source = matmuls[start - 1].input[0] if start > 0 else None
+        while start > 0 and matmuls[start - 1].input[0] == source:
+            start -= 1
+        keep |= {n.name for n in matmuls[start:]}
+    return sorted(keep)
+
+
+class _Feeds:
+    """onnxruntime's CalibrationDataReader protocol over tokenized passages, one at a time."""
+
+    def __init__(self, runner: ExportedRunner, texts: Iterable[str]) -> None:
+        self._it: Iterator[dict[str, np.ndarray]] = (runner.feed([t]) for t in texts)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+
+def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None, *,
+             keep_last_layers: int = KEEP_LAST_LAYERS, out: Path | None = None) -> Path:
+    """Write the int8 model next to the float32 export (once; reused while the recipe holds)."""
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    target = out or folder / INT8_FILE
+    recipe = f"{RECIPE}-keep{keep_last_layers}"
+    marker = target.with_suffix(".recipe")
+    if target.is_file() and marker.is_file() and marker.read_text().strip() == recipe:
+        return target
+    tmp = folder / f".int8-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        pre = tmp / "pre.onnx"
+        # Shape inference and constant folding first: the quantizer needs each tensor's type.
+        quant_pre_process(str(folder / ONNX_FILE), str(pre), skip_symbolic_shape=True)
+        keep = float_nodes(onnx.load(str(pre)), keep_last_layers)
+        reader = _Feeds(ExportedRunner(folder, spec, _no_forward), texts or calibration_texts())
+        CalibrationDataReader.register(_Feeds)
+        quantize_static(
+            str(pre), str(tmp / "q.onnx"), reader, quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=["MatMul"], nodes_to_exclude=keep, per_channel=True,
+            # Unsigned activations and signed weights: the pairing every x86 int8 kernel
+            # (VNNI's vpdpbusd, AVX2's vpmaddubsw) multiplies natively.
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT,
+                           "WeightSymmetric": True, "ActivationSymmetric": False,
+                           # Averaging each passage's range rather than taking the extreme
+                           # one keeps a single odd passage from coarsening every scale.
+                           "CalibMovingAverage": True},
+        )
+        os.replace(tmp / "q.onnx", target)
+        marker.write_text(recipe)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def is_ready(folder: Path) -> bool:
+    """Whether ``folder`` holds an int8 model made by the current recipe."""
+    marker = (folder / INT8_FILE).with_suffix(".recipe")
+    try:
+        return (folder / INT8_FILE).is_file() and \
+            marker.read_text().strip() == f"{RECIPE}-keep{KEEP_LAST_LAYERS}"
+    except OSError:
+        return False
+
+
+def _no_forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
+    raise RuntimeError("used for tokenizing only")
+
+
+def int8_runner(folder: Path, spec: ExportSpec, model_file: Path | None = None) -> ExportedRunner:
+    """An onnxruntime runner of the int8 model (see exported.onnx_runner for the options)."""
+    from app.core.backends.exported import onnx_session
+
+    session = onnx_session(model_file or folder / INT8_FILE)
+
+    def forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return session.run(None, inputs)[0]
+
+    return ExportedRunner(folder, spec, forward)

@@ -1,0 +1,191 @@
+"""Retrieval quality of each encoder backend against float32: nDCG@10 dense and hybrid per collection.
+
+    .venv/bin/python tests/benchmarks/quant_eval.py [--collections cranfield msmarco-sub5k scifact]
+        [--variants torch-float32 int8 ...] [--max-docs N] [--work /tmp/sift-quant-eval]
+        [--json OUT]
+
+How (app/core/backends/quality.py): each collection is indexed once by the app with torch
+float32; every backend re-encodes the same passages (cached per backend under --work) and the
+app's own Searcher ranks with them, queries in float32 as the app embeds them. Variants: the
+app's backends (torch-float32, torch-bfloat16, onnx, openvino), int8 (the app's recipe:
+quantized.py), int8-keep0 (the last layer quantized too), int8-corpus (calibrated on documents
+of the shared collections instead of the built-in passages), openvino-int8 (NNCF).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+IR = ROOT.parent / "shared" / "data" / "ir"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+VARIANTS = ("torch-float32", "onnx", "int8", "int8-keep0", "int8-corpus", "torch-bfloat16",
+            "openvino", "openvino-int8")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--collections", nargs="+", default=["cranfield", "msmarco-sub5k", "scifact"])
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS[:5]))
+    p.add_argument("--work", default="/tmp/sift-quant-eval")
+    p.add_argument("--max-docs", type=int, default=0,
+                   help="keep every judged document and fill up to this many with others "
+                        "(a cheaper, harder-to-miss task; deltas stay comparable)")
+    p.add_argument("--json", help="also write the table as JSON here")
+    args = p.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    backends = Backends(work)
+    for name in args.collections:
+        key = f"{name}-{args.max_docs}" if args.max_docs else name
+        results[key] = evaluate(IR / name, work / key, backends, args.variants, args.max_docs)
+        _print(results)
+        if args.json:
+            Path(args.json).write_text(json.dumps(_with_machine(results), indent=1))
+    return 0
+
+
+class Backends:
+    """Runners for each variant, built lazily from one float32 model and one export."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self._model: Any = None
+        self._runners: dict[str, Any] = {}
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            from app.core.backends.torch_runner import load_sentence_transformer
+            from app.core.models import resolve_model
+
+            self._model = load_sentence_transformer(resolve_model(MODEL))
+        return self._model
+
+    def runner(self, variant: str) -> Any:
+        if variant not in self._runners:
+            self._runners[variant] = self._build(variant)
+        return self._runners[variant]
+
+    def _build(self, variant: str) -> Any:
+        from app.core.backends import exported, quantized
+        from app.core.backends.choice import build_runner
+
+        folder = self.work / "export"
+        spec = exported.export(self.model, folder)
+        if variant in ("torch-float32", "torch-bfloat16", "onnx", "openvino"):
+            return build_runner(variant, self.model, folder)[0]
+        if variant.startswith("int8"):
+            keep = 0 if variant == "int8-keep0" else quantized.KEEP_LAST_LAYERS
+            texts = corpus_calibration() if variant == "int8-corpus" else None
+            path = quantized.quantize(folder, spec, texts, keep_last_layers=keep,
+                                      out=folder / f"{variant}.onnx")
+            return quantized.int8_runner(folder, spec, path)
+        if variant == "openvino-int8":
+            return openvino_int8(folder, spec)
+        raise SystemExit(f"unknown variant {variant}")
+
+
+def corpus_calibration(per_collection: int = 40) -> list[str]:
+    """Documents (never queries) from every shared collection, the first of each in file order."""
+    out = []
+    for folder in sorted(IR.iterdir()):
+        path = folder / "corpus.jsonl"
+        if not path.is_file():
+            continue
+        with open(path, encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                if i >= per_collection:
+                    break
+                d = json.loads(line)
+                out.append(f"{d.get('title') or ''}\n\n{d.get('text') or ''}".strip())
+    return out
+
+
+def openvino_int8(folder: Path, spec: Any) -> Any:
+    """OpenVINO int8 by NNCF post-training quantization (transformer preset), same calibration."""
+    import nncf
+    import openvino as ov
+
+    from app.core.backends import exported, quantized
+
+    path = folder / "openvino-int8.xml"
+    core = ov.Core()
+    if not path.is_file():
+        tok = exported.ExportedRunner(folder, spec, lambda x: x)  # type: ignore[arg-type, return-value]
+        data = [tok.feed([t]) for t in quantized.calibration_texts()]
+        q = nncf.quantize(core.read_model(str(folder / exported.ONNX_FILE)), nncf.Dataset(data),
+                          model_type=nncf.ModelType.TRANSFORMER, subset_size=len(data))
+        ov.save_model(q, str(path), compress_to_fp16=False)
+    request = core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY"}).create_infer_request()
+    return exported.ExportedRunner(folder, spec, lambda x: np.asarray(request.infer(x)[0]))
+
+
+def evaluate(folder: Path, work: Path, backends: Backends, variants: list[str],
+             max_docs: int = 0) -> dict[str, dict[str, float]]:
+    from app.core.backends import agreement, neighbour_overlap
+    from app.core.backends.quality import encode_passages, index_reference, ndcg
+
+    t0 = time.perf_counter()
+    ref = index_reference(folder, work, model=MODEL, cache_dir=work / "encoders",
+                          max_docs=max_docs)
+    print(f"{folder.name}: {len(ref.ids)} passages indexed in {time.perf_counter() - t0:.0f}s",
+          file=sys.stderr, flush=True)
+    sample = np.random.default_rng(0).choice(len(ref.ids), size=min(3000, len(ref.ids)),
+                                             replace=False)
+    out: dict[str, dict[str, float]] = {}
+    for variant in variants:
+        cpu_ms = float("nan")
+        cache = work / f"docs-{variant}.npy"
+        if variant == "torch-float32":
+            vecs = ref.vectors
+        elif cache.is_file() and len(np.load(cache)) == len(ref.ids):
+            vecs = np.load(cache)
+        else:
+            runner = backends.runner(variant)
+            cpu = time.process_time()
+            vecs = encode_passages(lambda t, r=runner: r.encode_documents(t, 16), ref.texts)
+            cpu_ms = (time.process_time() - cpu) * 1000 / max(1, len(ref.texts))
+            np.save(cache, vecs)
+        mean, low = agreement(ref.vectors, vecs)
+        dense, hybrid = ndcg(ref, vecs)
+        out[variant] = {"mean_cos": mean, "min_cos": low, "cpu_ms_per_passage": cpu_ms,
+                        "top10_overlap": neighbour_overlap(ref.vectors[sample], vecs[sample], 10),
+                        "ndcg_dense": dense, "ndcg_hybrid": hybrid}
+        print(f"  {folder.name} {variant}: {out[variant]}", file=sys.stderr, flush=True)
+    ref.close()
+    return out
+
+
+def _with_machine(results: dict[str, Any]) -> dict[str, Any]:
+    from app.core.bench import machine_info
+
+    return {"machine": machine_info(), "results": results}
+
+
+def _print(results: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(f"\n{'collection':<15}{'backend':<16}{'mean cos':>9}{'min cos':>9}{'top-10':>7}"
+          f"{'dense':>8}{'Δ':>8}{'hybrid':>8}{'Δ':>8}{'cpu ms':>8}")
+    for name, rows in results.items():
+        ref = rows.get("torch-float32")
+        for variant, r in rows.items():
+            dd = r["ndcg_dense"] - ref["ndcg_dense"] if ref else float("nan")
+            dh = r["ndcg_hybrid"] - ref["ndcg_hybrid"] if ref else float("nan")
+            print(f"{name:<15}{variant:<16}{r['mean_cos']:>9.5f}{r['min_cos']:>9.5f}"
+                  f"{r['top10_overlap']:>7.3f}{r['ndcg_dense']:>8.4f}{dd:>+8.4f}"
+                  f"{r['ndcg_hybrid']:>8.4f}{dh:>+8.4f}{r['cpu_ms_per_passage']:>8.1f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
