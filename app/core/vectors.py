@@ -320,9 +320,12 @@ class UsearchStore:
     def _unit_rows(self, keys: np.ndarray) -> np.ndarray:
         if len(keys) == 0:
             return np.zeros((0, self.ndim), dtype=np.float32)
-        rows = self._index.get(keys, dtype=np.float32)
-        mat = rows if isinstance(rows, np.ndarray) else np.stack(rows)
-        mat = mat.astype(np.float32, copy=not mat.flags.writeable).reshape(len(keys), self.ndim)
+        # In slices: usearch hands back one array per key, and a second full copy at 100,000
+        # rows would be another 150 MB at the peak.
+        mat = np.empty((len(keys), self.ndim), dtype=np.float32)
+        for start in range(0, len(keys), 8192):
+            part = keys[start:start + 8192]
+            mat[start:start + len(part)] = np.stack(self._index.get(part, dtype=np.float32))
         norms = np.sqrt(np.einsum("ij,ij->i", mat, mat))[:, None]
         norms[norms == 0] = 1.0
         mat /= norms  # in place: at 100,000 rows each copy is 150 MB
