@@ -427,6 +427,15 @@ class Catalog:
                 out[r[0]] = _chunk_row(r)
         return out
 
+    def chunk_files(self, ids: Sequence[int]) -> dict[int, int]:
+        """The file of each chunk that still exists (a search groups hundreds of candidates)."""
+        out: dict[int, int] = {}
+        for start in range(0, len(ids), 900):
+            part = list(ids[start:start + 900])
+            out.update(self.conn.execute(
+                f"SELECT id, file_id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
     def chunks_of_file(self, file_id: int) -> list[ChunkRow]:
         rows = self.conn.execute(
             SQL_CHUNK_ROWS.replace("c.id IN ({marks})", "c.file_id = ?") + " ORDER BY c.ord",

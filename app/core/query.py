@@ -131,22 +131,29 @@ def words(text: str) -> set[str]:
     return set(_WORD.findall(text))
 
 
-@lru_cache(maxsize=256)
-def _starting_with(stems: frozenset[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})\w*", re.IGNORECASE)
-
-
 def stem_matches(text: str, stems: frozenset[str]) -> list[tuple[int, int, str]]:
     """(start, end, word) of the words of ``text`` whose light stem is one of ``stems``.
 
-    A stem is a prefix of its word's casefolded form, so in ASCII text only the words starting
-    with one are looked at (the regex engine finds them); other text is read word by word.
+    A stem is a prefix of its word's casefolded form, so in ASCII text only the places where a
+    stem starts a word are looked at (found by ``str.find``); other text is read word by word.
     """
     if not stems:
         return []
-    if text.isascii() and all(s.isascii() for s in stems):
-        found = _starting_with(stems).finditer(text)
-    else:
-        found = _WORD.finditer(text)
-    return [(m.start(), m.end(), w) for m in found if stem(w := m.group()) in stems]
+    if not (text.isascii() and all(s.isascii() for s in stems)):
+        return [(m.start(), m.end(), w) for m in _WORD.finditer(text)
+                if stem(w := m.group()) in stems]
+    low = text.lower()
+    found: dict[int, tuple[int, int, str]] = {}
+    for s in stems:
+        i = low.find(s)
+        while i != -1:
+            if i not in found and (i == 0 or not _word_char(low[i - 1])):
+                m = _WORD.match(text, i)
+                if m is not None and stem(w := m.group()) in stems:
+                    found[i] = (i, m.end(), w)
+            i = low.find(s, i + 1)
+    return [found[i] for i in sorted(found)]
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"

@@ -60,6 +60,21 @@ class Ranked:
         return self.reranked if self.reranked is not None else self.hybrid
 
 
+class _Rows(dict[int, ChunkRow]):
+    """Passages of one search by id: those shown are read up front, any other when first asked."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__()
+        self._catalog = catalog
+
+    def __missing__(self, chunk_id: int) -> ChunkRow:
+        row = self._catalog.chunk_rows([chunk_id]).get(chunk_id)
+        if row is None:
+            raise KeyError(chunk_id)
+        self[chunk_id] = row
+        return row
+
+
 class Searcher:
     """Answers queries from one index. Uses its own read-only catalog connection."""
 
@@ -110,17 +125,20 @@ class Searcher:
         code_chunks = self._code_chunks(q, filters)
         for chunk_id in code_chunks:
             chunk_scores.setdefault(chunk_id, {})
-        out.rows = self.catalog.chunk_rows(list(chunk_scores))
+        # Which file each candidate is in; the text only of what is shown (fetched below) or
+        # asked for later (``_Rows``): hundreds of candidates, a few dozen passages shown.
+        files = self.catalog.chunk_files(list(chunk_scores))  # deleted ones are missing
+        out.rows = _Rows(self.catalog)
         if q.phrases:
+            out.rows.update(self.catalog.chunk_rows(list(files)))
             chunk_scores = {c: s for c, s in chunk_scores.items() if c in out.rows
                             and all(contains_phrase(out.rows[c].text, p) for p in q.phrases)}
         dense_best: dict[int, float] = {}
         bm25_best: dict[int, float] = {}
         for chunk_id, scores in chunk_scores.items():
-            row = out.rows.get(chunk_id)
-            if row is None:  # deleted since the vector index was searched
+            fid = files.get(chunk_id)
+            if fid is None:  # deleted since the vector index was searched
                 continue
-            fid = row.file_id
             if "dense" in scores and scores["dense"] > dense_best.get(fid, -2.0):
                 dense_best[fid] = scores["dense"]
             if "bm25" in scores and scores["bm25"] > bm25_best.get(fid, -1e9):
@@ -128,13 +146,15 @@ class Searcher:
         out.dense = sorted(dense_best.items(), key=lambda kv: -kv[1])
         out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
         hybrid = fuse(out.dense, out.bm25)
-        out.exact_code_files = {out.rows[c].file_id for c in code_chunks
-                                if c in out.rows and c in chunk_scores}
+        out.exact_code_files = {files[c] for c in code_chunks
+                                if c in files and c in chunk_scores}
         listed = {fid for fid, _ in hybrid}
         low = hybrid[-1][1] if hybrid else 0.5
         hybrid += [(fid, low) for fid in sorted(out.exact_code_files - listed)]
         out.hybrid = promote(hybrid, out.exact_code_files)
-        out.best_chunk = _best_chunks(chunk_scores, out.rows)
+        out.best_chunk = _best_chunks(chunk_scores, files)
+        shown = [c for fid, _ in out.hybrid[:depth] for _, c in out.best_chunk.get(fid, [])]
+        out.rows.update(self.catalog.chunk_rows([c for c in shown if c not in out.rows]))
         if rerank and self.reranker is not None and out.hybrid and self.reranker.available:
             out.reranked = self._rerank(q, out)
         return out
@@ -277,7 +297,7 @@ def blend_by_position(retrieval: list[float], logits: list[float]) -> list[float
 
 
 def _best_chunks(chunk_scores: dict[int, dict[str, float]],
-                 rows: dict[int, ChunkRow]) -> dict[int, list[tuple[float, int]]]:
+                 files: dict[int, int]) -> dict[int, list[tuple[float, int]]]:
     """Per file, its chunks ordered by how well they match (rank-fused at chunk level)."""
     rankings = [
         sorted(((c, s[key]) for c, s in chunk_scores.items() if key in s), key=lambda kv: -kv[1])
@@ -285,12 +305,12 @@ def _best_chunks(chunk_scores: dict[int, dict[str, float]],
     ]
     per_file: dict[int, list[tuple[float, int]]] = {}
     for chunk_id, score in rrf(rankings):
-        row = rows.get(chunk_id)
-        if row is not None:
-            per_file.setdefault(row.file_id, []).append((score, chunk_id))
+        fid = files.get(chunk_id)
+        if fid is not None:
+            per_file.setdefault(fid, []).append((score, chunk_id))
     # Chunks known only as holding a code the query names (no retriever score) come last.
     for chunk_id, scores in chunk_scores.items():
-        row = rows.get(chunk_id)
-        if not scores and row is not None:
-            per_file.setdefault(row.file_id, []).append((0.0, chunk_id))
+        fid = files.get(chunk_id)
+        if not scores and fid is not None:
+            per_file.setdefault(fid, []).append((0.0, chunk_id))
     return per_file
