@@ -199,11 +199,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from app.core.paths import resolve_paths
 
     query = _query_text(args.query)
-    folder = None
-    if args.folder:
-        from app.core.catalog import to_db  # the stored form of a name that is not UTF-8
-
-        folder = to_db(os.path.abspath(os.path.expanduser(args.folder)))
+    # An OS path: the filter turns it into the stored form of a name that is not UTF-8.
+    folder = os.path.abspath(os.path.expanduser(args.folder)) if args.folder else None
     request = SearchRequest(query, limit=args.limit, folder=folder,
                             types=tuple(args.type), since=_since(args.since),
                             rerank=False if args.no_rerank else None)
