@@ -87,12 +87,7 @@ class IndexStore:
         return self.sync
 
     def _rebuild(self) -> int:
-        self.vectors.reset()
-        added = 0
-        for ids, mat in self.catalog.embeddings(batch=16_384):
-            self.vectors.add(ids, mat, bulk=True)
-            added += len(ids)
-        return added
+        return self.vectors.rebuild(self.catalog.embeddings(batch=16_384))
 
     def _repair(self) -> SyncReport:
         # The file's keys, as its verified sidecar fingerprints them, against the catalog's from

@@ -385,6 +385,29 @@ class UsearchStore:
             self.fingerprint = fingerprint
             self.dirty = False
 
+    def rebuild(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> int:
+        """Replace the index with one built from ``batches`` of (ids, vectors); how many.
+
+        Built beside the current one with every core, then swapped in: searches meanwhile go
+        on over the old index instead of waiting, or seeing a half-built one.
+        """
+        with self._mutating:
+            fresh = self._new()
+            threads = os.cpu_count() or 1
+            added = 0
+            for ids, vectors in batches:
+                ids = np.asarray(ids, dtype=np.uint64)
+                if len(ids):
+                    fresh.add(ids, np.ascontiguousarray(vectors, dtype=np.float32),
+                              threads=threads)
+                    added += len(ids)
+            with self._lock:
+                self._index = fresh
+                self._changed()
+                self.dirty = True
+                self.removed_since_build = 0
+            return added
+
     def reset(self) -> None:
         with self._mutating, self._lock:
             self._index = self._new()

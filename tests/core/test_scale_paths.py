@@ -239,3 +239,20 @@ def test_a_catalog_left_with_unsaved_commits_is_checked_in_full(tmp_path: Path) 
         cat.set_meta("k", "w")
     assert not clean_close.unchanged(folder)  # its write-ahead log holds the commit
     cat.close()
+
+
+def test_searches_during_a_rebuild_answer_from_the_whole_old_index(graph) -> None:
+    store, ids, vecs = graph
+    q = _clustered(1, 32, seed=21)[0]
+    before, _ = store.search(q, 10)
+    seen_midway: list[list[int]] = []
+
+    def batches():  # type: ignore[no-untyped-def]
+        for start in range(0, len(ids), 1000):
+            yield ids[start:start + 1000], vecs[start:start + 1000]
+            seen_midway.append(store.search(q, 10)[0].tolist())
+
+    assert store.rebuild(batches()) == len(ids)
+    assert all(found == before.tolist() for found in seen_midway)
+    assert len(store) == len(ids)
+    assert set(store.search(q, 10)[0].tolist()) & set(before.tolist())
