@@ -193,7 +193,8 @@ class Library:
         ocr_cache = self.paths.cache_dir / "ocr"
         # OCR reads in the chosen languages; scans read in others are read again (on this, the
         # writer's thread: it may mark files in the catalog).
-        apply_ocr_languages(self.store.catalog, ocr_cache, self.settings.ocr_languages)
+        apply_ocr_languages(self.store.catalog, ocr_cache, self.settings.ocr_languages,
+                            self.settings.ocr)
         return Indexer(self.store, self.embedder, self.settings, self.control, ocr_cache=ocr_cache)
 
     def index(self, folders: list[str] | None = None,

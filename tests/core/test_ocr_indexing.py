@@ -137,3 +137,34 @@ def test_choosing_other_languages_reads_scans_again(
     assert apply_ocr_languages(cat, cache, ("deu",)) == 0
     assert all(s.path != str(scan) for s in cat.skipped())
     assert STAGE_OCR not in {r[0] for r in cat.conn.execute("SELECT stage FROM files")}
+
+
+def test_turning_ocr_on_reads_the_scans_skipped_while_it_was_off(
+        tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from app.core.extract.ocr import ocr_pages
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scan = docs / "receipt.png"
+    text_image(["Invoice 4471 garden furniture"]).save(scan)
+    queued: list[Path] = []
+    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a: queued.append(path))
+    folders = [str(docs)]
+    library.update_settings(replace(library.settings, ocr=False))
+    library.add_folders(folders)
+    library.index()
+    cat = library.store.catalog
+    assert [s.reason for s in cat.skipped() if s.path == str(scan)] == [
+        "an image: its text needs OCR, which is turned off"]
+    library.index()
+    assert queued == []  # unchanged and OCR still off: not read again
+
+    library.update_settings(replace(library.settings, ocr=True))
+    library.index()
+    assert queued == [scan]
+    ocr_pages(scan, [1], cache_dir=library.paths.cache_dir / "ocr")
+    library.indexer().update_paths([str(scan)], folders)
+    assert [h.path for h in library.search("furniture").hits] == [str(scan)]
+    assert all(s.path != str(scan) for s in cat.skipped())
