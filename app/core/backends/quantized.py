@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 INT8_FILE = "model-int8.onnx"
 # Bump when the recipe changes: an older int8 file is then made again.
-RECIPE = "static-qdq-u8s8-perchannel-v1"
+RECIPE = "fused-static-qdq-u8s8-perchannel-v2"
 
 # How the float parts are chosen; quant_eval.py measures the alternatives.
 KEEP_LAST_LAYERS = 1
@@ -104,10 +104,14 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None,
     tmp = folder / f".int8-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    quiet = _QuietQuantizer()
+    logging.getLogger().addFilter(quiet)
     try:
+        fused = tmp / "fused.onnx"
+        _fuse(folder / ONNX_FILE, fused)
         pre = tmp / "pre.onnx"
-        # Shape inference and constant folding first: the quantizer needs each tensor's type.
-        quant_pre_process(str(folder / ONNX_FILE), str(pre), skip_symbolic_shape=True)
+        # Shape inference and constant folding: the quantizer needs each tensor's type.
+        quant_pre_process(str(fused), str(pre), skip_symbolic_shape=True)
         keep = float_nodes(onnx.load(str(pre)), keep_last_layers)
         reader = _Feeds(ExportedRunner(folder, spec, _no_forward), texts or calibration_texts())
         CalibrationDataReader.register(_Feeds)
@@ -127,8 +131,36 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None,
         os.replace(tmp / "q.onnx", target)
         marker.write_text(recipe)
     finally:
+        logging.getLogger().removeFilter(quiet)
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+class _QuietQuantizer(logging.Filter):
+    """Drops the quantizer's warnings about fused operators' output types (expected: the
+    DefaultTensorType option supplies them), which it logs on the root logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("failed to infer the type of tensor",
+                                               "Please consider to run pre-processing"))
+
+
+def _fuse(source: Path, target: Path) -> None:
+    """Fuse layer norms with their residual add and GELU with its bias before quantizing.
+
+    Quantizing the unfused graph put quantize/dequantize pairs inside those decomposed
+    operations, and onnxruntime then ran them in int8: mean cosine to float32 fell to 0.95 on
+    MiniLM, against 0.999 for the fused graph. Attention is left unfused so that its two
+    products stay visible, and in float (float_nodes).
+    """
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    options.enable_attention = False
+    model = optimize_model(str(source), model_type="bert", num_heads=0, hidden_size=0,
+                           opt_level=0, optimization_options=options)
+    model.save_model_to_file(str(target))
 
 
 def is_ready(folder: Path) -> bool:
