@@ -2,8 +2,10 @@
 
 Small collections are searched exactly (a matrix product over the vectors held in memory); only
 above ``EXACT_LIMIT`` vectors does the HNSW graph answer, with parameters chosen by measured
-recall on real queries. The file on disk is a cache of the catalog: a sidecar holding its
-checksum, key count and dimension is written with it, and the file is loaded only when they match.
+recall on real queries; a filter's passages are searched exactly over their own vectors when
+few, through the graph asked deeper when many. The file on disk is a cache of the catalog: a
+sidecar holding its checksum, key count, key fingerprint and dimension is written with it, and
+the file is loaded only when they match.
 """
 
 from __future__ import annotations
