@@ -121,3 +121,21 @@ def test_dense_recall_against_exact_is_measured(tmp_path: Path) -> None:
     store.add(np.arange(4000, dtype=np.uint64), vecs)
     recall = dense_recall(store, _clustered(30, 32, seed=4), k=10)
     assert 0.9 <= recall <= 1.0
+
+
+def test_a_vector_file_checked_by_an_earlier_version_still_loads(tmp_path: Path) -> None:
+    """Sidecars of version 1 hold a BLAKE2b digest: an index saved before CRC-32 is not rebuilt."""
+    from app.core.hashing import file_digest
+
+    store = UsearchStore(tmp_path / "v.usearch", 16)
+    store.add(np.arange(1, 51, dtype=np.uint64), _clustered(50, 16, seed=2))
+    store.save()
+    side = json.loads(store.sidecar.read_text())
+    assert side["version"] == 2 and side["count"] == 50
+    old = {k: side[k] for k in ("ndim", "dtype", "count", "size")}
+    store.sidecar.write_text(json.dumps({"version": 1, **old, "blake2b": file_digest(store.path)}))
+    again = UsearchStore(tmp_path / "v.usearch", 16)
+    assert again.load() and len(again) == 50
+    assert again.fingerprint is None  # unknown: opening compares the keys one by one
+    store.sidecar.write_text(json.dumps({"version": 1, **old, "blake2b": "0" * 40}))
+    assert not UsearchStore(tmp_path / "v.usearch", 16).load()
