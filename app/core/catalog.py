@@ -482,11 +482,13 @@ class Catalog:
         return {from_db(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     def retry_paths(self) -> set[str]:
-        """Files to read again at the next look even if unchanged: those waiting for OCR."""
+        """Files to read again at the next look even if unchanged: those waiting for OCR, and
+        those holding an attachment that waits for OCR."""
         # Two indexed lookups (called for every batch of changes the watcher sees).
         rows = self.conn.execute(
             "SELECT path FROM files WHERE stage = ? UNION "
-            "SELECT path FROM files WHERE status = 'skipped' AND reason LIKE ?",
+            "SELECT coalesce(c.path, f.path) FROM files f LEFT JOIN files c ON c.id = f.container_id "
+            "WHERE f.status = 'skipped' AND f.reason LIKE ?",
             (STAGE_OCR, RETRY_REASON + "%"))
         return {from_db(r[0]) for r in rows}
 

@@ -322,6 +322,14 @@ class Indexer:
                                 char_end=0, location=RETRY_REASON)
                 return _Op("index", scanned, hash=digest, chunks=[waiting], waiting_ocr=True)
             return _Op("skip", scanned, hash=digest, reason=exc.message)
+        except (Cancelled, MemoryError):
+            raise
+        except Exception as exc:
+            # A bug past extraction's own guard (OCR step, chunking): this file is listed with
+            # the error and the files behind it are still read.
+            log.exception("reading %s failed", scanned.path)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            return _Op("skip", scanned, hash=digest, reason=f"could not read the file ({first})")
         if not chunks:
             return _Op("skip", scanned, hash=digest, reason="no text found")
         return _Op("index", scanned, hash=digest, chunks=chunks, members=members)

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 RECORD = "engine-in-use.txt"
 OFF = "off"
 # Skipped files whose reason ends so were passed over only because OCR was off, or found empty by
-# one engine (another may read them): see extract._needs_ocr_reason and extract's OCR step.
+# one engine (another may read them): see extract/scans.py.
 OCR_OFF_REASONS = ("%OCR is turned off", "%which is turned off")
 NOTHING_FOUND_REASONS = ("no text found by OCR%",)
 RETRY_AFTER_CHANGE = RETRY_REASON + ": the OCR settings changed; it is read at the next scan"
@@ -72,10 +72,11 @@ def _read_by(catalog: Catalog, cache_dir: Path, key: str) -> list[int]:
 
 
 def _retry_skipped(catalog: Catalog, reasons: Sequence[str]) -> int:
-    """Give the skipped files on disk whose reason matches one of ``reasons`` (LIKE patterns) the
-    reason that has the next look read them again; returns how many."""
+    """Give the skipped files (and attachments) whose reason matches one of ``reasons`` (LIKE
+    patterns) the reason that has the next look read them (or their mail) again; returns how
+    many."""
     match = " OR ".join("reason LIKE ?" for _ in reasons)
     cursor = catalog.conn.execute(
-        f"UPDATE files SET reason = ? WHERE status = 'skipped' AND container_id IS NULL "
-        f"AND ({match})", (RETRY_AFTER_CHANGE, *reasons))
+        f"UPDATE files SET reason = ? WHERE status = 'skipped' AND ({match})",
+        (RETRY_AFTER_CHANGE, *reasons))
     return cursor.rowcount

@@ -37,6 +37,10 @@ class Member:
     sections: tuple[Section, ...] = ()
     reason: str = ""
     size: int = 0  # bytes
+    # A scan or an image: its pages still needing OCR and its bytes, until extraction's OCR
+    # step (extract_parts) has read them or queued them.
+    ocr_pages: tuple[int, ...] = ()
+    data: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

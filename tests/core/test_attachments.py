@@ -47,7 +47,7 @@ def mail_dir(tmp_path: Path) -> Path:
     d.mkdir()
     offer = _mail("Offer for the roof", "Hello, please find our offer attached.",
                   ("report.pdf", pdf_bytes(["Cover page", ROOF])),
-                  ("logo.png", b"\x89PNG not read in mail"),
+                  ("logo.png", b"\x89PNG damaged"),
                   ("broken.xlsx", b"PK\x03\x04 not really a workbook"))
     (d / "2024-03 offer.eml").write_bytes(bytes(offer))
     (d / "note.txt").write_text("A note about the garden fence.\n", encoding="utf-8")
@@ -60,7 +60,8 @@ def test_an_eml_yields_its_attachments_as_members_not_as_its_own_text(mail_dir: 
     found = extract_parts(mail_dir / "2024-03 offer.eml")
     assert len(found.sections) == 1 and ROOF not in found.sections[0].text
     assert "please find our offer" in found.sections[0].text
-    report, broken = found.members  # the image is not read inside mail
+    report, logo, broken = found.members
+    assert (logo.name, logo.sections) == ("logo.png", ()) and "not a readable image" in logo.reason
     assert (report.key, report.name, report.of) == ("1.1", "report.pdf", "Offer for the roof")
     assert [s.page for s in report.sections] == [1, 2] and report.sections[1].text == ROOF
     assert (broken.key, broken.name, broken.sections) == ("1.3", "broken.xlsx", ())
@@ -72,14 +73,15 @@ def test_mbox_attachments_say_which_message_holds_them(tmp_path: Path) -> None:
     path = tmp_path / "inbox.mbox"
     box = mailbox.mbox(str(path))
     box.add(_mail("Hello", "No attachment here."))
-    box.add(_mail("Terms", "See attached.", ("terms.docx", _docx(TERMS, tmp_path))))
+    terms = _docx(TERMS, tmp_path)  # once: a document made a second later differs in its date
+    box.add(_mail("Terms", "See attached.", ("terms.docx", terms)))
     box.close()
     found = extract_parts(path)
     [member] = found.members
     assert (member.key, member.name, member.of) == ("2.1", "terms.docx", "Terms")
     assert member.sections[0].text == TERMS
     name, data = attachment_bytes(path, "2.1", 2**20)
-    assert name == "terms.docx" and data == _docx(TERMS, tmp_path)
+    assert name == "terms.docx" and data == terms
 
 
 def test_an_attachment_over_the_size_limit_is_a_member_skipped_with_the_reason(
@@ -147,8 +149,9 @@ def test_a_broken_attachment_is_listed_as_skipped_and_the_mail_stays(library,
                                                                        mail_dir: Path) -> None:
     library.index([str(mail_dir)])
     mail = str(mail_dir / "2024-03 offer.eml")
-    [skipped] = library.skipped()
-    assert skipped.path == mail and skipped.reason.startswith("attachment “broken.xlsx”: ")
+    broken, logo = sorted(library.skipped(), key=lambda s: s.reason)
+    assert broken.path == mail and broken.reason.startswith("attachment “broken.xlsx”: ")
+    assert logo.path == mail and logo.reason.startswith("attachment “logo.png”: not a readable image")
     assert library.search('"please find our offer"', rerank=False).hits[0].path == mail
 
 

@@ -77,7 +77,7 @@ def test_a_scan_is_found_by_its_name_while_its_ocr_waits(
     scan = docs / "plumber-invoice.png"
     text_image(["Invoice 4471 garden furniture"]).save(scan)
     queued: list[Path] = []
-    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a: queued.append(path))  # OCR is slow
+    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a, **k: queued.append(path))  # OCR is slow
     library.add_folders([str(docs)])
     library.index()
     assert queued == [scan]
@@ -109,7 +109,7 @@ def test_choosing_other_languages_reads_scans_again(
     scan = docs / "brief.png"
     text_image(["Invoice 4471 garden furniture"]).save(scan)
     queued: list[Path] = []
-    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a: queued.append(path))
+    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a, **k: queued.append(path))
     cache = library.paths.cache_dir / "ocr"
     folders = [str(docs)]
     library.add_folders(folders)
@@ -150,7 +150,7 @@ def test_turning_ocr_on_reads_the_scans_skipped_while_it_was_off(
     scan = docs / "receipt.png"
     text_image(["Invoice 4471 garden furniture"]).save(scan)
     queued: list[Path] = []
-    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a: queued.append(path))
+    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a, **k: queued.append(path))
     folders = [str(docs)]
     library.update_settings(replace(library.settings, ocr=False))
     library.add_folders(folders)
@@ -168,3 +168,89 @@ def test_turning_ocr_on_reads_the_scans_skipped_while_it_was_off(
     library.indexer().update_paths([str(scan)], folders)
     assert [h.path for h in library.search("furniture").hits] == [str(scan)]
     assert all(s.path != str(scan) for s in cat.skipped())
+
+
+def _mail_with(path: Path, name: str, data: bytes) -> None:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["Subject"] = "Receipt for the garden chairs"
+    message["From"] = "shop@example.org"
+    message.set_content("Thank you for your order, the receipt is attached.")
+    message.add_attachment(data, maintype="image", subtype="png", filename=name)
+    path.write_bytes(bytes(message))
+
+
+def test_a_scanned_attachment_is_read_by_ocr_and_found_as_its_own_result(
+        tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from app.core.extract.ocr import ocr_pages
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    buffer = io.BytesIO()
+    text_image(["Invoice 4471 garden furniture"]).save(buffer, format="PNG")
+    mail = docs / "order.eml"
+    _mail_with(mail, "receipt.png", buffer.getvalue())
+    queued: list[tuple[Path, Path | None]] = []
+    monkeypatch.setattr(ocr_queue, "schedule",
+                        lambda path, *a, notify=None, **k: queued.append((path, notify)))
+    folders = [str(docs)]
+    library.add_folders(folders)
+    library.index()
+    cat = library.store.catalog
+    # Queued for the background: the mail is found at once, the attachment waits with a reason.
+    [(spool, notify)] = queued
+    assert notify == mail and spool.read_bytes() == buffer.getvalue()
+    assert [h.path for h in library.search("receipt attached").hits] == [str(mail)]
+    assert [s.reason.split(":")[0] for s in cat.skipped()] == ["attachment “receipt.png”"]
+    assert str(mail) in cat.retry_paths()
+
+    ocr_pages(spool, [1], cache_dir=library.paths.cache_dir / "ocr")  # what the queue does
+    library.indexer().update_paths([str(notify)], folders)  # what its listener asks for
+    hit = library.search("furniture").hits[0]
+    assert (hit.path, hit.attachment) == (str(mail), "receipt.png")
+    assert "garden furniture" in hit.passages[0].text
+    assert cat.skipped() == [] and str(mail) not in cat.retry_paths()
+
+
+def test_with_ocr_off_a_scanned_attachment_is_listed_with_the_reason(
+        tmp_path: Path, library) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    import io
+
+    buffer = io.BytesIO()
+    text_image(["Invoice 4471"]).save(buffer, format="PNG")
+    _mail_with(docs / "order.eml", "receipt.png", buffer.getvalue())
+    library.update_settings(replace(library.settings, ocr=False))
+    library.index([str(docs)])
+    [skipped] = library.store.catalog.skipped()
+    assert skipped.reason == "attachment “receipt.png”: an image: its text needs OCR, which is turned off"
+
+
+def test_the_queue_tells_of_the_mail_and_removes_the_spooled_attachment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    spool = tmp_path / "spool.png"
+    spool.write_bytes(b"png")
+    told: list[Path] = []
+    done = threading.Event()
+    monkeypatch.setattr(ocr_module, "ocr_pages", lambda *a, **k: None)
+
+    def listener(path: Path) -> None:
+        told.append(path)
+        done.set()
+
+    ocr_queue.add_listener(listener)
+    try:
+        ocr_queue.schedule(spool, [1], tmp_path, 1.0, notify=tmp_path / "order.eml",
+                           remove_after=True)
+        assert done.wait(10)
+    finally:
+        ocr_queue.remove_listener(listener)
+    assert told == [tmp_path / "order.eml"] and not spool.exists()

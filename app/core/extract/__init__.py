@@ -166,11 +166,6 @@ def extract_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout:
     return result
 
 
-# A text PDF with up to this many scanned pages gets them read at once; more wait for the
-# background, so that a long scan never holds up the files behind it.
-INLINE_OCR_PAGES = 3
-
-
 def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: float = 60.0,
             ocr: bool = True, ocr_wait: bool = False, ocr_timeout: float = 300.0,
             ocr_cache: Path | None = None) -> list[Section]:
@@ -190,45 +185,23 @@ def extract_parts(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout
                   ocr: bool = True, ocr_wait: bool = False, ocr_timeout: float = 300.0,
                   ocr_cache: Path | None = None) -> Extraction:
     """As extract(), keeping the files inside this one (mail attachments) as ``members``."""
+    from app.core.extract.scans import OcrOptions, read_scanned, read_scanned_member
+
     path = Path(path)
     result = extract_file(path, max_bytes=max_bytes, pdf_timeout=pdf_timeout)
-    if not result.ocr_pages:
+    scanned_members = any(m.ocr_pages for m in result.members)
+    if not result.ocr_pages and not scanned_members:
         return result
-    if not ocr:
-        if result.sections:
-            return result
-        raise SkipFile(_needs_ocr_reason(result.kind))
-    from app.core.extract.ocr import cached_result, merge_pages, missing_engine, ocr_pages
-
     if ocr_cache is None:
         from app.core.paths import resolve_paths
 
         ocr_cache = resolve_paths().cache_dir / "ocr"
-    found = cached_result(path, result.ocr_pages, ocr_cache)
-    if found is None:
-        problem = missing_engine()
-        if problem is not None and not result.sections:
-            raise SkipFile(problem)
-        if problem is not None:
-            return result
-        if ocr_wait or (result.sections and len(result.ocr_pages) <= INLINE_OCR_PAGES):
-            found = ocr_pages(path, result.ocr_pages, timeout_per_page=ocr_timeout, cache_dir=ocr_cache)
-        else:
-            from app.core.extract.ocr_queue import schedule
-
-            schedule(path, result.ocr_pages, ocr_cache, ocr_timeout)
-            raise SkipFile("waiting for OCR: its text is being read in the background and is "
-                           "added at the next scan")
-    result.sections = merge_pages(result.sections, found.sections)
-    if not result.sections:
-        raise SkipFile(found.reason or "no text found by OCR")
+    opts = OcrOptions(enabled=ocr, cache=ocr_cache, wait=ocr_wait, timeout=ocr_timeout)
+    if scanned_members:
+        result.members = [read_scanned_member(m, path, opts) for m in result.members]
+    if result.ocr_pages:
+        result.sections = read_scanned(path, result.kind, result.sections, result.ocr_pages, opts)
     return result
-
-
-def _needs_ocr_reason(kind: str) -> str:
-    if kind == "pdf":
-        return "the PDF has no text layer (scanned); OCR is turned off"
-    return "an image: its text needs OCR, which is turned off"
 
 
 def shutdown() -> None:

@@ -2,8 +2,9 @@
 
 Each message's Section starts with a header (subject, sender, date) so that a passage says what
 mail it comes from; its label names the message. An attachment whose format Sift reads is a
-``Member`` of the mail file, found as a result of its own (OCR is left out inside mail); one
-that cannot be read is a Member with the reason. ``attachment_bytes`` gets one back by its key.
+``Member`` of the mail file, found as a result of its own; one that cannot be read is a Member
+with the reason. A scanned attachment (an image, a PDF without text) keeps its bytes for the OCR
+step of ``extract_parts``. ``attachment_bytes`` gets one back by its key.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ MAX_ATTACHMENTS = 20
 MAX_MESSAGE_BYTES = 32 * 2**20
 _MAX_LINE = 1 << 20
 _LABEL_CHARS = 60
-# Kinds never read inside mail: mail in mail (its own attachments would nest), and images (OCR).
-_NOT_IN_MAIL = ("eml", "mbox", "image")
+# Kinds never read inside mail: mail in mail (its own attachments would nest).
+_NOT_IN_MAIL = ("eml", "mbox")
 
 
 def _header(message: EmailMessage, name: str) -> str:
@@ -119,8 +120,11 @@ def _read_member(key: str, name: str, of: str, part: EmailMessage, max_bytes: in
             return Member(key, name, of, reason=exc.message)
         except (OSError, ValueError) as exc:  # a name the file system refuses
             return Member(key, name, of, reason=f"could not be read ({exc})")
-    if not found.sections:  # only pages that need OCR, which is not run inside mail
-        return Member(key, name, of, reason="no text found (scanned pages are not read in mail)")
+    if found.ocr_pages:  # read by extract_parts' OCR step, which knows the OCR settings
+        return Member(key, name, of, sections=tuple(found.sections), size=len(data),
+                      ocr_pages=found.ocr_pages, data=data)
+    if not found.sections:
+        return Member(key, name, of, reason="no text found")
     return Member(key, name, of, sections=tuple(found.sections), size=len(data))
 
 

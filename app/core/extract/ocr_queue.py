@@ -1,5 +1,8 @@
 """OCR in the background for the one-call ``extract()``: files wait in a queue on one thread,
-and their text lands in the OCR cache, where the next scan of the file finds it."""
+and their text lands in the OCR cache, where the next scan of the file finds it.
+
+An e-mail attachment is queued as a spool file: its listeners are told of the mail holding it,
+and the spool file is removed once its text is in the cache."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from app.core.errors import Cancelled
 
 log = logging.getLogger(__name__)
 
-_Job = tuple[Path, tuple[int, ...], Path, float]
+# (file to read, pages, cache folder, seconds per page, file to tell listeners of, remove after)
+_Job = tuple[Path, tuple[int, ...], Path, float, Path, bool]
 
 
 class _Queue:
@@ -29,7 +33,7 @@ class _Queue:
         from app.core.extract.ocr import ocr_pages
 
         while (job := self.jobs.get()) is not None:
-            path, pages, cache_dir, timeout = job
+            path, pages, cache_dir, timeout, notify, remove_after = job
             try:
                 ocr_pages(path, pages, cache_dir=cache_dir, timeout_per_page=timeout,
                           cancelled=lambda: self.stopping)
@@ -39,11 +43,13 @@ class _Queue:
                 log.exception("background OCR failed for %s", path)
             finally:
                 self.pending.discard(path)
+                if remove_after:
+                    path.unlink(missing_ok=True)
             for listener in list(_listeners):
                 try:
-                    listener(path)
+                    listener(notify)
                 except Exception:  # a listener's bug must not stop the queue
-                    log.exception("OCR listener failed for %s", path)
+                    log.exception("OCR listener failed for %s", notify)
 
 
 _lock = threading.Lock()
@@ -69,8 +75,10 @@ def wait_idle(cancelled: Callable[[], bool], poll: float = 0.2) -> None:
         time.sleep(poll)
 
 
-def schedule(path: Path, pages: Iterable[int], cache_dir: Path, timeout_per_page: float) -> None:
-    """Queue a file's pages for OCR unless it is queued already."""
+def schedule(path: Path, pages: Iterable[int], cache_dir: Path, timeout_per_page: float, *,
+             notify: Path | None = None, remove_after: bool = False) -> None:
+    """Queue a file's pages for OCR unless it is queued already; when it ends, listeners are
+    told of ``notify`` (default ``path``), and ``path`` is removed if ``remove_after``."""
     global _queue
     with _lock:
         if _queue is None or not _queue.thread.is_alive():
@@ -78,7 +86,8 @@ def schedule(path: Path, pages: Iterable[int], cache_dir: Path, timeout_per_page
         if path in _queue.pending:
             return
         _queue.pending.add(path)
-        _queue.jobs.put((path, tuple(pages), cache_dir, timeout_per_page))
+        _queue.jobs.put((path, tuple(pages), cache_dir, timeout_per_page, notify or path,
+                         remove_after))
 
 
 def waiting() -> int:
