@@ -8,8 +8,9 @@ How (app/core/backends/quality.py): each collection is indexed once by the app w
 float32; every backend re-encodes the same passages (cached per backend under --work) and the
 app's own Searcher ranks with them, queries in float32 as the app embeds them. Variants: the
 app's backends (torch-float32, torch-bfloat16, onnx, openvino), int8 (the app's recipe:
-quantized.py), int8-keep0 (the last layer quantized too), int8-corpus (calibrated on documents
-of the shared collections instead of the built-in passages), openvino-int8 (NNCF).
+quantized.py), int8-attn / int8-ffn / int8-ffn-last (other parts kept in float), int8-corpus
+(calibrated on documents of the shared collections instead of the built-in passages),
+openvino-int8 (NNCF, transformer preset).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 IR = ROOT.parent / "shared" / "data" / "ir"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-VARIANTS = ("torch-float32", "onnx", "int8", "int8-keep0", "int8-corpus", "torch-bfloat16",
-            "openvino", "openvino-int8")
+VARIANTS = ("torch-float32", "int8", "int8-attn", "int8-ffn-last", "openvino-int8", "int8-corpus",
+            "onnx", "torch-bfloat16", "openvino")
 
 
 def main() -> int:
@@ -86,9 +87,14 @@ class Backends:
         if variant in ("torch-float32", "torch-bfloat16", "onnx", "openvino"):
             return build_runner(variant, self.model, folder)[0]
         if variant.startswith("int8"):
-            keep = 0 if variant == "int8-keep0" else quantized.KEEP_LAST_LAYERS
+            # int8: the app's recipe; int8-attn: only the attention products in float;
+            # int8-ffn / int8-ffn-last: also feed-forward down / and the whole last layer;
+            # -corpus: calibrated on documents of the shared collections.
+            parts = {"int8": quantized.FLOAT_PARTS, "int8-attn": (), "int8-ffn": ("ffn-down",),
+                     "int8-ffn-last": ("ffn-down", "last-layer"),
+                     "int8-corpus": quantized.FLOAT_PARTS}[variant]
             texts = corpus_calibration() if variant == "int8-corpus" else None
-            path = quantized.quantize(folder, spec, texts, keep_last_layers=keep,
+            path = quantized.quantize(folder, spec, texts, keep=parts,
                                       out=folder / f"{variant}.onnx")
             return quantized.int8_runner(folder, spec, path)
         if variant == "openvino-int8":

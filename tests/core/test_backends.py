@@ -291,16 +291,21 @@ def test_int8_keeps_attention_products_and_the_last_layer_in_float(float32_model
 
     folder = tmp_path / "export"
     spec = exported.export(float32_model, folder)
-    every_layer = _fed_by_dequantize(quantized.quantize(folder, spec, keep_last_layers=0,
+    every_layer = _fed_by_dequantize(quantized.quantize(folder, spec, keep=(),
                                                         out=folder / "all.onnx"))
     attention = [n for n in every_layer if "attention/self/MatMul" in n]
     assert len(attention) == 2 and not any(every_layer[n] for n in attention)
     weights = [n for n in every_layer if n not in attention]
     assert len(weights) == 6 and all(every_layer[n] for n in weights)  # q k v out ffn-in ffn-out
-    # The tiny model has one layer: the default recipe keeps it, and so all of it, in float.
+    # The default recipe keeps feed-forward down in float too; "last-layer" keeps the whole
+    # (here: only) layer.
     default = _fed_by_dequantize(quantized.quantize(folder, spec))
-    assert default and not any(default.values())
+    ffn_down = "/inner/encoder/layer.0/output/dense/MatMul"
+    assert [n for n, q in default.items() if not q] == [*attention, ffn_down]
     assert quantized.is_ready(folder)
+    last = _fed_by_dequantize(quantized.quantize(folder, spec, keep=("last-layer",),
+                                                 out=folder / "last.onnx"))
+    assert not any(last.values())
 
 
 @needs_onnx
@@ -310,7 +315,7 @@ def test_int8_runner_embeds_close_to_float32(float32_model: Any, tmp_path: Path)
     folder = tmp_path / "export"
     spec = exported.export(float32_model, folder)
     runner = quantized.int8_runner(folder, spec, quantized.quantize(
-        folder, spec, keep_last_layers=0, out=folder / "all.onnx"))
+        folder, spec, keep=(), out=folder / "all.onnx"))
     texts = list(CHECK_PASSAGES)
     ref = backends.choice.TorchRunner(float32_model).encode_documents(texts, 4)
     got = runner.encode_documents(texts, 4)

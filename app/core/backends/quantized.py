@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 
 INT8_FILE = "model-int8.onnx"
 # Bump when the recipe changes: an older int8 file is then made again.
-RECIPE = "fused-static-qdq-u8s8-perchannel-v2"
+RECIPE = "static-qdq-u8s8-perchannel-v3"
 
-# How the float parts are chosen; quant_eval.py measures the alternatives.
-KEEP_LAST_LAYERS = 1
+# What stays in float besides the attention products; quant_eval.py measures the alternatives.
+FLOAT_PARTS: tuple[str, ...] = ("ffn-down",)
 
 
 def calibration_texts() -> list[str]:
@@ -49,28 +49,38 @@ def calibration_texts() -> list[str]:
     return list(CALIBRATION_PASSAGES)
 
 
-def float_nodes(model: Any, keep_last_layers: int = KEEP_LAST_LAYERS) -> list[str]:
+def float_nodes(model: Any, keep: tuple[str, ...] = FLOAT_PARTS) -> list[str]:
     """Names of the MatMul nodes kept in float (see the module docstring).
 
     Found from the graph, not from names a particular exporter happens to use: a MatMul whose
-    inputs are both computed (neither is a weight) is an attention product; the last layers are
-    the MatMuls after the last-but-``keep_last_layers`` attention product, in graph order.
+    inputs are both computed (neither is a weight) is an attention product; after a layer's two
+    attention products come its three weight MatMuls: attention output, feed-forward up and
+    feed-forward down; the layer's Q, K and V projections are the weight MatMuls just before
+    its attention products that read the same input. ``keep`` names the parts kept in float
+    besides the attention products: "ffn-down", "last-layer".
     """
     graph = model.graph
     weights = {t.name for t in graph.initializer}
     weights |= {n.output[0] for n in graph.node if n.op_type == "Constant"}
     matmuls = [n for n in graph.node if n.op_type == "MatMul"]
     attention = [i for i, n in enumerate(matmuls) if not (set(n.input) & weights)]
-    keep = {matmuls[i].name for i in attention}
-    if keep_last_layers > 0 and len(attention) >= 2 * keep_last_layers:
-        # Each layer has two attention products, just after its Q, K and V projections: the
-        # weight MatMuls before them that read the same input. From there on, all stay float.
-        start = attention[-2 * keep_last_layers]
+    out = {matmuls[i].name for i in attention}
+    if "ffn-down" in keep:
+        since = -1  # weight MatMuls since the last attention product
+        for i, n in enumerate(matmuls):
+            if i in attention:
+                since = 0
+            elif since >= 0:
+                since += 1
+                if since == 3:
+                    out.add(n.name)
+    if "last-layer" in keep and len(attention) >= 2:
+        start = attention[-2]
         source = matmuls[start - 1].input[0] if start > 0 else None
         while start > 0 and matmuls[start - 1].input[0] == source:
             start -= 1
-        keep |= {n.name for n in matmuls[start:]}
-    return sorted(keep)
+        out |= {n.name for n in matmuls[start:]}
+    return sorted(out)
 
 
 class _Feeds:
@@ -84,7 +94,7 @@ class _Feeds:
 
 
 def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None, *,
-             keep_last_layers: int = KEEP_LAST_LAYERS, out: Path | None = None) -> Path:
+             keep: tuple[str, ...] = FLOAT_PARTS, out: Path | None = None) -> Path:
     """Write the int8 model next to the float32 export (once; reused while the recipe holds)."""
     import onnx
     from onnxruntime.quantization import (
@@ -97,7 +107,7 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None,
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     target = out or folder / INT8_FILE
-    recipe = f"{RECIPE}-keep{keep_last_layers}"
+    recipe = _recipe(keep)
     marker = target.with_suffix(".recipe")
     if target.is_file() and marker.is_file() and marker.read_text().strip() == recipe:
         return target
@@ -107,17 +117,17 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None,
     quiet = _QuietQuantizer()
     logging.getLogger().addFilter(quiet)
     try:
-        fused = tmp / "fused.onnx"
-        _fuse(folder / ONNX_FILE, fused)
         pre = tmp / "pre.onnx"
-        # Shape inference and constant folding: the quantizer needs each tensor's type.
-        quant_pre_process(str(fused), str(pre), skip_symbolic_shape=True)
-        keep = float_nodes(onnx.load(str(pre)), keep_last_layers)
+        # Shape inference and constant folding first: the quantizer needs each tensor's type.
+        # (Fusing layer norms and GELU first, as onnxruntime.transformers does, hides the
+        # types of their outputs: the quantizer then leaves most activations in float.)
+        quant_pre_process(str(folder / ONNX_FILE), str(pre), skip_symbolic_shape=True)
+        floats = float_nodes(onnx.load(str(pre)), keep)
         reader = _Feeds(ExportedRunner(folder, spec, _no_forward), texts or calibration_texts())
         CalibrationDataReader.register(_Feeds)
         quantize_static(
             str(pre), str(tmp / "q.onnx"), reader, quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=["MatMul"], nodes_to_exclude=keep, per_channel=True,
+            op_types_to_quantize=["MatMul"], nodes_to_exclude=floats, per_channel=True,
             # Unsigned activations and signed weights: the pairing every x86 int8 kernel
             # (VNNI's vpdpbusd, AVX2's vpmaddubsw) multiplies natively.
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
@@ -145,30 +155,15 @@ class _QuietQuantizer(logging.Filter):
                                                "Please consider to run pre-processing"))
 
 
-def _fuse(source: Path, target: Path) -> None:
-    """Fuse layer norms with their residual add and GELU with its bias before quantizing.
-
-    Quantizing the unfused graph put quantize/dequantize pairs inside those decomposed
-    operations, and onnxruntime then ran them in int8: mean cosine to float32 fell to 0.95 on
-    MiniLM, against 0.999 for the fused graph. Attention is left unfused so that its two
-    products stay visible, and in float (float_nodes).
-    """
-    from onnxruntime.transformers.fusion_options import FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    options = FusionOptions("bert")
-    options.enable_attention = False
-    model = optimize_model(str(source), model_type="bert", num_heads=0, hidden_size=0,
-                           opt_level=0, optimization_options=options)
-    model.save_model_to_file(str(target))
+def _recipe(keep: tuple[str, ...]) -> str:
+    return "+".join((RECIPE, *sorted(keep)))
 
 
 def is_ready(folder: Path) -> bool:
     """Whether ``folder`` holds an int8 model made by the current recipe."""
     marker = (folder / INT8_FILE).with_suffix(".recipe")
     try:
-        return (folder / INT8_FILE).is_file() and \
-            marker.read_text().strip() == f"{RECIPE}-keep{KEEP_LAST_LAYERS}"
+        return (folder / INT8_FILE).is_file() and marker.read_text().strip() == _recipe(FLOAT_PARTS)
     except OSError:
         return False
 
