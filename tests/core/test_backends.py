@@ -400,3 +400,23 @@ def test_a_lost_int8_model_is_made_again(tiny_model: Path, tmp_path: Path) -> No
     again = _embedder(tiny_model, "onnx-int8", tmp_path).info
     assert again.backend_id == "onnx-int8" and "[remembered" not in again.reason
     assert quantized.is_ready(folder)
+
+
+def _at_cosine(ref: np.ndarray, cos: float, seed: int = 0) -> np.ndarray:
+    """Unit vectors at exactly ``cos`` to each row of ``ref``."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=ref.shape)
+    noise -= (noise * ref).sum(axis=1, keepdims=True) * ref
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    return (cos * ref + np.sqrt(1 - cos**2) * noise).astype(np.float32)
+
+
+def test_int8_is_held_to_its_own_bar_and_float_backends_to_theirs() -> None:
+    ref = np.linalg.qr(np.random.default_rng(1).normal(size=(64, 16)))[0].T.astype(np.float32)
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    close = _at_cosine(ref, 0.994)   # static int8 on MiniLM: nDCG@10 within 0.005
+    loose = _at_cosine(ref, 0.975)   # dynamic int8: neighbours visibly reordered
+    assert backends.is_faithful(ref, close, quantized=True)
+    assert not backends.is_faithful(ref, close)
+    assert not backends.is_faithful(ref, loose, quantized=True)
+    assert backends.is_faithful(ref, _at_cosine(ref, 0.9995))

@@ -10,6 +10,14 @@ import numpy as np
 # the threshold sits between what keeps rankings and what visibly changes them.
 MEAN_COSINE = 0.999
 MIN_COSINE = 0.995
+# Static int8 (quantized.py) is held to what its measured retrieval quality allows instead:
+# on MiniLM it reaches mean cosine 0.993 / min 0.989 on the check passages, 0.995 on whole
+# collections' passages, and keeps nDCG@10 within 0.005 of float32, dense and hybrid, on
+# cranfield, msmarco-sub5k and scifact (tests/benchmarks/quant_eval.py); dynamic int8
+# (about 0.98) reorders neighbours visibly and stays below this bar, and so does a broken
+# kernel (AVX2's 16-bit sums saturating).
+QUANTIZED_MEAN_COSINE = 0.99
+QUANTIZED_MIN_COSINE = 0.98
 
 CHECK_PASSAGES: tuple[str, ...] = (
     "The tenant paid a deposit of two months' rent, refundable at the end of the lease.",
@@ -54,8 +62,10 @@ def agreement(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, floa
     return float(cos.mean()), float(cos.min())
 
 
-def is_faithful(reference: np.ndarray, candidate: np.ndarray) -> bool:
+def is_faithful(reference: np.ndarray, candidate: np.ndarray, *, quantized: bool = False) -> bool:
     mean, low = agreement(reference, candidate)
+    if quantized:
+        return mean >= QUANTIZED_MEAN_COSINE and low >= QUANTIZED_MIN_COSINE
     return mean >= MEAN_COSINE and low >= MIN_COSINE
 
 
