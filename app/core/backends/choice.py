@@ -78,22 +78,25 @@ def auto_order(native_bf16: bool) -> list[str]:
     - torch bfloat16 first, and only where the CPU computes bfloat16 natively (AMX,
       AVX512-BF16; elsewhere it is emulated and slower than float32): on an Intel CPU with AMX
       it was the fastest (88 vs 71 chunks/s for OpenVINO, LIBRARIES.md) and it needs no export.
-    - onnxruntime int8 (static, calibrated; quantized.py) next: the default install has it
-      on every CPU, it is the one that gains most where people's CPUs are slowest (AVX2 and
-      VNNI integer units do four int8 products per float32 one), and on MiniLM it kept
-      retrieval quality within 0.005 nDCG@10 of float32 (tests/benchmarks/quant_eval.py).
-      Where its kernels lose precision (AVX2 without VNNI can saturate 16-bit sums), the
-      check rejects it and the float32 backends remain.
-    - OpenVINO (optional extra) before onnxruntime float32: it was 1.2-2x faster on AMD and
-      Intel AVX2 CPUs, and picks bfloat16 by itself where that is native.
-    - onnxruntime float32, then torch float32 last but measured too: on an Intel Xeon with
-      AVX-512 and no AMX torch float32 encoded documents 1.4x faster than onnxruntime float32
-      (25.5 vs 17.7 passages/s at 254 word pieces), the opposite of the AMD machine.
+    - OpenVINO (optional extra) next: it was 1.2-2x faster than torch on AMD and Intel AVX2
+      CPUs, and picks bfloat16 by itself where that is native.
+    - onnxruntime float32, in the default install on every CPU, starts without torch.
+    - onnxruntime int8 (static, calibrated once per machine; quantized.py) after the float
+      backends, so that it is used only where it is MARGIN faster than all of them: it is
+      close to float32 but not equal (nDCG@10 within 0.005 of float32 on the three shared
+      collections, tests/benchmarks/quant_eval.py). int8 products cost a quarter of
+      float32's with VNNI and half on AVX2; on an AVX-512 Xeon it encoded 1.35x (254 word
+      pieces) to 1.5x (128) faster than torch float32. It is checked against the int8 bar
+      (check.py): where its kernels lose precision (AVX2 without VNNI can saturate 16-bit
+      sums) the check rejects it and the float backends remain.
+    - torch float32 last but measured too: on an Intel Xeon with AVX-512 and no AMX it
+      encoded documents 1.4x faster than onnxruntime float32 (25.5 vs 17.7 passages/s at 254
+      word pieces, quiet machine), the opposite of the AMD machine.
     Queries do not depend on this choice: they use the float32 ONNX export made during the
     check, which starts without torch.
     """
     order = ["torch-bfloat16"] if native_bf16 else []
-    return [*order, "onnx-int8", "openvino", "onnx", "torch-float32"]
+    return [*order, "openvino", "onnx", "onnx-int8", "torch-float32"]
 
 
 # A later (less preferred) candidate must be this much faster to win: probe timings vary by
