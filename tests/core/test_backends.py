@@ -431,3 +431,26 @@ def test_int8_is_held_to_its_own_bar_and_float_backends_to_theirs() -> None:
     assert not backends.is_faithful(ref, close)
     assert not backends.is_faithful(ref, loose, quantized=True)
     assert backends.is_faithful(ref, _at_cosine(ref, 0.9995))
+
+
+def test_openvino_int8_without_nncf_gives_way_and_says_why(tiny_model: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    real = choice.installed
+    monkeypatch.setattr(choice, "installed", lambda m: m != "nncf" and real(m))
+    info = _embedder(tiny_model, "openvino-int8", tmp_path).info
+    assert info.backend_id != "openvino-int8"
+    assert ("openvino-int8 unavailable (nncf is not installed" in info.reason
+            or "openvino-int8 unavailable (openvino is not installed)" in info.reason)
+
+
+@pytest.mark.skipif(not all(hardware.installed(m) for m in ("openvino", "nncf", "onnx")),
+                    reason="openvino and nncf are optional")
+def test_openvino_int8_quantizes_once_and_is_checked(tiny_model: Path, tmp_path: Path) -> None:
+    from app.core.backends import openvino_int8
+
+    emb = _embedder(tiny_model, "openvino-int8", tmp_path)
+    info = emb.info
+    assert "openvino-int8 failed" not in info.reason
+    # Used when it agrees with float32 on the int8 bar, refused with the figures otherwise.
+    assert info.backend_id == "openvino-int8" or "openvino-int8 unfaithful (mean cosine" in info.reason
+    assert openvino_int8.is_ready(emb.export_dir)

@@ -44,7 +44,7 @@ def test_bench_json_names_machine_and_backends_with_quality(capsys, data_dir: Pa
         "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
         "amx_int8", "amx_tile"}
     names = [row["name"] for row in r["backends"]]
-    assert names[0].startswith("torch float32") and len(names) == len(set(names)) == 5
+    assert names[0].startswith("torch float32") and len(names) == len(set(names)) == 6
     assert [row["name"] for row in r["backends"] if row["chosen"]] == [r["chosen"]]
     q = r["quality"]
     assert (q["collection"], q["documents"], q["queries"]) == ("beir", 6, 3)

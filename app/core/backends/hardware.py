@@ -17,6 +17,7 @@ LIBRARIES: dict[str, str] = {
     "onnxruntime": "onnxruntime",
     "onnx": "onnx",
     "openvino": "openvino",
+    "nncf": "nncf",
 }
 
 
