@@ -143,9 +143,7 @@ def counts_by_folder(conn: sqlite3.Connection, folders: Iterable[str]) -> dict[s
         high = low[:-1] + chr(ord(os.sep) + 1)  # every path that starts with `low` sorts below
         row = conn.execute(
             # Files on disk; the passages of their e-mail attachments count with them.
-            "SELECT count(DISTINCT CASE WHEN f.container_id IS NULL THEN f.id END), count(c.id) "
-            "FROM files f "
-            "LEFT JOIN chunks c ON c.file_id = f.id "
-            "WHERE f.status = 'indexed' AND f.path >= ? AND f.path < ?", (low, high)).fetchone()
-        out[folder] = (int(row[0]), int(row[1]))
+            "SELECT count(CASE WHEN container_id IS NULL THEN 1 END), sum(chunks) FROM files "
+            "WHERE status = 'indexed' AND path >= ? AND path < ?", (low, high)).fetchone()
+        out[folder] = (int(row[0]), int(row[1] or 0))
     return out

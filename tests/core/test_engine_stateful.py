@@ -373,10 +373,23 @@ class EngineMachine(RuleBasedStateMachine):
         finally:
             cat.close()
 
+    @staticmethod
+    def _counts_true(lib: Library) -> bool:
+        """Each file's stored passage count (what status and the folders panel sum) is true."""
+        cat = Catalog(lib.index_folder / "catalog.sqlite", readonly=True)
+        try:
+            wrong = cat.conn.execute(
+                "SELECT count(*) FROM files f WHERE f.chunks != "
+                "(SELECT count(*) FROM chunks c WHERE c.file_id = f.id)").fetchone()[0]
+            return wrong == 0
+        finally:
+            cat.close()
+
     def _index_matches(self, svc: IndexService) -> bool:
         lib = svc.library
         return (self._actual(lib) == self._expected(lib) and lib.store.consistent()
-                and self._texts_current(lib) and self._attachments_current(lib))
+                and self._texts_current(lib) and self._attachments_current(lib)
+                and self._counts_true(lib))
 
     def _describe(self, svc: IndexService) -> str:
         lib = svc.library
@@ -385,7 +398,8 @@ class EngineMachine(RuleBasedStateMachine):
                 f"extra {sorted(set(actual) - set(expected))}, "
                 f"stale {sorted(p for p in actual if p in expected and actual[p] != expected[p])}, "
                 f"vectors consistent {lib.store.consistent()}, texts {self._texts_current(lib)}, "
-                f"attachments {self._attachments_current(lib)}, folders {lib.settings.folders}")
+                f"attachments {self._attachments_current(lib)}, counts {self._counts_true(lib)}, "
+                f"folders {lib.settings.folders}")
 
 
 @pytest.fixture(scope="module")
