@@ -10,7 +10,7 @@ import pytest
 from app.cli import run_cli
 
 SCALE_KEYS = ("chunks", "files", "folders", "build_s", "query_ms_p50", "query_ms_p95",
-              "filtered_query_ms_p50", "type_filtered_query_ms_p50", "peak_rss_mb", "open_s",
+              "filtered_query_ms_p50", "type_filtered_query_ms_p50", "peak_rss_mb", "open_s", "status_ms",
               "rebuild_s", "disk_mb", "catalog_mb", "vectors_mb", "dense_recall_at_10")
 
 
