@@ -10,9 +10,11 @@ quantized model must pass the int8 check against float32 (check.py) before it is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,8 +52,11 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None)
     feeder = ExportedRunner(folder, spec, _no_forward)
     data = [feeder.feed([t]) for t in (texts or calibration_texts())]
     model = ov.Core().read_model(str(folder / ONNX_FILE))
-    quantized = nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
-                              subset_size=len(data))
+    # NNCF draws progress bars on stdout, where `sift bench --json` and `sift search --json`
+    # print their answer: they go to the log's stream instead.
+    with contextlib.redirect_stdout(sys.stderr):
+        quantized = nncf.quantize(model, nncf.Dataset(data),
+                                  model_type=nncf.ModelType.TRANSFORMER, subset_size=len(data))
     tmp = folder / f".openvino-int8-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
