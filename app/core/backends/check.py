@@ -10,12 +10,12 @@ import numpy as np
 # the threshold sits between what keeps rankings and what visibly changes them.
 MEAN_COSINE = 0.999
 MIN_COSINE = 0.995
-# Static int8 (quantized.py) is held to what its measured retrieval quality allows instead:
-# on MiniLM it reaches mean cosine 0.993 / min 0.989 on the check passages, 0.995 on whole
-# collections' passages, and keeps nDCG@10 within 0.005 of float32, dense and hybrid, on
-# cranfield, msmarco-sub5k and scifact (tests/benchmarks/quant_eval.py); dynamic int8
-# (about 0.98) reorders neighbours visibly and stays below this bar, and so does a broken
-# kernel (AVX2's 16-bit sums saturating).
+# int8, when chosen in settings (quantized.py, openvino_int8.py), is held to what int8 reaches
+# at its best instead: on MiniLM static int8 gives mean cosine 0.993 / min 0.985-0.989 on the
+# check passages and 0.995 on whole collections' passages, with nDCG@10 within 0.005 of
+# float32 on cranfield and scifact but 0.006-0.008 below it (hybrid) on msmarco-sub5k
+# (tests/benchmarks/quant_eval.py), which is why "auto" never picks it. Dynamic int8 (about
+# 0.98) and a broken kernel (AVX2's 16-bit sums saturating) stay below this bar.
 QUANTIZED_MEAN_COSINE = 0.99
 QUANTIZED_MIN_COSINE = 0.98
 
