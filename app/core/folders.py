@@ -143,7 +143,8 @@ def counts_by_folder(conn: sqlite3.Connection, folders: Iterable[str]) -> dict[s
         high = low[:-1] + chr(ord(os.sep) + 1)  # every path that starts with `low` sorts below
         row = conn.execute(
             # Files on disk; the passages of their e-mail attachments count with them.
+            # `+status`: the path range, not the index of every indexed file, must drive this.
             "SELECT count(CASE WHEN container_id IS NULL THEN 1 END), sum(chunks) FROM files "
-            "WHERE status = 'indexed' AND path >= ? AND path < ?", (low, high)).fetchone()
+            "WHERE path >= ? AND path < ? AND +status = 'indexed'", (low, high)).fetchone()
         out[folder] = (int(row[0]), int(row[1] or 0))
     return out
