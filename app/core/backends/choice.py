@@ -256,37 +256,28 @@ def _exported(backend: str, model: Any, export_dir: Path) -> tuple[Any, str]:
     if backend == "onnx":
         return exported.onnx_runner(export_dir, spec), "onnxruntime float32 (cpu)"
     if backend == "onnx-int8":
-        return _int8(model, export_dir, spec), "onnxruntime int8 (cpu)"
+        return _quantized(backend, model, export_dir, spec), "onnxruntime int8 (cpu)"
     if backend == "openvino-int8":
-        return _openvino_int8(model, export_dir, spec), "openvino int8 (cpu)"
+        return _quantized(backend, model, export_dir, spec), "openvino int8 (cpu)"
     runner, precision = exported.openvino_runner(export_dir, spec)
     return runner, f"openvino {precision.lower()} (cpu)"
 
 
-def _int8(model: Any, export_dir: Path, spec: Any) -> Runner:
-    """The int8 runner; quantizes the export first (once) while deciding, never when reloading."""
-    from app.core.backends import quantized
+def _quantized(backend: str, model: Any, export_dir: Path, spec: Any) -> Runner:
+    """An int8 runner; quantizes the export first (once) while deciding, never when reloading."""
+    from app.core.backends import openvino_int8, quantized
 
-    if not quantized.is_ready(export_dir):
+    tool, is_ready, quantize, runner = (
+        ("onnx", quantized.is_ready, quantized.quantize, quantized.int8_runner)
+        if backend == "onnx-int8" else
+        ("nncf", openvino_int8.is_ready, openvino_int8.quantize, openvino_int8.runner))
+    if not is_ready(export_dir):
         if model is None:
             raise Unavailable("the int8 model is missing")
-        if not installed("onnx"):
-            raise Unavailable("onnx is not installed (needed once, to quantize the model)")
-        quantized.quantize(export_dir, spec)
-    return quantized.int8_runner(export_dir, spec)
-
-
-def _openvino_int8(model: Any, export_dir: Path, spec: Any) -> Runner:
-    """OpenVINO's int8 runner; quantizes with NNCF first (once) while deciding."""
-    from app.core.backends import openvino_int8
-
-    if not openvino_int8.is_ready(export_dir):
-        if model is None:
-            raise Unavailable("the int8 model is missing")
-        if not installed("nncf"):
-            raise Unavailable("nncf is not installed (needed once, to quantize the model)")
-        openvino_int8.quantize(export_dir, spec)
-    return openvino_int8.runner(export_dir, spec)
+        if not installed(tool):
+            raise Unavailable(f"{tool} is not installed (needed once, to quantize the model)")
+        quantize(export_dir, spec)
+    return runner(export_dir, spec)
 
 
 class _Checker:
