@@ -120,10 +120,12 @@ def corpus_calibration(per_collection: int = 40) -> list[str]:
 
 def openvino_int8(folder: Path, spec: Any) -> Any:
     """OpenVINO int8 by NNCF post-training quantization (transformer preset), same calibration."""
-    import nncf
     import openvino as ov
 
     from app.core.backends import exported, quantized
+    from app.core.backends.openvino_int8 import import_nncf
+
+    nncf = import_nncf()
 
     path = folder / "openvino-int8.xml"
     core = ov.Core()

@@ -418,3 +418,25 @@ def test_openvino_int8_quantizes_once_and_is_checked(tiny_model: Path, tmp_path:
     # Used when it agrees with float32 on the int8 bar, refused with the figures otherwise.
     assert info.backend_id == "openvino-int8" or "openvino-int8 unfaithful (mean cosine" in info.reason
     assert openvino_int8.is_ready(emb.export_dir)
+
+
+@pytest.mark.skipif(not all(hardware.installed(m) for m in ("openvino", "nncf")),
+                    reason="openvino and nncf are optional")
+def test_quantizing_with_nncf_sends_and_writes_nothing_outside_sift(tmp_path: Path) -> None:
+    # NNCF reports usage to Google Analytics unless opted out, and writes a client id under
+    # ~/intel when it is imported. A fresh process (NNCF silences itself under pytest) with an
+    # empty home shows what a user's machine would get.
+    home = tmp_path / "home"
+    home.mkdir()
+    code = ("from app.core.backends.openvino_int8 import import_nncf\n"
+            "import_nncf()\n"
+            "from nncf.telemetry import decorator\n"
+            "print(type(decorator.telemetry).__name__)\n")
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(ROOT)}
+    for var in ("CI", "NNCF_CI", "NNCF_DEV", "TF_BUILD", "JENKINS_URL"):
+        env.pop(var, None)  # the telemetry package stays quiet in CI on its own
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "MagicMock"  # NNCF's own no-op stand-in
+    assert list(home.iterdir()) == []

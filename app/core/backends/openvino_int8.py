@@ -19,6 +19,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None)
     """Quantize the float32 export in ``folder`` with NNCF (once; reused while the recipe holds)."""
     if is_ready(folder):
         return folder / MODEL_FILE
-    import nncf
+    nncf = import_nncf()
     import openvino as ov
 
     from app.core.backends.quantized import calibration_texts
@@ -72,6 +73,27 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder / MODEL_FILE
+
+
+def import_nncf() -> Any:
+    """NNCF with its usage reporting cut off before it can start.
+
+    NNCF sends anonymous usage events to Google Analytics unless the user has opted out, and
+    writes a client id under ~/intel (openvino_telemetry, consent dialog off). Sift promises
+    that nothing leaves the machine: with the telemetry package made unimportable, NNCF falls
+    back to its own no-op stub, so nothing is sent and nothing is written outside Sift's folder.
+    """
+    if "nncf" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+    import nncf
+    import nncf.telemetry
+    from nncf.telemetry import decorator, wrapper
+
+    # Imported before this ran (by a user's own code): swap every reference for the stub.
+    if not isinstance(wrapper.telemetry, wrapper.NNCFTelemetryStub):
+        stub = wrapper.NNCFTelemetryStub()
+        wrapper.telemetry = decorator.telemetry = nncf.telemetry.telemetry = stub
+    return nncf
 
 
 def _no_forward(inputs: dict[str, np.ndarray]) -> np.ndarray:
