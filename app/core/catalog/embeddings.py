@@ -1,0 +1,62 @@
+"""Passage embeddings in the catalog: filled in at stage two, read back to build and check the vectors."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from app.core.catalog.passages import ID_SLICE
+from app.core.catalog.rows import unpack
+
+SQL_PENDING_CHUNKS = (
+    "SELECT id, text FROM chunks WHERE file_id = ? AND length(embedding) = 0 ORDER BY ord")
+
+
+class EmbeddingsMixin:
+    """The embeddings column of the passages; the vector index is rebuilt from what is here."""
+
+    conn: sqlite3.Connection  # the Catalog's connection
+
+    def set_embeddings(self, ids: Sequence[int], embeddings: np.ndarray) -> None:
+        """Fill in the embeddings of chunks stored at stage 'words'."""
+        vecs = np.asarray(embeddings, dtype=np.float16)
+        self.conn.executemany("UPDATE chunks SET embedding = ? WHERE id = ?",
+                              [(v.tobytes(), int(i)) for i, v in zip(ids, vecs, strict=True)])
+
+    def unembedded_chunks(self, file_id: int) -> list[tuple[int, str]]:
+        """(id, text) of a file's chunks that have no embedding yet."""
+        return [(int(r[0]), r[1]) for r in self.conn.execute(SQL_PENDING_CHUNKS, (file_id,))]
+
+    def chunk_ids(self) -> np.ndarray:
+        """Ids of the chunks that have an embedding: what the vector index must hold."""
+        rows = self.conn.execute(
+            "SELECT id FROM chunks WHERE length(embedding) > 0 ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+
+    def embeddings(self, ids: Sequence[int] | None = None,
+                   batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stored embeddings in batches of (ids, float32 matrix); chunks without one are left out."""
+        if ids is None:
+            cur = self.conn.execute(
+                "SELECT id, embedding FROM chunks WHERE length(embedding) > 0 ORDER BY id")
+            while rows := cur.fetchmany(batch):
+                yield unpack(rows)
+            return
+        id_list = [int(i) for i in ids]
+        for start in range(0, len(id_list), ID_SLICE):
+            part = id_list[start:start + ID_SLICE]
+            rows = self.conn.execute(
+                f"SELECT id, embedding FROM chunks WHERE id IN ({','.join('?' * len(part))}) "
+                "AND length(embedding) > 0", part).fetchall()
+            if rows:
+                yield unpack(rows)
+
+    def embedded_fingerprint(self) -> list[int]:
+        """Count, largest, sum and hashed sum of the embedded passages' ids (``keys_fingerprint``)."""
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0), "
+            "coalesce(sum(id * 2654435761 % 4294967291), 0) "
+            "FROM chunks WHERE length(embedding) > 0").fetchone()
+        return [int(v) for v in row]

@@ -1,0 +1,84 @@
+"""A file's passages: stored with their keywords (FTS5), removed, and read back with their file."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import numpy as np
+
+from app.core.catalog.rows import SQL_CHUNK_ROWS, ChunkRow, chunk_row
+from app.core.catalog.schema import STAGE_MEANING, STAGE_WORDS
+from app.core.catalog.stored_paths import searchable_name
+from app.core.records import Chunk
+
+SQL_INSERT_CHUNK = """
+INSERT INTO chunks (file_id, ord, text, page, line_start, line_end, char_start, char_end,
+                    section, embedding, location)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+SQL_INSERT_FTS = "INSERT INTO chunks_fts (rowid, text, name) VALUES (?, ?, ?)"
+SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
+# SQLite binds at most 999 parameters in older builds: ids go in slices below that.
+ID_SLICE = 900
+
+
+class PassagesMixin:
+    """The catalog's passages; writes are called inside ``Catalog.transaction()``."""
+
+    conn: sqlite3.Connection  # the Catalog's connection
+
+    def add_chunks(self, file_id: int, path: str, chunks: Sequence[Chunk],
+                   embeddings: np.ndarray | None = None, name_terms: str | None = None) -> list[int]:
+        """Store chunks and their keywords; returns the new chunk ids.
+
+        Without ``embeddings`` the file is at stage 'words' (found by its words) until
+        ``set_embeddings`` fills them in; embeddings are kept as float16.
+        """
+        vecs = None if embeddings is None else np.asarray(embeddings, dtype=np.float16)
+        name = searchable_name(path) if name_terms is None else name_terms
+        ids: list[int] = []
+        for ord_, chunk in enumerate(chunks):
+            blob = b"" if vecs is None else vecs[ord_].tobytes()
+            cur = self.conn.execute(SQL_INSERT_CHUNK, (
+                file_id, ord_, chunk.text, chunk.page, chunk.line_start, chunk.line_end,
+                chunk.char_start, chunk.char_end, chunk.section, blob, chunk.location))
+            chunk_id = int(cur.lastrowid or 0)
+            self.conn.execute(SQL_INSERT_FTS, (chunk_id, chunk.text, name))
+            ids.append(chunk_id)
+        self.set_stage(file_id, STAGE_WORDS if vecs is None else STAGE_MEANING)
+        return ids
+
+    def set_stage(self, file_id: int, stage: str) -> None:
+        self.conn.execute("UPDATE files SET stage = ? WHERE id = ?", (stage, file_id))
+
+    def delete_chunks_of(self, file_id: int) -> list[int]:
+        """Remove a file's chunks; returns their ids (to remove from the vector index)."""
+        ids = [r[0] for r in self.conn.execute(SQL_CHUNK_IDS_OF_FILE, (file_id,))]
+        self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+        return ids
+
+    def chunk_rows(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        out: dict[int, ChunkRow] = {}
+        for start in range(0, len(ids), ID_SLICE):
+            part = list(ids[start:start + ID_SLICE])
+            sql = SQL_CHUNK_ROWS.format(marks=",".join("?" * len(part)))
+            for r in self.conn.execute(sql, part):
+                out[r[0]] = chunk_row(r)
+        return out
+
+    def chunk_files(self, ids: Sequence[int]) -> dict[int, int]:
+        """The file of each chunk that still exists (a search groups hundreds of candidates)."""
+        out: dict[int, int] = {}
+        for start in range(0, len(ids), ID_SLICE):
+            part = list(ids[start:start + ID_SLICE])
+            out.update(self.conn.execute(
+                f"SELECT id, file_id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def chunks_of_file(self, file_id: int) -> list[ChunkRow]:
+        rows = self.conn.execute(
+            SQL_CHUNK_ROWS.replace("c.id IN ({marks})", "c.file_id = ?") + " ORDER BY c.ord",
+            (file_id,)).fetchall()
+        return [chunk_row(r) for r in rows]
+
