@@ -1,0 +1,17 @@
+"""The library a command works on: the one in --data-dir, or in the platform's data folder."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.core.library import Library
+
+
+def open_library(args: argparse.Namespace) -> Library:
+    # Imported here: `sift --help` and the window's start must not load the engine.
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+
+    return Library(resolve_paths(args.data_dir))

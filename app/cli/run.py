@@ -1,0 +1,62 @@
+"""Running a command: parse, dispatch to its handler, and turn known errors into a message and code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from app.cli.config import cmd_config
+from app.cli.get_reranker import cmd_get_reranker
+from app.cli.index import cmd_index, cmd_remove
+from app.cli.parser import build_parser
+from app.cli.search import cmd_search
+from app.cli.status import cmd_folders, cmd_skipped, cmd_status
+from app.terminal import safe_block
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from app.main import setup_logging
+
+    setup_logging(args.verbose)
+    if not args.command:
+        parser.print_help()
+        return 0
+    from app.core.errors import KnownError
+
+    try:
+        return int(HANDLERS[args.command](args) or 0)
+    except KnownError as exc:
+        print(f"sift: {safe_block(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nsift: interrupted", file=sys.stderr)
+        return 130
+
+
+# eval, watch and bench live with what they run; their modules load only when asked for.
+def cmd_eval(args: argparse.Namespace) -> int:
+    from app.core.evaluation import run_eval
+
+    return run_eval(args)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from app.watch_command import run_watch
+
+    return run_watch(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from app.core.bench import run_bench
+
+    return run_bench(args)
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "index": cmd_index, "search": cmd_search, "status": cmd_status, "skipped": cmd_skipped,
+    "folders": cmd_folders, "remove": cmd_remove, "config": cmd_config, "eval": cmd_eval,
+    "watch": cmd_watch, "bench": cmd_bench, "get-reranker": cmd_get_reranker,
+}
