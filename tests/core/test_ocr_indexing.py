@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -93,25 +94,39 @@ def test_a_scan_is_found_by_its_name_while_its_ocr_waits(
     assert library.search("furniture").hits[0].passages[0].location != "waiting for OCR"
 
 
+@dataclass(frozen=True)
+class QueuedScan:
+    """A folder holding one scan, whose OCR is queued (recorded in ``queued``), never run."""
+
+    scan: Path
+    folders: list[str]
+    queued: list[Path]
+
+
+@pytest.fixture
+def queued_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> QueuedScan:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scan = docs / "receipt.png"
+    text_image(["Invoice 4471 garden furniture"]).save(scan)
+    queued: list[Path] = []
+    # The test runs the OCR itself, when it chooses: the background queue only records the scan.
+    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a, **k: queued.append(path))
+    return QueuedScan(scan, [str(docs)], queued)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="the Tesseract stand-in is a shell script")
 def test_choosing_other_languages_reads_scans_again(
-        tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
+        tmp_path: Path, library, queued_scan: QueuedScan,
+        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from app.core.catalog import STAGE_OCR
     from app.core.extract.ocr import ocr_pages
     from app.core.extract.ocr_engines import TESSERACT_ENV, forget_lookups
     from app.core.ocr_languages import apply_ocr_languages
     from tests.fake_tesseract import fake_tesseract
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    scan = docs / "brief.png"
-    text_image(["Invoice 4471 garden furniture"]).save(scan)
-    queued: list[Path] = []
-    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a, **k: queued.append(path))
+    scan, folders, queued = queued_scan.scan, queued_scan.folders, queued_scan.queued
     cache = library.paths.cache_dir / "ocr"
-    folders = [str(docs)]
     library.add_folders(folders)
     library.index()
     ocr_pages(scan, [1], cache_dir=cache)  # the bundled engine, in the background
@@ -140,18 +155,10 @@ def test_choosing_other_languages_reads_scans_again(
 
 
 def test_turning_ocr_on_reads_the_scans_skipped_while_it_was_off(
-        tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
+        library, queued_scan: QueuedScan) -> None:  # type: ignore[no-untyped-def]
     from app.core.extract.ocr import ocr_pages
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    scan = docs / "receipt.png"
-    text_image(["Invoice 4471 garden furniture"]).save(scan)
-    queued: list[Path] = []
-    monkeypatch.setattr(ocr_queue, "schedule", lambda path, *a, **k: queued.append(path))
-    folders = [str(docs)]
+    scan, folders, queued = queued_scan.scan, queued_scan.folders, queued_scan.queued
     library.update_settings(replace(library.settings, ocr=False))
     library.add_folders(folders)
     library.index()
@@ -217,8 +224,6 @@ def test_a_scanned_attachment_is_read_by_ocr_and_found_as_its_own_result(
 
 def test_with_ocr_off_a_scanned_attachment_is_listed_with_the_reason(
         tmp_path: Path, library) -> None:  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
     docs = tmp_path / "docs"
     docs.mkdir()
     import io
