@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from app.core.catalog.passages import ID_SLICE
+from app.core.catalog.passages import id_slices
 from app.core.catalog.rows import unpack
 
 SQL_PENDING_CHUNKS = (
@@ -44,9 +44,7 @@ class EmbeddingsMixin:
             while rows := cur.fetchmany(batch):
                 yield unpack(rows)
             return
-        id_list = [int(i) for i in ids]
-        for start in range(0, len(id_list), ID_SLICE):
-            part = id_list[start:start + ID_SLICE]
+        for part in id_slices(ids):
             rows = self.conn.execute(
                 f"SELECT id, embedding FROM chunks WHERE id IN ({','.join('?' * len(part))}) "
                 "AND length(embedding) > 0", part).fetchall()

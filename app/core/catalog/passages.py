@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -21,6 +21,13 @@ SQL_INSERT_FTS = "INSERT INTO chunks_fts (rowid, text, name) VALUES (?, ?, ?)"
 SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
 # SQLite binds at most 999 parameters in older builds: ids go in slices below that.
 ID_SLICE = 900
+
+
+def id_slices(ids: Sequence[int]) -> Iterator[list[int]]:
+    """``ids`` in lists short enough to bind as one statement's parameters."""
+    for start in range(0, len(ids), ID_SLICE):
+        # int(): numpy's integers (ids from the vector index) are not bound by sqlite3.
+        yield [int(i) for i in ids[start:start + ID_SLICE]]
 
 
 class PassagesMixin:
@@ -60,8 +67,7 @@ class PassagesMixin:
 
     def chunk_rows(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         out: dict[int, ChunkRow] = {}
-        for start in range(0, len(ids), ID_SLICE):
-            part = list(ids[start:start + ID_SLICE])
+        for part in id_slices(ids):
             sql = SQL_CHUNK_ROWS.format(marks=",".join("?" * len(part)))
             for r in self.conn.execute(sql, part):
                 out[r[0]] = chunk_row(r)
@@ -70,8 +76,7 @@ class PassagesMixin:
     def chunk_files(self, ids: Sequence[int]) -> dict[int, int]:
         """The file of each chunk that still exists (a search groups hundreds of candidates)."""
         out: dict[int, int] = {}
-        for start in range(0, len(ids), ID_SLICE):
-            part = list(ids[start:start + ID_SLICE])
+        for part in id_slices(ids):
             out.update(self.conn.execute(
                 f"SELECT id, file_id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
         return out
