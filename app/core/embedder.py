@@ -102,6 +102,9 @@ class Embedder:
         info = self._info
         if info is not None:
             return info
+        # The load holds the native-imports lock for seconds: a writer opening the index
+        # (usearch needs onnxruntime loaded first) must not wait behind it.
+        before_usearch()
         with self._load_lock:
             if self._info is None:
                 self.light()  # first: queries are served while the full model loads

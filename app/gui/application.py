@@ -164,7 +164,8 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     loader.library_ready.connect(window.set_library)
     loader.failed.connect(window.engine_failed)
     loader.ready.connect(window.attach_engine)
-    loader.ready.connect(lambda *_: clock.mark("model loaded"))
+    loader.ready.connect(lambda *_: clock.mark("engine started"))
+    window.controller.engine_ready.connect(lambda *_: clock.mark("model loaded"))
     if args.query:
         window.search_box.setText(args.query)
 

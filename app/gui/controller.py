@@ -96,7 +96,9 @@ class Controller(QObject):
         self.search_worker.answered.connect(self._answered)
         self.search_worker.failed.connect(lambda _id, exc: self.messages.exception(exc, "searching"))
         self.settings_changed.emit(library.settings)
-        self.runner.run(lambda: library.embedder.info, self.engine_ready.emit,
+        # Searches answer before the model is in (by their words, then the query encoder);
+        # the status bar names the model once the writer has loaded it.
+        self.runner.run(lambda: self._loaded_model(library), self._model_known,
                         lambda exc: self.engine_failed.emit(str(exc)))
         self.refresh()
         queued, self._queued_folders = self._queued_folders, []
@@ -105,6 +107,17 @@ class Controller(QObject):
             query, filters = self._pending
             self._pending = None
             self.search(query, filters)
+
+    def _loaded_model(self, library: Any) -> Any:
+        """The model's facts once loaded (on a worker: waits in steps that a quit ends)."""
+        loader = library.embedder.load_in_background()
+        while loader.is_alive() and not self._closing:
+            loader.join(0.1)
+        return None if self._closing else library.embedder.info  # raises if the load failed
+
+    def _model_known(self, info: Any) -> None:
+        if info is not None:
+            self.engine_ready.emit(info)
 
     def set_library(self, library: Any) -> None:
         """The settings are readable before the model is: show folders and counts early."""

@@ -222,23 +222,34 @@ class EngineLoader(QObject):
 
             library = Library(self._paths)
             self._safe_emit(self.library_ready, library)
-            library.embedder.load()  # the slow part: imports torch and reads the weights
             from app.core.service import IndexService
 
+            # The model is not waited for: the writer loads it behind (the slow part: torch and
+            # the weights), and searches answer by their words, then with the query encoder,
+            # from the first second.
             service = IndexService(library, watch=self._watch, on_event=self._events.post)
             service.start()
         except Exception as exc:
             self._safe_emit(self.failed, exc)
             return
         if self._abandoned.is_set():  # nobody will stop it later: do it now
-            service.stop()
-            library.close()
+            service.shutdown()
             return
         self._safe_emit(self.ready, library, service)
-        self._warm_up(library)  # after "ready": the first answers need no reranker
+        if self._model_loaded(library):
+            self._warm_up(library)  # after the model: the first answers need no reranker
+
+    def _model_loaded(self, library: Any) -> bool:
+        """Wait for the model the writer is loading, in short steps a closing window can end."""
+        loader = library.embedder.load_in_background()
+        while loader.is_alive():
+            if self._abandoned.is_set():
+                return False
+            loader.join(0.1)
+        return library.embedder.loaded and not self._abandoned.is_set()
 
     def _warm_up(self, library: Any) -> None:
-        """Pay the remaining one-time costs now, right after the first answers are possible.
+        """Pay the remaining one-time costs now, once the model is in and answers are possible.
 
         The reranker is otherwise loaded by the first reranked search; its imports (torch,
         transformers, scikit-learn: thousands of modules, seconds) are best over early.
