@@ -106,8 +106,12 @@ def machine_info() -> dict[str, Any]:
         pass  # not Linux: no flags to show
     wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
               "amx_int8", "amx_tile")
+    # A run capped to an older instruction set (tests/benchmarks/avx2_emulated.py) says so: its
+    # flags are this CPU's, its kernels are not.
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
     return {"cpu": cpu_name(), "machine": platform.machine(), "system": platform.system(),
             "cores": os.cpu_count(), "flags": sorted(f for f in wanted if f in flags),
+            "isa_cap": cap or None,
             "native_bf16": cpu_has_native_bf16(),
             "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
 
