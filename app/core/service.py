@@ -2,60 +2,49 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 
-from app.core.catalog_health import mark_damaged
-from app.core.errors import Cancelled, KnownError
 from app.core.extract import ocr_queue
-from app.core.failures import CatalogDamaged, known_failure
+from app.core.failures import CatalogDamaged
 from app.core.folder_state import (
     CANCELLED,
     INCOMPLETE,
     INDEXING,
     PAUSED,
     QUEUED,
-    UNREACHABLE,
-    WATCHING,
     FolderBook,
     FolderState,
     Job,
     ServiceEvent,
 )
 from app.core.folders import FolderChanges
-from app.core.indexer import summarize
 from app.core.jobs import JobQueue
 from app.core.library import Library
 from app.core.live_changes import LiveChanges
-from app.core.records import IndexReport, Progress, SearchResponse, SkippedFile, Stats
+from app.core.records import Progress, SearchResponse, SkippedFile, Stats
 from app.core.scanner import Rules, normalize_folder
 from app.core.search import Filters
-from app.core.store import drop_index, other_model_indexes
 from app.core.watcher import Changes
 from app.core.watching import FolderWatching
+from app.core.writer_jobs import WriterJobs, lower_thread_priority
 
 __all__ = ["CANCELLED", "INCOMPLETE", "INDEXING", "PAUSED", "QUEUED", "IndexService",
-           "ServiceEvent"]
+           "ServiceEvent", "lower_thread_priority"]
 
 log = logging.getLogger(__name__)
 
 FALLBACK_INTERVAL = 60.0  # scans of folders that cannot be watched; checks for unplugged ones
 IDLE_GRACE = 0.7          # wait_idle: time for the events of changes just made to reach us
-TICK = 0.5                # the writer's housekeeping period when it has nothing to do
 QUIT_SECONDS = 2.0        # shutdown returns within this, whatever the writer is doing
 
 EventFn = Callable[[ServiceEvent], None]
 
 
-class IndexService:
+class IndexService(WriterJobs):
     """Owns the single writer thread: jobs (reconcile, file changes, removal, model switch) run on it.
 
     Search may be called from any thread while it works and answers from what is indexed so far.
@@ -300,271 +289,6 @@ class IndexService:
     def stats(self) -> Stats:
         return self._lib.stats()
 
-    # -- the writer thread --------------------------------------------------------------------
-    def _main(self) -> None:
-        if self._low_priority:
-            lower_thread_priority()
-        opened = False
-        try:
-            self._open(self._lib)
-            opened = True
-            self._tell_repairs(self._lib)
-            self._emit("ready")
-        except Cancelled:
-            pass  # quit while the model was loading
-        except Exception as exc:  # the jobs report it again; the service stays up for a switch
-            opened = True
-            self._report_failure(exc)
-        try:
-            while opened and not self._stopping.is_set():
-                try:
-                    job = self._queue.get(timeout=TICK)
-                except queue.Empty:
-                    self._tick()
-                    continue
-                if job is None or self._stopping.is_set():
-                    break
-                self._do(job)
-                self._tick()
-        finally:
-            try:
-                self._lib.save()
-            except Exception:
-                log.exception("saving the vector index failed")
-            with self._lock:
-                self._writer_done = True
-                late = self._closed  # shutdown stopped waiting: closing is left to us
-            if late:
-                self._lib.close()
-
-    def _open(self, lib: Library) -> None:
-        """Load the model and open the index; raises Cancelled if the app quits meanwhile.
-
-        Loading a model cannot be interrupted, so it runs on a helper thread that a quit leaves
-        behind: the writer must answer a quit within a second or two.
-        """
-        failure: list[BaseException] = []
-
-        def load() -> None:
-            try:
-                lib.embedder.load()
-            except BaseException as exc:  # handed to the writer, which reports it
-                failure.append(exc)
-
-        if lib.embedder.known_dim is not None:
-            # The model folder (or its export) tells the index width and the tokenizer: files
-            # become findable by their words while the model and the backend check load behind.
-            self._loaders.append(lib.embedder.load_in_background())
-            _ = lib.store
-            return
-        loader = threading.Thread(target=load, name="sift-model-load", daemon=True)
-        self._loaders.append(loader)
-        loader.start()
-        while loader.is_alive():
-            loader.join(0.1)
-            if self._stopping.is_set():
-                raise Cancelled()
-        if failure:
-            raise failure[0]
-        _ = lib.store  # opens the catalog and the vector index, repairing it after a crash
-
-    def _tell_repairs(self, lib: Library) -> None:
-        if lib.notice:
-            notice, lib.notice = lib.notice, ""
-            self._emit("error", message=notice)
-
-    def _repair(self) -> None:
-        """A read found the catalog damaged: set it aside and rebuild it from the files."""
-        lib = self._lib
-        with self._swap_lock:  # searches wait for the reopened files
-            lib.reopen()
-        with self._lock:
-            self._repair_queued = False
-        self._tell_repairs(lib)
-        self._enqueue_reconcile(None)
-
-    def _do(self, job: Job) -> None:
-        with self._lock:
-            self._running = job
-            self._announced_idle = False
-            self._queue.started(job)
-            if not self._stopping.is_set():
-                _clear_cancel(self._lib.control)
-        try:
-            if job.kind == "reconcile":
-                self._reconcile(job)
-            elif job.kind == "changes":
-                self._live.apply(self._lib)
-            elif job.kind == "remove":
-                self._remove(job.folders[0])
-            elif job.kind == "switch":
-                self._switch(job.model)
-            elif job.kind == "repair":
-                self._repair()
-            self._last_error = ""
-        except Cancelled:
-            pass
-        except Exception as exc:
-            if job.everything:
-                folders = tuple(self._lib.settings.folders)
-            elif job.kind == "changes":  # rescanned at the retry: no change is lost
-                folders = tuple(self._live.last_roots)
-            else:
-                folders = job.folders
-            self._report_failure(exc, folders)
-        finally:
-            with self._lock:
-                self._running = None
-                if job.kind == "switch":
-                    self._switches -= 1
-            self._queue.done()
-        self._announce_idle()
-
-    def _report_failure(self, exc: Exception, folders: tuple[str, ...] = ()) -> None:
-        known = exc if isinstance(exc, KnownError) else known_failure(exc)
-        if known is not None:
-            message = str(known)
-            if getattr(known, "pauses", False):
-                self._lib.control.pause()  # e.g. a full disk: wait for the user to make room
-            if isinstance(known, CatalogDamaged):
-                mark_damaged(self._lib.index_folder, known.detail)
-                with self._lock:
-                    first, self._repair_queued = not self._repair_queued, True
-                if first:
-                    self._enqueue(Job("repair"))
-        else:
-            log.exception("indexing failed", exc_info=exc)
-            message = f"Indexing failed: {exc}"
-        self._book.fail(folders, message, time.monotonic() + self.fallback_interval)
-        if folders:
-            self._emit("folders")
-        with self._lock:
-            repeated, self._last_error = message == self._last_error, message
-        if not repeated:
-            self._emit("error", message=message)
-
-    def _announce_idle(self) -> None:
-        with self._lock:
-            if self._announced_idle or self._queue.outstanding or self._live.waiting:
-                return
-            self._announced_idle = True
-        self._emit("idle")
-
-    # -- reconciling ------------------------------------------------------------------------
-    def _reconcile(self, job: Job) -> None:
-        lib = self._lib
-        chosen = lib.folders
-        wanted = chosen if job.everything else [f for f in job.folders if f in chosen]
-        targets = chosen.closure(wanted)
-        if not targets and not job.everything:
-            # Everything, even with no folder left, still forgets the files of folders removed
-            # before a quit that came before their removal job.
-            return
-        self._watching.set_rules(self._rules())
-        self._set_activity(targets, INDEXING)  # first: no passing "watching" before the scan
-        # Outermost first: a nested folder is then covered by its parent's watch.
-        targets.sort(key=lambda f: (len(f), f))
-        reachable = [f for f in targets if f in self._lib.settings.folders  # not removed now
-                     and self._watching.ensure(f, chosen)]
-        # All listed folders when reconciling everything: unreachable ones are kept as they are.
-        report = lib.indexer().index_folders(targets if job.everything else reachable,
-                                             self._progress, forget_others=job.everything)
-        if report.cancelled:
-            self._book.stopped(targets)
-            self._emit("folders")
-        else:
-            self._finish_scan(targets)
-        if job.everything and not report.cancelled:
-            self._drop_other_models(lib)
-        if _changed(report):
-            self._emit("indexed", message=summarize(report))
-
-    def _finish_scan(self, folders: list[str], message: str = "") -> None:
-        self._book.finish_scan(folders, complete=True, message=message, now=time.monotonic(),
-                               watched_interval=self.reconcile_interval,
-                               fallback_interval=self.fallback_interval,
-                               watching=self._watching.enabled)
-        self._emit("folders")
-
-    def _drop_other_models(self, lib: Library) -> None:
-        """Indexes of earlier models are clutter once this one is complete (not mid-switch)."""
-        with self._lock:
-            if self._switches:
-                return
-        for folder in other_model_indexes(lib.paths.indexes_dir, lib.index_folder):
-            log.info("removing the index of a previous model: %s", folder)
-            drop_index(folder)
-
-    # -- removing and switching -------------------------------------------------------------
-    def _remove(self, folder: str) -> None:
-        lib = self._lib
-        chosen = lib.folders
-        if folder in chosen:  # added back meanwhile
-            return
-        self._watching.hand_over(folder, chosen)  # nested folders keep being watched
-        count = lib.forget_uncovered(folder)
-        self._emit("removed", message=f"Forgot {count} files of {folder}.")
-
-    def _switch(self, model: str) -> None:
-        old = self._lib
-        new = old.with_model(model)
-        if new.embedder.name == old.embedder.name:
-            self._emit("model", message=old.embedder.name)
-            return
-        new.control = old.control  # pause, resume and cancel steer the build too
-        new.hold_writer_lock(wait=False)  # the process's own lock: only counted again
-        folders = list(old.settings.folders)
-        self._set_activity(folders, INDEXING, "Building the index for the new model…")
-        try:
-            self._open(new)
-            report = new.indexer().index_folders(folders, self._progress, forget_others=True)
-        except BaseException:
-            self._abandon(new, folders, "")
-            raise
-        if report.cancelled:
-            self._abandon(new, folders, "The model switch was stopped; the old model stays.")
-            return
-        with self._swap_lock, self._lock:
-            # Folders added or removed during the build are the old library's latest list.
-            new.settings = replace(old.settings, model=model)
-            self._lib = new
-        new.save_settings()
-        old.release()
-        drop_index(old.index_folder)
-        self._finish_scan(folders)
-        self._emit("model", message=new.embedder.name)
-
-    def _abandon(self, new: Library, folders: list[str], message: str) -> None:
-        """Give up a half-built index of another model; the old one, whole, stays in use."""
-        new.release()
-        drop_index(new.index_folder)
-        self._finish_scan(folders, message)
-
-    # -- housekeeping ---------------------------------------------------------------------
-    def _tick(self) -> None:
-        """Between jobs: notice vanished and returning folders, and queue the scans that are due."""
-        now = time.monotonic()
-        gone = self._live.take_gone()
-        due: list[str] = []
-        for folder in self._lib.settings.folders:
-            info = self._book.get(folder)
-            if folder in gone or info.watch == WATCHING:
-                if not os.path.isdir(folder):
-                    self._watching.lost(folder)
-                    info.next_scan = now + self.fallback_interval
-                elif folder in gone and self._watching.enabled:
-                    self._watching.forget_watch(folder)  # deleted and made again: watch afresh
-                    due.append(folder)
-                    continue
-            if info.next_scan > now:
-                continue
-            if info.watch == UNREACHABLE and not os.path.isdir(folder):
-                info.next_scan = now + self.fallback_interval
-                continue
-            due.append(folder)
-        if due:
-            self._enqueue_reconcile(due)
-
     # -- helpers --------------------------------------------------------------------------
     def _enqueue(self, job: Job) -> None:
         with self._lock:
@@ -608,22 +332,3 @@ class IndexService:
         except Exception:  # a listener's bug must not stop indexing
             log.exception("event listener failed on %s", kind)
 
-
-def lower_thread_priority() -> None:
-    """Make the calling thread yield the CPU to the user's work (Linux: threads have their own nice)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-
-
-def _clear_cancel(control) -> None:  # type: ignore[no-untyped-def]
-    """Forget an earlier cancel but keep a pause: the user paused the service, not one job."""
-    paused = control.paused
-    control.reset()
-    if paused:
-        control.pause()
-
-
-def _changed(r: IndexReport) -> bool:
-    return bool(r.added or r.updated or r.moved or r.removed or r.skipped)
