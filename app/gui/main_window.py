@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -21,10 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME, __version__
-from app.gui import desktop, theme
+from app.gui import theme
 from app.gui.controller import Controller
 from app.gui.empty_state import first_run_page
+from app.gui.file_actions import FileActions
 from app.gui.filters_bar import FiltersBar
+from app.gui.folder_drops import FolderDrops
 from app.gui.folders_panel import FolderRow, FoldersPanel
 from app.gui.indexing_bar import IndexingBar
 from app.gui.menus import build_menus
@@ -38,15 +39,7 @@ from app.gui.workers import ServiceEvents
 DEBOUNCE_MS = 200
 
 
-def dropped_folders(mime: QMimeData) -> list[str]:
-    """The local folders in a drag (files are ignored: Sift indexes folders)."""
-    if not mime.hasUrls():
-        return []
-    paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-    return [os.path.normpath(p) for p in paths if p and os.path.isdir(p)]
-
-
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, FolderDrops, QMainWindow):
     """Built with its dependencies passed in; the engine arrives later through ``attach_engine``."""
 
     def __init__(self, *, messages: MessageBridge, events: ServiceEvents, ui_state: QSettings,
@@ -275,33 +268,6 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, title, text)
         return answer == QMessageBox.StandardButton.Yes
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        folders = dropped_folders(event.mimeData())
-        if folders:
-            event.acceptProposedAction()
-            n = len(folders)
-            self.status.showMessage(f"Drop to search {'this folder' if n == 1 else f'these {n} folders'}")
-
-    def dragLeaveEvent(self, event: Any) -> None:
-        self.status.clearMessage()
-
-    def dragMoveEvent(self, event: Any) -> None:
-        if dropped_folders(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        if self.handle_drop(event.mimeData()):
-            event.acceptProposedAction()
-
-    def handle_drop(self, mime: QMimeData) -> bool:
-        self.status.clearMessage()
-        folders = dropped_folders(mime)
-        if folders:
-            self.add_folders(folders)
-        elif mime.hasUrls():
-            self.messages.warning("Drop folders to search them; single files are not added.")
-        return bool(folders)
-
     # -- searching ------------------------------------------------------------------------
     def focus_search(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -363,55 +329,6 @@ class MainWindow(QMainWindow):
             self.preview.clear()
         else:
             self.preview.show_passage(hit, passage, self._shown_query)
-
-    # -- acting on files --------------------------------------------------------------------
-    def open_result(self, hit: Any) -> None:
-        """Open a result: the file, or for an e-mail attachment a private copy of it."""
-        if hit is None:
-            return
-        if not getattr(hit, "attachment", ""):
-            self.open_path(hit.path)
-        elif self._still_there(hit.path):
-            library = self.controller.current_library
-            if library is None:
-                return
-            from app.core.attachments import private_copy
-
-            name, mail = hit.attachment, os.path.basename(hit.path)
-            self.controller.runner.run(
-                lambda: private_copy(library.paths.data_dir, Path(hit.path), hit.part, name,
-                                     library.settings.max_file_mb * 2**20),
-                lambda copy: self._open_copy(str(copy), name),
-                lambda exc: self.messages.error(
-                    f"Could not open {name} from {mail}: {getattr(exc, 'message', exc)}"))
-
-    def _open_copy(self, copy: str, name: str) -> None:
-        if not desktop.open_path(copy):
-            self.messages.error(f"Could not open {name}: no application is set up for it.")
-
-    def open_path(self, path: str | None) -> None:
-        if path and self._still_there(path) and not desktop.open_path(path):
-            self.messages.error(f"Could not open {path}: no application is set up for it.")
-
-    def reveal_path(self, path: str | None) -> None:
-        if path and self._still_there(path) and not desktop.reveal_path(path):
-            self.messages.error(f"Could not show {path} in its folder.")
-
-    def _still_there(self, path: str) -> bool:
-        """A result can outlive its file (deleted since, a watcher event not applied yet)."""
-        if os.path.exists(path):
-            return True
-        dropped = self.results_view.drop_path(path)
-        self.messages.error(f"{os.path.basename(path) or path} no longer exists"
-                            f"{'; it is taken out of the results' if dropped else ''}. ({path})")
-        if self.results_view.results.rowCount() == 0 and dropped:
-            self.preview.clear()
-        return False
-
-    def copy_path(self, path: str | None) -> None:
-        if path:
-            desktop.copy_path(path)
-            self.messages.info(f"Copied {path}")
 
     # -- dialogs --------------------------------------------------------------------------
     def show_skipped(self) -> None:
