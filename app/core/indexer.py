@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 WORDS_COMMIT_SECONDS = 0.5  # how soon an extracted file becomes findable by its words
 WORDS_BATCH = 64            # files written together in the words stage
 SAVE_VECTORS_SECONDS = 60.0
+SAVE_SHARE = 50.0           # periodic saves: at least this many times their own length apart
 READ_AHEAD = 64            # extracted files waiting for the encoder
 
 
@@ -389,7 +390,10 @@ class Indexer:
         self._maybe_save(force=False)
 
     def _maybe_save(self, force: bool) -> None:
-        if force or time.monotonic() - self._last_save > SAVE_VECTORS_SECONDS:
+        # Saving is for a quick next start, not for safety (the catalog is): a large index,
+        # whose save takes seconds, is saved less often so saves stay a small share of the time.
+        last = float(getattr(self.store.vectors, "save_seconds", 0.0))
+        if force or time.monotonic() - self._last_save > max(SAVE_VECTORS_SECONDS, SAVE_SHARE * last):
             self.store.save()
             self._last_save = time.monotonic()
 
