@@ -106,12 +106,14 @@ def main() -> int:
                         help="leave the indexing thread at normal priority (the service lowers it)")
     parser.add_argument("--baseline", action="store_true",
                         help="the same, without indexing: what the machine itself adds")
+    parser.add_argument("--data-dir", help="an existing library to open (with --baseline: typing "
+                        "over it, e.g. the million passages `sift bench --scale` keeps there)")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = Path(tempfile.mkdtemp(prefix="sift-stall-"))
     folder = home / "papers"
-    n = write_papers(folder, args.files)
-    data = home / "data"
+    n = 0 if args.baseline and args.data_dir else write_papers(folder, args.files)
+    data = Path(args.data_dir) if args.data_dir else home / "data"
     if args.model:
         from app.core.settings import Settings, save_settings
 
