@@ -10,6 +10,7 @@ import threading
 # Native libraries (torch, onnxruntime, OpenVINO) imported by two threads at once can crash the
 # process; every load that imports them takes this lock.
 NATIVE_IMPORTS = threading.RLock()
+_ONNXRUNTIME_IMPORT = threading.Lock()
 
 
 def before_usearch() -> None:
@@ -26,5 +27,11 @@ def before_usearch() -> None:
         return
     if importlib.util.find_spec("onnxruntime") is None:
         return
-    with NATIVE_IMPORTS, contextlib.suppress(ImportError):
-        import onnxruntime  # noqa: F401
+    with _ONNXRUNTIME_IMPORT:
+        # Two threads got here at once: the first imports, and may go straight on into a model
+        # load under NATIVE_IMPORTS; the second must not queue for that lock behind the load
+        # (the writer, opening the index, would miss a quit's deadline by seconds).
+        if "onnxruntime" in sys.modules:
+            return
+        with NATIVE_IMPORTS, contextlib.suppress(ImportError):
+            import onnxruntime  # noqa: F401

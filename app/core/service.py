@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -126,8 +127,9 @@ class IndexService(WriterJobs):
         if not finished:
             running = self._running
             log.warning("the indexing thread did not stop within %.1f s (%s); leaving it its "
-                        "files", timeout, f"in a {running.kind} job" if running is not None
-                        else "opening the index and loading the model")
+                        "files; it was at %s", timeout, f"in a {running.kind} job"
+                        if running is not None else "opening the index and loading the model",
+                        _where(self._thread))
             return False
         self._lib.close()  # the writer has saved the vector index; this closes the files
         return True
@@ -331,4 +333,16 @@ class IndexService(WriterJobs):
             self._on_event(ServiceEvent(kind, progress, message, paths))
         except Exception:  # a listener's bug must not stop indexing
             log.exception("event listener failed on %s", kind)
+
+
+def _where(thread: threading.Thread | None) -> str:
+    """The innermost calls a thread is in (for the log, when it outlives a deadline)."""
+    import sys
+    import traceback
+
+    frame = sys._current_frames().get(thread.ident or -1) if thread is not None else None
+    if frame is None:
+        return "an unknown place"
+    return " < ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
+                      for f in reversed(traceback.extract_stack(frame)[-4:]))
 
