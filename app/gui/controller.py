@@ -41,6 +41,7 @@ class Controller(QObject):
     answered = Signal(object, bool)    # SearchResponse, final (False: a reranked one follows)
     settings_changed = Signal(object)  # Settings
     first_answer = Signal(float)       # monotonic time of the first answer (startup measurement)
+    results_stale = Signal()           # files were forgotten or the model changed: ask again
 
     def __init__(self, messages: MessageBridge, events: ServiceEvents, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -185,11 +186,15 @@ class Controller(QObject):
                 library = self.current_library
                 self.runner.run(lambda: library.embedder.info, self.engine_ready.emit, lambda exc: None)
                 self.settings_changed.emit(library.settings)
+            self.results_stale.emit()
+            self.schedule_refresh()
+        elif kind == "removed":  # a removed folder's files are gone: so must their results be
+            self.results_stale.emit()
             self.schedule_refresh()
         elif kind == "idle":
             self.idle.emit()
             self.refresh()
-        else:  # "indexed", "removed", "folders", "ready": counts and states changed
+        else:  # "indexed", "folders", "ready": counts and states changed
             self.schedule_refresh()
 
     def schedule_refresh(self, delay_ms: int = REFRESH_MS) -> None:

@@ -158,6 +158,7 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
         c.folders_changed.connect(self._show_folders)
         c.stats_changed.connect(self.status.set_stats)
         c.answered.connect(self.show_response)
+        c.results_stale.connect(self._ask_again)
         c.settings_changed.connect(self._settings_changed)
 
     # -- the engine -----------------------------------------------------------------------
@@ -287,6 +288,12 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
             self.controller.search(query, self.filters.values())
             if query != self._shown_query:
                 self.results_area.show_searching(query)
+
+    def _ask_again(self) -> None:
+        """The index lost files (a folder removed) or changed model: the answer shown is redone."""
+        query = self.search_box.text().strip()
+        if query and query == self._shown_query and not self.debounce.isActive():
+            self.controller.search(query, self.filters.values())
 
     def _submitted(self, reveal: bool) -> None:
         query = self.search_box.text().strip()

@@ -275,6 +275,25 @@ def test_removing_a_folder_forgets_it(qtbot: Any, window: Any, docs: Path, monke
     qtbot.waitUntil(lambda: window.controller.library.stats().files == 0, timeout=TIMEOUT)
 
 
+def test_results_of_a_removed_folder_leave_the_list_without_searching_again(
+        qtbot: Any, window: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    kept, removed = tmp_path / "kept", tmp_path / "removed"
+    for folder in (kept, removed):
+        folder.mkdir()
+        (folder / f"{folder.name}.txt").write_text("The river floods the valley every spring.",
+                                                   encoding="utf-8")
+        _drop(window, folder)
+        _indexed(qtbot, window, folder, 1)
+    model = _search(qtbot, window, "river floods")
+    assert {Path(h.path).parent for h in model.hits} == {kept, removed}
+    monkeypatch.setattr(window, "confirm", lambda *_: True)
+    window.remove_folder(str(removed))
+    # The answer on screen is asked again once the folder's files are forgotten.
+    qtbot.waitUntil(lambda: [Path(h.path).parent for h in window.results_view.results.hits] == [kept],
+                    timeout=TIMEOUT)
+    assert window.search_box.text() == "river floods"
+
+
 def test_settings_are_saved_and_a_new_model_is_switched_in_the_background(
         qtbot: Any, window: Any, monkeypatch: Any) -> None:
     from dataclasses import replace

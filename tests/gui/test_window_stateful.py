@@ -181,8 +181,19 @@ class WindowMachine(RuleBasedStateMachine):
         TALLY["steps"] += 1
         # Quiet: every command given has been applied and the engine has nothing left to do.
         quiet = not self.window.controller.runner.busy and not self.service.busy
-        self.window.search_box.setText(query)
-        self.window.search_now()
+        answers: list[Any] = []
+
+        def answered(response: Any, _final: bool) -> None:
+            answers.append(response)
+
+        self.window.controller.answered.connect(answered)
+        try:
+            self.window.search_box.setText(query)
+            self.window.search_now()
+            # An answer to this search, not the same query's answer already on screen.
+            self.qtbot.waitUntil(lambda: any(r.query == query for r in answers), timeout=TIMEOUT)
+        finally:
+            self.window.controller.answered.disconnect(answered)
         self.qtbot.waitUntil(lambda: self.window._shown_query == query, timeout=TIMEOUT)
         shown = [h.path for h in self.window.results_view.results.hits]
         roots = tuple(p.rstrip("/") + "/" for p in self.chosen)
