@@ -10,12 +10,17 @@ app's own Searcher ranks with them, queries in float32 as the app embeds them. V
 app's backends (torch-float32, torch-bfloat16, onnx, openvino), int8 (the app's recipe:
 quantized.py), int8-attn / int8-ffn / int8-ffn-last (other parts kept in float), int8-corpus
 (calibrated on documents of the shared collections instead of the built-in passages),
-openvino-int8 (NNCF, transformer preset).
+openvino-int8 (the app's recipe: openvino_int8.py, int8 weights and activations quantized per
+token as each batch runs), openvino-int8-g<N> (the same with groups of N features),
+openvino-int8-v1 (the former recipe: NNCF static quantization, transformer preset, calibrated on
+the built-in passages), openvino-int8-static-float (static, no SmoothQuant, attention products
+and feed-forward down projections left in float, as quantized.float_nodes finds them).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -29,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 IR = ROOT.parent / "shared" / "data" / "ir"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-VARIANTS = ("torch-float32", "int8", "int8-attn", "int8-ffn-last", "openvino-int8", "int8-corpus",
-            "onnx", "torch-bfloat16", "openvino")
+VARIANTS = ("torch-float32", "int8", "int8-attn", "int8-ffn-last", "openvino-int8", "openvino-int8-v1",
+            "openvino-int8-static-float", "openvino-int8-g32", "int8-corpus", "onnx", "torch-bfloat16",
+            "openvino")
 
 
 def main() -> int:
@@ -98,7 +104,14 @@ class Backends:
                                       out=folder / f"{variant}.onnx")
             return quantized.int8_runner(folder, spec, path)
         if variant == "openvino-int8":
-            return openvino_int8(folder, spec)
+            from app.core.backends import openvino_int8 as app_recipe
+
+            app_recipe.quantize(folder, spec)
+            return app_recipe.runner(folder, spec)
+        if variant.startswith("openvino-int8-g"):
+            return openvino_dynamic(folder, spec, int(variant.removeprefix("openvino-int8-g")))
+        if variant in ("openvino-int8-v1", "openvino-int8-static-float"):
+            return openvino_static(folder, spec, variant)
         raise SystemExit(f"unknown variant {variant}")
 
 
@@ -118,22 +131,53 @@ def corpus_calibration(per_collection: int = 40) -> list[str]:
     return out
 
 
-def openvino_int8(folder: Path, spec: Any) -> Any:
-    """OpenVINO int8 by NNCF post-training quantization (transformer preset), same calibration."""
+def openvino_dynamic(folder: Path, spec: Any, group: int) -> Any:
+    """The app's recipe with another group size for the activations' run-time scales."""
+    import openvino as ov
+
+    from app.core.backends import exported
+    from app.core.backends import openvino_int8 as app_recipe
+
+    app_recipe.quantize(folder, spec)
+    config = {"PERFORMANCE_HINT": "LATENCY", "DYNAMIC_QUANTIZATION_GROUP_SIZE": str(group)}
+    request = ov.Core().compile_model(str(folder / app_recipe.MODEL_FILE), "CPU",
+                                      config).create_infer_request()
+    return exported.ExportedRunner(folder, spec, lambda x: np.asarray(request.infer(x)[0]))
+
+
+def openvino_static(folder: Path, spec: Any, variant: str) -> Any:
+    """NNCF static (calibrated) quantization on the built-in passages, run by OpenVINO.
+
+    v1: the transformer preset (SmoothQuant, every MatMul in int8). static-float: no
+    SmoothQuant, and the MatMuls quantized.float_nodes keeps in float (attention products,
+    feed-forward down) left in float.
+    """
+    import onnx
     import openvino as ov
 
     from app.core.backends import exported, quantized
     from app.core.backends.openvino_int8 import import_nncf
 
     nncf = import_nncf()
+    from nncf.quantization.advanced_parameters import (
+        AdvancedQuantizationParameters,
+        AdvancedSmoothQuantParameters,
+    )
 
-    path = folder / "openvino-int8.xml"
+    path = folder / f"{variant}.xml"
     core = ov.Core()
     if not path.is_file():
         tok = exported.ExportedRunner(folder, spec, lambda x: x)  # type: ignore[arg-type, return-value]
         data = [tok.feed([t]) for t in quantized.calibration_texts()]
-        q = nncf.quantize(core.read_model(str(folder / exported.ONNX_FILE)), nncf.Dataset(data),
-                          model_type=nncf.ModelType.TRANSFORMER, subset_size=len(data))
+        extra: dict[str, Any] = {}
+        if variant == "openvino-int8-static-float":
+            floats = quantized.float_nodes(onnx.load(str(folder / exported.ONNX_FILE)))
+            extra = {"ignored_scope": nncf.IgnoredScope(names=floats, validate=False),
+                     "advanced_parameters": AdvancedQuantizationParameters(
+                         smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=-1))}
+        with contextlib.redirect_stdout(sys.stderr):
+            q = nncf.quantize(core.read_model(str(folder / exported.ONNX_FILE)), nncf.Dataset(data),
+                              model_type=nncf.ModelType.TRANSFORMER, subset_size=len(data), **extra)
         ov.save_model(q, str(path), compress_to_fp16=False)
     request = core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY"}).create_infer_request()
     return exported.ExportedRunner(folder, spec, lambda x: np.asarray(request.infer(x)[0]))
