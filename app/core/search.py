@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from app.core import confidence
@@ -86,9 +90,22 @@ class Searcher:
         self.reranker = reranker
         self.keywords = Keywords(catalog.conn)
         self.allowed = AllowedPassages(catalog.conn)
+        # One search at a time on this connection, each in a read transaction of its own.
+        self._snapshot = threading.Lock()
 
     def search(self, text: str, *, limit: int = 20, filters: Filters | None = None,
                rerank: bool = True) -> SearchResponse:
+        """One query answered from one state of the catalog.
+
+        The writer commits while searches run: a passage ranked a moment ago may be deleted
+        (a folder removed) before its text is read. Every read of a search therefore happens in
+        one read transaction, which in WAL mode sees the catalog as it was at its first read.
+        """
+        with self._snapshot, read_snapshot(self.catalog.conn):
+            return self._search(text, limit=limit, filters=filters, rerank=rerank)
+
+    def _search(self, text: str, *, limit: int, filters: Filters | None,
+                rerank: bool) -> SearchResponse:
         started = time.perf_counter()
         q = parse_query(text)
         filters = filters or Filters()
@@ -314,3 +331,17 @@ def _best_chunks(chunk_scores: dict[int, dict[str, float]],
         if not scores and fid is not None:
             per_file.setdefault(fid, []).append((0.0, chunk_id))
     return per_file
+
+
+@contextlib.contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """A read transaction: every statement inside sees the database as of the first one."""
+    if conn.in_transaction:  # already in one (a caller's): its snapshot holds
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+

@@ -103,3 +103,27 @@ def test_snippet_centres_on_the_matching_words() -> None:
     assert "landlord kept the deposit" in snippet
     assert len(snippet) < 400 and offset > 0
     assert [snippet[a:b] for a, b in spans] == ["landlord", "deposit"]
+
+
+def test_a_search_answers_while_the_writer_deletes_what_it_ranked(library, docs: Path,
+                                                                   monkeypatch) -> None:
+    # A folder removed while a search runs: its passages vanish between the ranking and the
+    # reading of their text. The search answers from the catalog as it was when it started.
+    library.index([str(docs)])
+    searcher = library.searcher()
+    writer = library.store.catalog
+    ranked_files = searcher.catalog.chunk_files
+
+    def then_deleted(ids):  # type: ignore[no-untyped-def]
+        files = ranked_files(ids)
+        with writer.transaction():
+            for file_id in set(files.values()):
+                library.store.vectors.remove(writer.delete_file(file_id))
+        return files
+
+    monkeypatch.setattr(searcher.catalog, "chunk_files", then_deleted)
+    resp = library.search("landlord deposit", rerank=False)
+    assert resp.hits and resp.hits[0].path == str(docs / "lease.txt")
+    assert resp.hits[0].passages[0].text
+    monkeypatch.undo()
+    assert library.search("landlord deposit", rerank=False).hits == ()  # the next one: gone
