@@ -166,7 +166,9 @@ def main() -> int:
     def control() -> None:
         phase = state["phase"]
         # Measured once the loader's one-time warm-up (reranker imports) is over: steady indexing.
-        if phase == "loading" and c.ready and not c.service.busy and not loader.running:
+        # An existing library is measured as opened: its start-up checks may still be running.
+        settled = bool(args.data_dir) or not c.service.busy if c.ready else False
+        if phase == "loading" and c.ready and settled and not loader.running:
             state["phase"] = "indexing"
             MEASURING.append(True)
             if os.environ.get("SIFT_STALL_HISTOGRAM"):
