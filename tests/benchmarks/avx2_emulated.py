@@ -57,8 +57,8 @@ def main() -> int:
         env = {**os.environ, **extra, "PYTHONPATH": str(ROOT)}
         if label == "avx2":
             _profile(args.data_dir, env)
-        out = subprocess.run([sys.executable, "-m", "app.main", "bench", "--json", "--data-dir",
-                              args.data_dir, "--chunks", str(args.chunks)], env=env, cwd=ROOT,
+        out = subprocess.run([sys.executable, "-m", "app.main", "--data-dir", args.data_dir,
+                              "bench", "--json", "--chunks", str(args.chunks)], env=env, cwd=ROOT,
                              capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr[-3000:], file=sys.stderr)

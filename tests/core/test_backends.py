@@ -394,7 +394,7 @@ def _at_cosine(ref: np.ndarray, cos: float, seed: int = 0) -> np.ndarray:
 def test_int8_is_held_to_its_own_bar_and_float_backends_to_theirs() -> None:
     ref = np.linalg.qr(np.random.default_rng(1).normal(size=(64, 16)))[0].T.astype(np.float32)
     ref /= np.linalg.norm(ref, axis=1, keepdims=True)
-    close = _at_cosine(ref, 0.9985)  # OpenVINO int8, per-token scales: nDCG@10 within 0.002
+    close = _at_cosine(ref, 0.9985)  # OpenVINO int8, per-token scales: nDCG@10 within 0.005
     static = _at_cosine(ref, 0.994)  # static int8: 0.006-0.008 lost on msmarco-sub5k
     loose = _at_cosine(ref, 0.975)   # dynamic onnxruntime int8: neighbours visibly reordered
     assert backends.is_faithful(ref, close, quantized=True)

@@ -27,8 +27,9 @@ float32), 3.8x at 128 (the static recipe: 3.9x / 5.0x, but unfaithful). Making t
 takes about 6 s. Not measured on an AVX2-only CPU: where OpenVINO does not quantize activations
 as they run, the int8 weights are widened to float for each batch instead (here, with that
 switched off: 0.85x OpenVINO float32, mean cosine 0.9995). It must still pass the int8 check
-against float32 (check.py) before it is used. Needs the optional ``openvino`` and ``nncf``
-packages.
+against float32 (check.py) before it is used, and "auto" keeps it only where it is measured
+faster than the float backends (choice.py), so a CPU without the on-the-fly path falls back to
+OpenVINO float32. ``openvino`` and ``nncf`` are in the default install.
 """
 
 from __future__ import annotations
