@@ -51,11 +51,16 @@ def main() -> int:
     p.add_argument("--data-dir", default="/tmp/sift-avx2-bench")
     p.add_argument("--chunks", type=int, default=400)
     p.add_argument("--json", help="also write both runs here")
+    p.add_argument("--cap", default="AVX2", choices=("AVX2", "AVX2_VNNI"),
+                   help="AVX2_VNNI: the AVX2 CPUs with VNNI (Intel since Alder Lake)")
+    p.add_argument("--capped-only", action="store_true", help="skip the uncapped run")
     args = p.parse_args()
+    cap = {k: (args.cap if k != "ATEN_CPU_CAPABILITY" else "avx2") for k in CAP}
     runs: dict[str, Any] = {}
-    for label, extra in (("native", {}), ("avx2", CAP)):
+    plan = (("native", {}), (args.cap.lower(), cap))
+    for label, extra in plan[1:] if args.capped_only else plan:
         env = {**os.environ, **extra, "PYTHONPATH": str(ROOT)}
-        if label == "avx2":
+        if extra:
             _profile(args.data_dir, env)
         out = subprocess.run([sys.executable, "-m", "app.main", "--data-dir", args.data_dir,
                               "bench", "--json", "--chunks", str(args.chunks)], env=env, cwd=ROOT,
