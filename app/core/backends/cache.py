@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 DECISIONS_FILE = "decisions.json"
 MAX_ENTRIES = 32
-CACHE_VERSION = 7  # bump when the way of deciding changes: old decisions are then redone
+CACHE_VERSION = 8  # bump when the way of deciding changes: old decisions are then redone
 
 
 def model_fingerprint(source: ModelSource) -> str:
