@@ -88,3 +88,26 @@ def test_runner_embeds_close_to_float32(export: tuple[Any, Path, Any]) -> None:
     # Per-token scales found at run time keep int8 close to float32 on every passage, long
     # or short (a static scale fixed on calibration passages does not: MiniLM 0.994 / 0.985).
     assert mean > 0.995 and low > 0.99, (mean, low)
+
+
+def test_quantizing_behind_leaves_other_threads_output_where_it_was(
+        export: tuple[Any, Path, Any], capfd: pytest.CaptureFixture[str]) -> None:
+    # The model is quantized on a loader thread while `sift watch` prints on another: nothing
+    # printed meanwhile may be swept off stdout with NNCF's tables.
+    import threading
+    import time
+
+    from app.core.backends import openvino_int8
+
+    _, folder, spec = export
+    (folder / "openvino-int8.recipe").write_text("an older recipe")
+    worker = threading.Thread(target=openvino_int8.quantize, args=(folder, spec))
+    worker.start()
+    printed = 0
+    while worker.is_alive() or printed == 0:
+        print("still here", flush=True)
+        printed += 1
+        time.sleep(0.005)
+    worker.join()
+    out = capfd.readouterr().out
+    assert out.splitlines() == ["still here"] * printed

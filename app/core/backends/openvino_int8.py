@@ -102,14 +102,21 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None)
 
 @contextlib.contextmanager
 def _off_stdout() -> Iterator[None]:
-    """stdout and NNCF's logger (bound to stdout when NNCF was imported) write to stderr."""
+    """NNCF's logger (bound to stdout when NNCF was imported) and its progress bars (rich's
+    shared console) write to stderr while it works.
+
+    Not contextlib.redirect_stdout: that swaps sys.stdout for the whole process, and the model
+    is quantized on a background thread while others print (`sift watch`, a test driver).
+    """
+    import rich
+
     handlers = [h for h in logging.getLogger("nncf").handlers
                 if isinstance(h, logging.StreamHandler) and h.stream is sys.stdout]
     for h in handlers:
         h.setStream(sys.stderr)
+    rich.reconfigure(stderr=True)  # Sift itself never draws with rich
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
+        yield
     finally:
         for h in handlers:
             h.setStream(sys.stdout)
