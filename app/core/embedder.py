@@ -6,7 +6,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,19 @@ class Embedder:
                                                 daemon=True)
                 self._loader.start()
             return self._loader
+
+    def wait_loaded(self, stop: Callable[[], object]) -> EmbedderInfo | None:
+        """Wait for the load started in the background, in 0.1 s steps that ``stop`` can end.
+
+        None when ``stop()`` said so first (it may also raise, e.g. Cancelled); the model's
+        facts once loaded; the load's own error if it failed.
+        """
+        loader = self.load_in_background()
+        while loader.is_alive():
+            if stop():
+                return None
+            loader.join(0.1)
+        return self.load()  # loaded by now; if the load failed, this raises its error here
 
     def _load_quietly(self) -> None:
         try:

@@ -122,10 +122,5 @@ class EmbeddingStage:
 
         Its load runs on a thread of its own, so Cancel and Quit still act within a step here.
         """
-        if self.embedder.loaded:
-            return
-        loader = self.embedder.load_in_background()
-        while loader.is_alive():
-            checkpoint()
-            loader.join(0.1)
-        self.embedder.load()  # loaded by now; if the load failed, this raises its error here
+        if not self.embedder.loaded:
+            self.embedder.wait_loaded(checkpoint)  # checkpoint raises Cancelled to stop

@@ -111,10 +111,7 @@ class Controller(QObject):
 
     def _loaded_model(self, library: Any) -> Any:
         """The model's facts once loaded (on a worker: waits in steps that a quit ends)."""
-        loader = library.embedder.load_in_background()
-        while loader.is_alive() and not self._closing:
-            loader.join(0.1)
-        return None if self._closing else library.embedder.info  # raises if the load failed
+        return library.embedder.wait_loaded(lambda: self._closing)  # raises if the load failed
 
     def _model_known(self, info: Any) -> None:
         if info is not None:

@@ -241,12 +241,11 @@ class EngineLoader(QObject):
 
     def _model_loaded(self, library: Any) -> bool:
         """Wait for the model the writer is loading, in short steps a closing window can end."""
-        loader = library.embedder.load_in_background()
-        while loader.is_alive():
-            if self._abandoned.is_set():
-                return False
-            loader.join(0.1)
-        return library.embedder.loaded and not self._abandoned.is_set()
+        try:
+            loaded = library.embedder.wait_loaded(self._abandoned.is_set) is not None
+        except Exception:  # the controller reports a failed load; nothing to warm up then
+            return False
+        return loaded and not self._abandoned.is_set()
 
     def _warm_up(self, library: Any) -> None:
         """Pay the remaining one-time costs now, once the model is in and answers are possible.
