@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from app.core.catalog import RETRY_REASON, STAGE_OCR, STAGE_WORDS, FileState
 from app.core.chunking import chunk_sections
 from app.core.control import Control
@@ -345,6 +347,7 @@ class Indexer:
             return
         cat = self.store.catalog
         removed_ids: list[int] = []
+        reused: dict[int, bytes] = {}  # new passage id -> an embedding stored for the same text
         with cat.transaction():
             for op in ops:
                 f = op.file
@@ -370,6 +373,7 @@ class Indexer:
                     report.skipped_files.append(SkippedFile(f.path, op.reason))
                 else:
                     old = cat.file_state(f.path)
+                    known = {} if op.waiting_ocr else self._known_embeddings(old, op)
                     if old is not None:
                         removed_ids += cat.delete_chunks_of(old.id) + cat.delete_members_of(old.id)
                         report.updated += 1
@@ -377,7 +381,10 @@ class Indexer:
                         report.added += 1
                     file_id = cat.put_file(f.path, f.folder, f.size, f.mtime_ns, op.hash,
                                            "indexed")
-                    cat.add_chunks(file_id, f.path, op.chunks)
+                    ids = cat.add_chunks(file_id, f.path, op.chunks, known=known)
+                    if known:
+                        reused.update((i, known[c.text]) for i, c in zip(ids, op.chunks, strict=True)
+                                      if c.text in known)
                     for member, chunks in op.members:
                         cat.put_member(file_id, member, chunks)
                     if op.waiting_ocr:
@@ -387,7 +394,27 @@ class Indexer:
         # The catalog has committed; now the vector index follows. A crash in between is
         # repaired from the catalog at the next start.
         self.store.vectors.remove(removed_ids)
+        if reused:
+            blobs = list(reused.values())
+            vectors = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1)
+            self.store.vectors.add(np.fromiter(reused, dtype=np.uint64, count=len(reused)),
+                                   vectors.astype(np.float32))
+            report.reused += len(reused)
         self._maybe_save(force=False)
+
+    def _known_embeddings(self, old: FileState | None, op: _Op) -> dict[str, bytes]:
+        """Embeddings already stored for passages of this file: its own before this change
+        (an edit keeps most passages as they were) and those of a copy of it elsewhere.
+
+        They are the same model's (a catalog holds one model), so the passages need no
+        embedding and the file is found by its meaning as soon as it is written.
+        """
+        cat = self.store.catalog
+        sources = [old.id] if old is not None and old.status == "indexed" else []
+        twin = cat.twin_of(op.hash, op.file.path)
+        if twin is not None:
+            sources.append(twin)
+        return cat.embeddings_by_text(sources) if sources else {}
 
     def _maybe_save(self, force: bool) -> None:
         # Saving is for a quick next start, not for safety (the catalog is): a large index,
@@ -418,6 +445,8 @@ def root_of(path: str, folders: Sequence[str]) -> str | None:
 def summarize(r: IndexReport) -> str:
     parts = [f"{r.added} added", f"{r.updated} updated", f"{r.moved} moved",
              f"{r.removed} removed", f"{r.skipped} skipped", f"{r.unchanged} unchanged"]
+    if r.reused:
+        parts.append(f"{r.reused} passages kept from before")
     return ", ".join(parts) + (" (cancelled)" if r.cancelled else "")
 
 

@@ -178,6 +178,7 @@ class IndexReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     embedded: int = 0           # passages embedded (the meaning stage)
+    reused: int = 0             # passages whose embedding was kept from an earlier version or a copy
     words_seconds: float = 0.0  # until every file of this run was findable by its words
     cancelled: bool = False
     skipped_files: list[SkippedFile] = field(default_factory=list)

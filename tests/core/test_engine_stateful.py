@@ -1,9 +1,9 @@
 """The engine under random sequences of what users do; after every settled step, index ≡ disk.
 
-Rules: add and remove folders (nested, overlapping, hidden), create / edit / rename / move /
-delete files (e-mails with an attachment among them: its own result, following its mail),
-pause, resume, cancel, re-index, exclusion patterns, a model switch, and quit + restart at any
-moment (also mid-indexing). Short in CI; SIFT_LONG_STATEFUL=1 runs the long one.
+Rules: add and remove folders (nested, overlapping, hidden), create / edit / append to / copy /
+rename / move / delete files (e-mails with an attachment among them: its own result, following
+its mail), pause, resume, cancel, re-index, exclusion patterns, a model switch, and quit +
+restart at any moment (also mid-indexing). Short in CI; SIFT_LONG_STATEFUL=1 runs the long one.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import ClassVar
 from unittest.mock import patch
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -173,6 +174,30 @@ class EngineMachine(RuleBasedStateMachine):
         if dest.exists():
             return
         src.rename(dest)
+        self.settled = False
+
+    @rule(data=st.data())
+    def copy_file(self, data: st.DataObject) -> None:
+        """A copy elsewhere: the same content, whose passages keep the original's embeddings."""
+        files = self._files()
+        if not files:
+            return
+        src = data.draw(st.sampled_from(files))
+        dest = self.root / "disk" / data.draw(dirs) / data.draw(names)
+        if dest.exists() or dest.suffix != src.suffix:
+            return
+        shutil.copy2(src, dest)
+        self.settled = False
+
+    @rule(data=st.data(), lines=st.integers(1, 12))
+    def append_to_file(self, data: st.DataObject, lines: int) -> None:
+        """An edit that keeps what was there: its passages keep their embeddings."""
+        files = [f for f in self._files() if f.suffix != ".eml"]
+        if not files:
+            return
+        target = data.draw(st.sampled_from(files))
+        with open(target, "a", encoding="utf-8") as f:
+            f.writelines(f"more about the river and the budget, line {i}\n" for i in range(lines))
         self.settled = False
 
     @rule(data=st.data())
@@ -385,11 +410,27 @@ class EngineMachine(RuleBasedStateMachine):
         finally:
             cat.close()
 
+    @staticmethod
+    def _vectors_true(lib: Library) -> bool:
+        """Every stored embedding is this model's embedding of its own passage (one kept from an
+        earlier version of the file or from a copy included)."""
+        cat = Catalog(lib.index_folder / "catalog.sqlite", readonly=True)
+        try:
+            rows = cat.conn.execute(
+                "SELECT text, embedding FROM chunks WHERE length(embedding) > 0").fetchall()
+        finally:
+            cat.close()
+        if not rows:
+            return True
+        stored = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), -1)
+        fresh = lib.embedder.embed_documents([r[0] for r in rows])
+        return bool(np.allclose(stored.astype(np.float32), fresh, atol=2e-3))
+
     def _index_matches(self, svc: IndexService) -> bool:
         lib = svc.library
         return (self._actual(lib) == self._expected(lib) and lib.store.consistent()
                 and self._texts_current(lib) and self._attachments_current(lib)
-                and self._counts_true(lib))
+                and self._counts_true(lib) and self._vectors_true(lib))
 
     def _describe(self, svc: IndexService) -> str:
         lib = svc.library
@@ -399,6 +440,7 @@ class EngineMachine(RuleBasedStateMachine):
                 f"stale {sorted(p for p in actual if p in expected and actual[p] != expected[p])}, "
                 f"vectors consistent {lib.store.consistent()}, texts {self._texts_current(lib)}, "
                 f"attachments {self._attachments_current(lib)}, counts {self._counts_true(lib)}, "
+                f"embeddings {self._vectors_true(lib)}, "
                 f"folders {lib.settings.folders}")
 
 

@@ -9,6 +9,8 @@ import numpy as np
 
 from app.core.catalog.passages import id_slices
 from app.core.catalog.rows import unpack
+from app.core.catalog.schema import STAGE_MEANING
+from app.core.catalog.stored_paths import to_db
 
 SQL_PENDING_CHUNKS = (
     "SELECT id, text FROM chunks WHERE file_id = ? AND length(embedding) = 0 ORDER BY ord")
@@ -24,6 +26,30 @@ class EmbeddingsMixin:
         vecs = np.asarray(embeddings, dtype=np.float16)
         self.conn.executemany("UPDATE chunks SET embedding = ? WHERE id = ?",
                               [(v.tobytes(), int(i)) for i, v in zip(ids, vecs, strict=True)])
+
+    def embeddings_by_text(self, file_ids: Sequence[int]) -> dict[str, bytes]:
+        """The stored embeddings of these files' passages, by passage text.
+
+        An embedding depends on the passage's text alone, so a changed file's unchanged
+        passages, or a copy's, need not be embedded again.
+        """
+        out: dict[str, bytes] = {}
+        for file_id in file_ids:
+            for text, blob in self.conn.execute(
+                    "SELECT text, embedding FROM chunks WHERE file_id = ? "
+                    "AND length(embedding) > 0", (file_id,)):
+                out[text] = bytes(blob)
+        return out
+
+    def twin_of(self, digest: str | None, path: str) -> int | None:
+        """Another indexed file on disk with the same content (hash), whose passages are all embedded."""
+        if not digest:
+            return None
+        row = self.conn.execute(
+            "SELECT id FROM files WHERE hash = ? AND path != ? AND status = 'indexed' "
+            "AND stage = ? AND container_id IS NULL LIMIT 1",
+            (digest, to_db(path), STAGE_MEANING)).fetchone()
+        return None if row is None else int(row[0])
 
     def unembedded_chunks(self, file_id: int) -> list[tuple[int, str]]:
         """(id, text) of a file's chunks that have no embedding yet."""

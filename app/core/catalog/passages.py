@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -36,24 +36,32 @@ class PassagesMixin:
     conn: sqlite3.Connection  # the Catalog's connection
 
     def add_chunks(self, file_id: int, path: str, chunks: Sequence[Chunk],
-                   embeddings: np.ndarray | None = None, name_terms: str | None = None) -> list[int]:
+                   embeddings: np.ndarray | None = None, name_terms: str | None = None,
+                   known: Mapping[str, bytes] | None = None) -> list[int]:
         """Store chunks and their keywords; returns the new chunk ids.
 
         Without ``embeddings`` the file is at stage 'words' (found by its words) until
-        ``set_embeddings`` fills them in; embeddings are kept as float16.
+        ``set_embeddings`` fills them in; embeddings are kept as float16. ``known``: stored
+        embeddings by passage text (``embeddings_by_text``); a chunk with the same text takes
+        its embedding, and a file whose chunks all have one is done at once.
         """
         vecs = None if embeddings is None else np.asarray(embeddings, dtype=np.float16)
         name = searchable_name(path) if name_terms is None else name_terms
         ids: list[int] = []
+        missing = vecs is None and not chunks  # as before: an empty file waits at 'words'
         for ord_, chunk in enumerate(chunks):
-            blob = b"" if vecs is None else vecs[ord_].tobytes()
+            if vecs is not None:
+                blob = vecs[ord_].tobytes()
+            else:
+                blob = known.get(chunk.text, b"") if known else b""
+                missing = missing or not blob
             cur = self.conn.execute(SQL_INSERT_CHUNK, (
                 file_id, ord_, chunk.text, chunk.page, chunk.line_start, chunk.line_end,
                 chunk.char_start, chunk.char_end, chunk.section, blob, chunk.location))
             chunk_id = int(cur.lastrowid or 0)
             self.conn.execute(SQL_INSERT_FTS, (chunk_id, chunk.text, name))
             ids.append(chunk_id)
-        self.set_stage(file_id, STAGE_WORDS if vecs is None else STAGE_MEANING)
+        self.set_stage(file_id, STAGE_WORDS if missing else STAGE_MEANING)
         return ids
 
     def set_stage(self, file_id: int, stage: str) -> None:

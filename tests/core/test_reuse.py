@@ -1,0 +1,123 @@
+"""A changed file's unchanged passages, and a copy's, keep their embeddings: not embedded again."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from app.core.catalog import STAGE_WORDS
+from app.core.scanner import normalize_folder
+from tests.pdf_samples import make_pdf
+
+TOPICS = ("rivers carry sediment to the delta", "the court dismissed the appeal",
+          "sourdough needs a long cold proof", "the invoice lists the boiler valve",
+          "glaciers retreat in warm summers", "the compiler inlines small functions",
+          "owls hunt mice at night", "the treaty was signed in the spring")
+
+
+def _notes(n: int) -> str:
+    return "\n\n".join(f"Note {i}: {TOPICS[i % len(TOPICS)]}, and more about item {i}."
+                       for i in range(n)) + "\n"
+
+
+def _stored_match_their_text(library) -> None:  # type: ignore[no-untyped-def]
+    """Every stored embedding is the embedding of its own passage's text (float16 storage)."""
+    cat = library.store.catalog
+    ids = cat.chunk_ids().tolist()
+    rows = cat.chunk_rows(ids)
+    stored = {int(i): v for part_ids, vecs in cat.embeddings(ids)
+              for i, v in zip(part_ids, vecs, strict=True)}
+    fresh = library.embedder.embed_documents([rows[i].text for i in ids])
+    for i, vec in zip(ids, fresh, strict=True):
+        np.testing.assert_allclose(stored[i], vec, atol=2e-3)
+
+
+def test_appending_to_a_file_embeds_only_the_new_passages(library, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    target = folder / "journal.txt"
+    target.write_text(_notes(30), encoding="utf-8")
+    first = library.index([str(folder)])
+    total = library.stats().chunks
+    assert total >= 6 and first.embedded == total
+
+    target.write_text(_notes(30) + "\nA new entry: the heron waited by the weir.\n",
+                      encoding="utf-8")
+    os.utime(target, ns=(1, 10**18))
+    second = library.index([str(folder)])
+    assert second.updated == 1
+    after = library.stats().chunks
+    # Only the passages the new text touched were embedded; the rest kept their vectors.
+    assert second.reused >= total - 2
+    assert second.embedded == after - second.reused and second.embedded <= 2
+    assert library.store.consistent()
+    _stored_match_their_text(library)
+    assert library.search("heron by the weir", rerank=False).hits[0].path == str(target)
+
+
+def test_editing_one_page_of_a_pdf_keeps_the_other_pages(library, tmp_path: Path) -> None:
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    pages = [_notes(3).replace("Note", f"Page {p} note") for p in range(5)]
+    make_pdf(folder / "report.pdf", pages)
+    library.index([str(folder)])
+    before = library.stats().chunks
+
+    pages[2] = "This page was rewritten: the budget for the bridge doubled."
+    make_pdf(folder / "report.pdf", pages)
+    os.utime(folder / "report.pdf", ns=(1, 10**18))
+    report = library.index([str(folder)])
+    assert report.updated == 1
+    per_page = before // 5
+    assert report.reused >= before - per_page - 1
+    assert report.embedded == library.stats().chunks - report.reused
+    assert library.store.consistent()
+    _stored_match_their_text(library)
+    hit = library.search("bridge budget", rerank=False).hits[0]
+    assert hit.path == str(folder / "report.pdf") and hit.passages[0].page == 3
+
+
+def test_a_copy_in_another_folder_is_findable_by_meaning_at_once(library, tmp_path: Path) -> None:
+    a, b = tmp_path / "work", tmp_path / "backup"
+    a.mkdir()
+    b.mkdir()
+    (a / "plan.txt").write_text(_notes(8), encoding="utf-8")
+    library.index([str(a)])
+    passages = library.stats().chunks
+
+    shutil.copy2(a / "plan.txt", b / "plan.txt")
+    library.add_folders([normalize_folder(b)])
+    report = library.index([str(b)])
+    assert report.added == 1
+    assert report.reused == passages and report.embedded == 0
+    # Done at once: nothing waits at the words stage, and both copies have their vectors.
+    assert library.store.catalog.stage_counts()[STAGE_WORDS] == 0
+    assert len(library.store.vectors) == 2 * passages
+    assert library.store.consistent()
+    _stored_match_their_text(library)
+    hits = library.search("sediment at the delta", rerank=False).hits
+    assert {h.path for h in hits[:2]} == {str(a / "plan.txt"), str(b / "plan.txt")}
+
+
+def test_a_file_not_yet_embedded_lends_nothing(library, tmp_path: Path) -> None:
+    """A copy made while the first is still waiting for its meaning is embedded itself, not
+    given a half-finished set of vectors."""
+    from app.core.indexer import Indexer
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x.txt").write_text(_notes(6), encoding="utf-8")
+    (b / "x.txt").write_text(_notes(6), encoding="utf-8")
+    library.add_folders([normalize_folder(a), normalize_folder(b)])
+    words_only = Indexer(library.store, library.embedder, library.settings, library.control,
+                         later_stages=[])
+    words_only.index_folders([normalize_folder(a)])
+    report = library.index([str(b)])
+    assert report.reused == 0
+    assert library.store.catalog.stage_counts()[STAGE_WORDS] == 0
+    assert library.store.consistent()
+    _stored_match_their_text(library)
