@@ -222,7 +222,7 @@ class Indexer:
                     op = ops.get(timeout=0.1)
                 except queue.Empty:
                     if pending and time.monotonic() - last_commit > WORDS_COMMIT_SECONDS:
-                        self._write(pending, report)
+                        self._write(pending, report, progress)
                         pending, last_commit = [], time.monotonic()
                     continue
                 if op is None:
@@ -230,14 +230,14 @@ class Indexer:
                 pending.append(op)
                 if len(pending) >= WORDS_BATCH or \
                         time.monotonic() - last_commit > WORDS_COMMIT_SECONDS:
-                    self._write(pending, report)
+                    self._write(pending, report, progress)
                     pending, last_commit = [], time.monotonic()
                 progress.file_read(op.file.path, op.file.size,
                                    op.passages if op.kind == "index" and not op.waiting_ocr
                                    else None,
                                    report.chunks + sum(o.passages for o in pending))
                 progress.meaning_total += sum(1 for _, c in op.members if c)
-            self._write(pending, report)
+            self._write(pending, report, progress)
             pending = []
             leftovers = [s for s in gone.values() if s.id not in self._moved_ids]
             if leftovers:
@@ -337,7 +337,8 @@ class Indexer:
             return _Op("skip", scanned, hash=digest, reason="no text found")
         return _Op("index", scanned, hash=digest, chunks=chunks, members=members)
 
-    def _write(self, ops: list[_Op], report: IndexReport) -> None:
+    def _write(self, ops: list[_Op], report: IndexReport,
+               progress: ProgressTracker | None = None) -> None:
         """Store the outcome of ``ops`` in one transaction: files, passages and their keywords.
 
         Passages are stored without embeddings (stage 'words'): the file is found by its words
@@ -348,6 +349,7 @@ class Indexer:
         cat = self.store.catalog
         removed_ids: list[int] = []
         reused: dict[int, bytes] = {}  # new passage id -> an embedding stored for the same text
+        complete = 0  # files whose passages all kept an embedding: nothing left to embed
         with cat.transaction():
             for op in ops:
                 f = op.file
@@ -383,8 +385,10 @@ class Indexer:
                                            "indexed")
                     ids = cat.add_chunks(file_id, f.path, op.chunks, known=known)
                     if known:
-                        reused.update((i, known[c.text]) for i, c in zip(ids, op.chunks, strict=True)
-                                      if c.text in known)
+                        kept = {i: known[c.text] for i, c in zip(ids, op.chunks, strict=True)
+                                if c.text in known}
+                        reused.update(kept)
+                        complete += len(kept) == len(ids)
                     for member, chunks in op.members:
                         cat.put_member(file_id, member, chunks)
                     if op.waiting_ocr:
@@ -400,6 +404,8 @@ class Indexer:
             self.store.vectors.add(np.fromiter(reused, dtype=np.uint64, count=len(reused)),
                                    vectors.astype(np.float32))
             report.reused += len(reused)
+            if progress is not None:
+                progress.kept(complete, len(reused))
         self._maybe_save(force=False)
 
     def _known_embeddings(self, old: FileState | None, op: _Op) -> dict[str, bytes]:

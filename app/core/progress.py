@@ -57,6 +57,11 @@ class ProgressTracker:
             self.passages_total += passages
         self.emit()
 
+    def kept(self, files: int, passages: int) -> None:
+        """Passages (and whole files) that kept an earlier embedding: none to wait for."""
+        self.meaning_total -= files
+        self.passages_total -= passages
+
     def start_later(self) -> None:
         self.stage, self.started = "meaning", time.monotonic()
         self.current = ""

@@ -47,8 +47,11 @@ def test_appending_to_a_file_embeds_only_the_new_passages(library, tmp_path: Pat
     target.write_text(_notes(30) + "\nA new entry: the heron waited by the weir.\n",
                       encoding="utf-8")
     os.utime(target, ns=(1, 10**18))
-    second = library.index([str(folder)])
+    seen = []
+    second = library.index([str(folder)], on_progress=seen.append)
     assert second.updated == 1
+    last = [p for p in seen if p.phase != "done"][-1]
+    assert last.passages_total == second.embedded
     after = library.stats().chunks
     # Only the passages the new text touched were embedded; the rest kept their vectors.
     assert second.reused >= total - 2
@@ -90,9 +93,13 @@ def test_a_copy_in_another_folder_is_findable_by_meaning_at_once(library, tmp_pa
 
     shutil.copy2(a / "plan.txt", b / "plan.txt")
     library.add_folders([normalize_folder(b)])
-    report = library.index([str(b)])
+    seen = []
+    report = library.index([str(b)], on_progress=seen.append)
     assert report.added == 1
     assert report.reused == passages and report.embedded == 0
+    # The progress shown never promised passages to embed that needed none.
+    last = [p for p in seen if p.phase != "done"][-1]
+    assert (last.meaning_total, last.passages_total) == (0, 0)
     # Done at once: nothing waits at the words stage, and both copies have their vectors.
     assert library.store.catalog.stage_counts()[STAGE_WORDS] == 0
     assert len(library.store.vectors) == 2 * passages
