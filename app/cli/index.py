@@ -68,6 +68,8 @@ def _print_index_report(report: IndexReport) -> None:
     if report.chunks and report.embedded:
         print(f"Findable by words after {report.words_seconds:.1f}s; {report.embedded} passages "
               f"embedded in {report.embed_seconds:.1f}s.")
+    if report.reused:
+        print(f"{report.reused} passages were embedded already (unchanged text, or a copy's).")
     for s in report.skipped_files[:20]:
         print(f"  skipped {safe(s.path)}: {safe_block(s.reason)}")
     if len(report.skipped_files) > 20:

@@ -261,7 +261,8 @@ class Indexer:
                 while (step := stage.step(self.control.checkpoint)) is not None:
                     busy = True
                     if stage.name == EmbeddingStage.name:
-                        report.embedded += step.passages
+                        report.embedded += step.passages - step.kept
+                        report.reused += step.kept
                         report.embed_seconds += step.seconds
                     progress.step_done(stage.name, step.files, step.passages)
                     self._maybe_save(force=False)
@@ -452,7 +453,7 @@ def summarize(r: IndexReport) -> str:
     parts = [f"{r.added} added", f"{r.updated} updated", f"{r.moved} moved",
              f"{r.removed} removed", f"{r.skipped} skipped", f"{r.unchanged} unchanged"]
     if r.reused:
-        parts.append(f"{r.reused} passages kept from before")
+        parts.append(f"{r.reused} passages already embedded")
     return ", ".join(parts) + (" (cancelled)" if r.cancelled else "")
 
 

@@ -25,6 +25,7 @@ class StepResult:
     files: int       # files that finished the stage
     passages: int    # passages processed
     seconds: float
+    kept: int = 0    # of those, passages that took an embedding stored for the same text
 
 
 class LaterStage(Protocol):
@@ -84,8 +85,21 @@ class EmbeddingStage:
         ids = [cid for _, chunks, _ in todo for cid, _ in chunks]
         texts = [text for _, chunks, _ in todo for _, text in chunks]
         vectors = np.zeros((len(texts), self.embedder.info.dim), dtype=np.float32)
+        # A passage whose text was embedded already (in a copy of its file indexed earlier in
+        # this run, or twice in this step) takes that embedding instead of being embedded again.
+        known = cat.embeddings_by_text(cat.twins_of([file_id for file_id, _, _ in todo]))
+        first: dict[str, int] = {}
+        kept = 0
+        for i, text in enumerate(texts):
+            if text in known:
+                vectors[i] = np.frombuffer(known[text], dtype=np.float16)
+                kept += 1
+            elif text in first:
+                kept += 1
+            else:
+                first[text] = i
         # Longest first (less padding), in slices so that Cancel and Pause act within one.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        order = sorted(first.values(), key=lambda i: -len(texts[i]))
         start = 0
         while start < len(order):
             checkpoint()
@@ -94,6 +108,9 @@ class EmbeddingStage:
             vectors[idx] = self.embedder.embed_documents([texts[i] for i in idx])
             self._fit_slice(len(idx), time.perf_counter() - began)
             start += len(idx)
+        for i, text in enumerate(texts):
+            if text in first and first[text] != i:
+                vectors[i] = vectors[first[text]]
         with cat.transaction():
             if ids:
                 cat.set_embeddings(ids, vectors)
@@ -104,7 +121,7 @@ class EmbeddingStage:
         if ids:
             self.store.vectors.add(np.asarray(ids, dtype=np.uint64), vectors)
         return StepResult(files=sum(1 for *_, complete in todo if complete), passages=len(ids),
-                          seconds=time.perf_counter() - started)
+                          seconds=time.perf_counter() - started, kept=kept)
 
     def _fit_slice(self, passages: int, seconds: float) -> None:
         """Size the next slice by the rate just measured, so each takes about SLICE_SECONDS.

@@ -109,22 +109,48 @@ def test_a_copy_in_another_folder_is_findable_by_meaning_at_once(library, tmp_pa
     assert {h.path for h in hits[:2]} == {str(a / "plan.txt"), str(b / "plan.txt")}
 
 
-def test_a_file_not_yet_embedded_lends_nothing(library, tmp_path: Path) -> None:
-    """A copy made while the first is still waiting for its meaning is embedded itself, not
-    given a half-finished set of vectors."""
+def test_copies_waiting_together_are_embedded_once(library, tmp_path: Path) -> None:
+    """Two copies that reach the embedding stage together (neither embedded yet): one is
+    embedded, the other takes its embeddings; a half-embedded file lends nothing."""
     from app.core.indexer import Indexer
 
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
-    (a / "x.txt").write_text(_notes(6), encoding="utf-8")
-    (b / "x.txt").write_text(_notes(6), encoding="utf-8")
+    (a / "x.txt").write_text(_notes(30), encoding="utf-8")
+    (b / "x.txt").write_text(_notes(30), encoding="utf-8")
     library.add_folders([normalize_folder(a), normalize_folder(b)])
     words_only = Indexer(library.store, library.embedder, library.settings, library.control,
                          later_stages=[])
     words_only.index_folders([normalize_folder(a)])
+    per_copy = library.stats().chunks
     report = library.index([str(b)])
-    assert report.reused == 0
+    assert report.reused == per_copy and report.embedded == per_copy
     assert library.store.catalog.stage_counts()[STAGE_WORDS] == 0
+    assert len(library.store.vectors) == 2 * per_copy
+    assert library.store.consistent()
+    _stored_match_their_text(library)
+
+
+def test_a_copy_of_a_large_file_indexed_with_it_is_embedded_once(library, tmp_path: Path) -> None:
+    """Larger than one embedding step: the copy's passages come after the original is done."""
+    from app.core.stages import EmbeddingStage
+
+    folder = tmp_path / "big"
+    (folder / "1").mkdir(parents=True)
+    (folder / "2").mkdir()
+    (folder / "1" / "long.txt").write_text(_notes(90), encoding="utf-8")
+    shutil.copy2(folder / "1" / "long.txt", folder / "2" / "long.txt")
+    library.add_folders([normalize_folder(folder)])
+    stage = EmbeddingStage(library.store, library.embedder, batch=8)
+    from app.core.indexer import Indexer
+
+    indexer = Indexer(library.store, library.embedder, library.settings, library.control,
+                      later_stages=[stage])
+    report = indexer.index_folders([normalize_folder(folder)])
+    total = library.stats().chunks
+    assert total // 2 > 8  # each copy takes several steps
+    assert report.embedded + report.reused == total
+    assert report.embedded <= total // 2 + 8  # the copy waits for the original, at most a step
     assert library.store.consistent()
     _stored_match_their_text(library)

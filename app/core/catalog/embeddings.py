@@ -51,6 +51,18 @@ class EmbeddingsMixin:
             (digest, to_db(path), STAGE_MEANING)).fetchone()
         return None if row is None else int(row[0])
 
+    def twins_of(self, file_ids: Sequence[int]) -> list[int]:
+        """For files waiting for their meaning, the fully embedded files with the same content."""
+        out: list[int] = []
+        for file_id in file_ids:
+            row = self.conn.execute(
+                "SELECT t.id FROM files f JOIN files t ON t.hash = f.hash AND t.id != f.id "
+                "WHERE f.id = ? AND t.status = 'indexed' AND t.stage = ? "
+                "AND t.container_id IS NULL LIMIT 1", (file_id, STAGE_MEANING)).fetchone()
+            if row is not None:
+                out.append(int(row[0]))
+        return out
+
     def unembedded_chunks(self, file_id: int) -> list[tuple[int, str]]:
         """(id, text) of a file's chunks that have no embedding yet."""
         return [(int(r[0]), r[1]) for r in self.conn.execute(SQL_PENDING_CHUNKS, (file_id,))]
