@@ -29,6 +29,36 @@ def _cpuinfo() -> str:
         return ""
 
 
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (Linux), as the CPU answers this process.
+
+    /proc/cpuinfo lists what the kernel saw at boot. A process can be shown less: a CPU
+    capped by its hypervisor per process, or tests/benchmarks' emulation of an older CPU,
+    whose CPUID answers without AVX-512. Every library picks its kernels from those answers,
+    so AVX-512 and AMX flags count only if CPUID (read by numpy) confirms AVX-512.
+    """
+    flags: frozenset[str] = frozenset()
+    for line in _cpuinfo().splitlines():
+        if line.startswith("flags"):
+            flags = frozenset(line.split(":", 1)[1].split())
+            break
+    if "avx512f" in flags and not _cpuid_has("AVX512F"):
+        flags = frozenset(f for f in flags if not f.startswith(("avx512", "amx")))
+    return flags
+
+
+def _cpuid_has(feature: str) -> bool:
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy 1.x
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__ as features
+        except ImportError:
+            return True  # cannot ask: believe /proc/cpuinfo
+    return bool(features.get(feature, True))
+
+
 def cpu_has_native_bf16() -> bool:
     """True on CPUs with AMX or AVX512-BF16, where bfloat16 matrix work is fast.
 
@@ -38,7 +68,7 @@ def cpu_has_native_bf16() -> bool:
         # macOS on Apple silicon goes through MPS; Windows exposes no flags without extra
         # packages, so it gets the float32 backends, which are always correct.
         return False
-    flags = _cpuinfo()
+    flags = cpu_flags()
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
