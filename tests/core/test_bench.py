@@ -65,4 +65,14 @@ def test_bench_json_reports_backends_and_end_to_end(capsys, data_dir: Path) -> N
             assert row["chunks_per_s"] is None and row["note"]
     assert r["chosen"].startswith("torch float32")  # as the settings ask
     assert r["end_to_end_chunks_per_s"] > 0 and r["end_to_end_chunks"] >= 24
+    # Every passage was embedded: none was a repeat taken from another (which would flatter it).
+    assert r["end_to_end_already_embedded"] == 0
     assert 0.0 <= r["hnsw_recall_at_10"] <= 1.0 and r["exact_search_below"] > 0
+
+
+def test_the_built_in_bench_documents_are_all_distinct() -> None:
+    """Repeated documents would be embedded once each and flatter the end-to-end rate."""
+    from app.core.bench import _documents
+
+    docs = _documents(None)
+    assert len(docs) >= 1000 and len(set(docs)) == len(docs)
