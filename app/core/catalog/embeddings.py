@@ -43,25 +43,27 @@ class EmbeddingsMixin:
 
     def twin_of(self, digest: str | None, path: str) -> int | None:
         """Another indexed file on disk with the same content (hash), whose passages are all embedded."""
-        if not digest:
-            return None
-        row = self.conn.execute(
-            "SELECT id FROM files WHERE hash = ? AND path != ? AND status = 'indexed' "
-            "AND stage = ? AND container_id IS NULL LIMIT 1",
-            (digest, to_db(path), STAGE_MEANING)).fetchone()
-        return None if row is None else int(row[0])
+        return self._twin(digest, to_db(path))
 
     def twins_of(self, file_ids: Sequence[int]) -> list[int]:
         """For files waiting for their meaning, the fully embedded files with the same content."""
         out: list[int] = []
         for file_id in file_ids:
-            row = self.conn.execute(
-                "SELECT t.id FROM files f JOIN files t ON t.hash = f.hash AND t.id != f.id "
-                "WHERE f.id = ? AND t.status = 'indexed' AND t.stage = ? "
-                "AND t.container_id IS NULL LIMIT 1", (file_id, STAGE_MEANING)).fetchone()
-            if row is not None:
-                out.append(int(row[0]))
+            row = self.conn.execute("SELECT hash, path FROM files WHERE id = ?",
+                                    (file_id,)).fetchone()
+            twin = None if row is None else self._twin(row[0], row[1])
+            if twin is not None:
+                out.append(twin)
         return out
+
+    def _twin(self, digest: str | None, stored_path: str) -> int | None:
+        if not digest:
+            return None
+        row = self.conn.execute(
+            "SELECT id FROM files WHERE hash = ? AND path != ? AND status = 'indexed' "
+            "AND stage = ? AND container_id IS NULL LIMIT 1",
+            (digest, stored_path, STAGE_MEANING)).fetchone()
+        return None if row is None else int(row[0])
 
     def unembedded_chunks(self, file_id: int) -> list[tuple[int, str]]:
         """(id, text) of a file's chunks that have no embedding yet."""
