@@ -5,23 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from app.core.catalog import RETRY_REASON, STAGE_OCR, STAGE_WORDS, FileState
-from app.core.chunking import chunk_sections
+from app.core.catalog import STAGE_OCR, STAGE_WORDS, FileState
 from app.core.control import Control
 from app.core.embedder import Embedder
-from app.core.errors import Cancelled, SkipFile
-from app.core.extract import extract_parts
-from app.core.hashing import file_digest
+from app.core.errors import Cancelled
+from app.core.file_reader import FileOp, FileReader
 from app.core.progress import ProgressFn, ProgressTracker
-from app.core.records import Chunk, IndexReport, Member, ScannedFile, SkippedFile
+from app.core.records import IndexReport, ScannedFile, SkippedFile
 from app.core.scanner import Rules, is_indexable, scan_folder
 from app.core.settings import Settings
 from app.core.stages import EmbeddingStage, LaterStage
@@ -33,27 +29,6 @@ WORDS_COMMIT_SECONDS = 0.5  # how soon an extracted file becomes findable by its
 WORDS_BATCH = 64            # files written together in the words stage
 SAVE_VECTORS_SECONDS = 60.0
 SAVE_SHARE = 50.0           # periodic saves: at least this many times their own length apart
-READ_AHEAD = 64            # extracted files waiting for the encoder
-
-
-@dataclass
-class _Op:
-    """One file's outcome, produced by the reader thread and applied by the writer."""
-
-    kind: str  # "index" | "touch" | "move" | "skip"
-    file: ScannedFile
-    hash: str | None = None
-    chunks: list[Chunk] = field(default_factory=list)
-    reason: str = ""
-    old: FileState | None = None
-    waiting_ocr: bool = False  # a scan found by its name until background OCR has read it
-    # Files inside this one (e-mail attachments), each stored as a result of its own: with its
-    # passages, or skipped with the member's reason when it has none.
-    members: list[tuple[Member, list[Chunk]]] = field(default_factory=list)
-
-    @property
-    def passages(self) -> int:
-        return len(self.chunks) + sum(len(c) for _, c in self.members)
 
 
 class Indexer:
@@ -74,7 +49,6 @@ class Indexer:
             else [EmbeddingStage(store, embedder)]
         self.rules = Rules(settings.exclude, respect_gitignore=settings.respect_gitignore)
         self._last_save = time.monotonic()
-        self._stop_reader = threading.Event()
         self._moved_ids: set[int] = set()
         self._retry: set[str] = set()  # paths read again even if unchanged (scans awaiting OCR)
 
@@ -209,17 +183,15 @@ class Indexer:
         for state in gone.values():
             if state.hash and state.status == "indexed":
                 gone_by_hash.setdefault(state.hash, []).append(state)
-        ops: queue.Queue[_Op | None] = queue.Queue(maxsize=READ_AHEAD)
-        reader = threading.Thread(target=self._read_all, args=(work, gone_by_hash, ops),
-                                  name="sift-reader", daemon=True)
-        reader.start()
-        pending: list[_Op] = []
+        reader = self.reader()
+        reader.start(work, gone_by_hash)
+        pending: list[FileOp] = []
         last_commit = time.monotonic()
         try:
             while True:
                 self.control.checkpoint()
                 try:
-                    op = ops.get(timeout=0.1)
+                    op = reader.ops.get(timeout=0.1)
                 except queue.Empty:
                     if pending and time.monotonic() - last_commit > WORDS_COMMIT_SECONDS:
                         self._write(pending, report, progress)
@@ -246,10 +218,11 @@ class Indexer:
                         self.store.vectors.remove(self.store.catalog.delete_file(state.id))
                 report.removed += len(leftovers)
         finally:
-            self._stop_reader.set()
-            _drain(ops)
-            reader.join(timeout=5)
-            self._stop_reader.clear()
+            reader.stop()
+
+    def reader(self) -> FileReader:
+        """What reads this run's files (hash, extract, chunk) ahead of the writer."""
+        return FileReader(self.settings, self.embedder, self.ocr_cache, self._retry)
 
     def _later(self, report: IndexReport, progress: ProgressTracker) -> None:
         """Run the later stages until none has work left (one may hand work to another)."""
@@ -268,77 +241,7 @@ class Indexer:
                     self._maybe_save(force=False)
                     self.control.checkpoint()
 
-    def _read_all(self, work: list[tuple[ScannedFile, FileState | None]],
-                  gone_by_hash: dict[str, list[FileState]], ops: queue.Queue[_Op | None]) -> None:
-        """Reader thread: hash, extract and chunk files ahead of the encoder."""
-        try:
-            for scanned, state in work:
-                if self._stop_reader.is_set():
-                    return
-                op = self._read_one(scanned, state, gone_by_hash)
-                while not self._stop_reader.is_set():
-                    try:
-                        ops.put(op, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-        except Cancelled:  # the PDF worker was shut down under us: the app is closing
-            return
-        except Exception:  # a bug: log it, and let the writer finish what it has
-            log.exception("reader thread failed")
-        finally:
-            while not self._stop_reader.is_set():
-                try:
-                    ops.put(None, timeout=0.2)
-                    break
-                except queue.Full:
-                    continue
-
-    def _read_one(self, scanned: ScannedFile, state: FileState | None,
-                  gone_by_hash: dict[str, list[FileState]]) -> _Op:
-        try:
-            digest = file_digest(scanned.path)
-        except FileNotFoundError:
-            return _Op("skip", scanned, reason="file disappeared before it could be read")
-        except PermissionError:
-            return _Op("skip", scanned, reason="permission denied")
-        except OSError as exc:
-            return _Op("skip", scanned, reason=f"could not be read ({exc.strerror or exc})")
-        if state is not None and state.hash == digest and state.status == "indexed" and \
-                scanned.path not in self._retry:
-            return _Op("touch", scanned, hash=digest, old=state)
-        if state is None and digest in gone_by_hash and gone_by_hash[digest]:
-            return _Op("move", scanned, hash=digest, old=gone_by_hash[digest].pop())
-        s = self.settings
-        try:
-            found = extract_parts(Path(scanned.path), max_bytes=s.max_file_mb * 2**20,
-                                  pdf_timeout=s.pdf_timeout_s, ocr=s.ocr, ocr_cache=self.ocr_cache)
-            max_tokens = min(s.chunk_tokens, self.embedder.max_tokens)
-            chunks = chunk_sections(found.sections, self.embedder.token_offsets, max_tokens,
-                                    s.chunk_overlap)
-            members = [(m, chunk_sections(list(m.sections), self.embedder.token_offsets,
-                                          max_tokens, s.chunk_overlap)) for m in found.members]
-        except SkipFile as exc:
-            if exc.message.startswith(RETRY_REASON):
-                # Findable by its name now (the keyword index holds every passage's file name);
-                # its text replaces this empty passage when background OCR has read it.
-                waiting = Chunk(text="", page=None, line_start=1, line_end=1, char_start=0,
-                                char_end=0, location=RETRY_REASON)
-                return _Op("index", scanned, hash=digest, chunks=[waiting], waiting_ocr=True)
-            return _Op("skip", scanned, hash=digest, reason=exc.message)
-        except (Cancelled, MemoryError):
-            raise
-        except Exception as exc:
-            # A bug past extraction's own guard (OCR step, chunking): this file is listed with
-            # the error and the files behind it are still read.
-            log.exception("reading %s failed", scanned.path)
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            return _Op("skip", scanned, hash=digest, reason=f"could not read the file ({first})")
-        if not chunks:
-            return _Op("skip", scanned, hash=digest, reason="no text found")
-        return _Op("index", scanned, hash=digest, chunks=chunks, members=members)
-
-    def _write(self, ops: list[_Op], report: IndexReport,
+    def _write(self, ops: list[FileOp], report: IndexReport,
                progress: ProgressTracker | None = None) -> None:
         """Store the outcome of ``ops`` in one transaction: files, passages and their keywords.
 
@@ -409,7 +312,7 @@ class Indexer:
                 progress.kept(complete, len(reused))
         self._maybe_save(force=False)
 
-    def _known_embeddings(self, old: FileState | None, op: _Op) -> dict[str, bytes]:
+    def _known_embeddings(self, old: FileState | None, op: FileOp) -> dict[str, bytes]:
         """Embeddings already stored for passages of this file: its own before this change
         (an edit keeps most passages as they were) and those of a copy of it elsewhere.
 
@@ -430,14 +333,6 @@ class Indexer:
         if force or time.monotonic() - self._last_save > max(SAVE_VECTORS_SECONDS, SAVE_SHARE * last):
             self.store.save()
             self._last_save = time.monotonic()
-
-
-def _drain(q: queue.Queue[_Op | None]) -> None:
-    while True:
-        try:
-            q.get_nowait()
-        except queue.Empty:
-            return
 
 
 def root_of(path: str, folders: Sequence[str]) -> str | None:

@@ -47,7 +47,8 @@ def main() -> None:
         scanned = [ScannedFile(str(f), str(docs), f.stat().st_size, f.stat().st_mtime_ns)
                    for f in files]
         t = time.thread_time()
-        ops = [indexer._read_one(s, None, {}) for s in scanned]
+        reader = indexer.reader()
+        ops = [reader.read_one(s, None, {}) for s in scanned]
         read_cpu = time.thread_time() - t
         texts = [c.text for op in ops for c in op.chunks]
         n = len(texts)

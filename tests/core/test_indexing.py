@@ -171,20 +171,20 @@ def test_changing_the_model_reindexes_into_a_separate_index(library, docs: Path,
 
 def test_a_failure_past_extraction_lists_the_file_and_reads_the_ones_behind_it(
         library, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import app.core.indexer as indexer_module
+    import app.core.file_reader as reader_module
 
     d = tmp_path / "mixed"
     d.mkdir()
     for name in ("a.txt", "b.txt", "c.txt"):
         (d / name).write_text(f"The lighthouse keeper of {name} wrote a log.", encoding="utf-8")
-    real = indexer_module.chunk_sections
+    real = reader_module.chunk_sections
 
     def failing_on_b(sections, *args, **kwargs):  # type: ignore[no-untyped-def]
         if any("b.txt" in s.text for s in sections):
             raise ValueError("a chunking bug")
         return real(sections, *args, **kwargs)
 
-    monkeypatch.setattr(indexer_module, "chunk_sections", failing_on_b)
+    monkeypatch.setattr(reader_module, "chunk_sections", failing_on_b)
     library.index([str(d)])
     assert _indexed(library) == {str(d / "a.txt"), str(d / "c.txt")}
     assert [(Path(s.path).name, s.reason) for s in library.skipped()] == [
