@@ -313,18 +313,24 @@ class Indexer:
         self._maybe_save(force=False)
 
     def _known_embeddings(self, old: FileState | None, op: FileOp) -> dict[str, bytes]:
-        """Embeddings already stored for passages of this file: its own before this change
-        (an edit keeps most passages as they were) and those of a copy of it elsewhere.
+        """Embeddings already stored for this file's passages' texts: its own before this change
+        (an edit keeps most passages as they were), a copy's, or the same text anywhere else
+        (another version of a document).
 
-        They are the same model's (a catalog holds one model), so the passages need no
-        embedding and the file is found by its meaning as soon as it is written.
+        They are the same model's (a catalog holds one model), so those passages need no
+        embedding; a file whose passages all have one is found by its meaning at once.
         """
         cat = self.store.catalog
         sources = [old.id] if old is not None and old.status == "indexed" else []
         twin = cat.twin_of(op.hash, op.file.path)
         if twin is not None:
             sources.append(twin)
-        return cat.embeddings_by_text(sources) if sources else {}
+        known = cat.embeddings_by_text(sources) if sources else {}
+        # Passages stored before keys existed are found only through their own file or a copy.
+        rest = [c.text for c in op.chunks if c.text not in known]
+        if rest:
+            known.update(cat.embeddings_for_texts(rest))
+        return known
 
     def _maybe_save(self, force: bool) -> None:
         # Saving is for a quick next start, not for safety (the catalog is): a large index,

@@ -85,9 +85,9 @@ class EmbeddingStage:
         ids = [cid for _, chunks, _ in todo for cid, _ in chunks]
         texts = [text for _, chunks, _ in todo for _, text in chunks]
         vectors = np.zeros((len(texts), self.embedder.info.dim), dtype=np.float32)
-        # A passage whose text was embedded already (in a copy of its file indexed earlier in
-        # this run, or twice in this step) takes that embedding instead of being embedded again.
-        known = cat.embeddings_by_text(cat.twins_of([file_id for file_id, _, _ in todo]))
+        # A passage whose text was embedded already (anywhere in the catalog, or twice in this
+        # step) takes that embedding instead of being embedded again.
+        known = cat.embeddings_for_texts(texts)
         first: dict[str, int] = {}
         kept = 0
         for i, text in enumerate(texts):

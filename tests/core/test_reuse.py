@@ -154,3 +154,58 @@ def test_a_copy_of_a_large_file_indexed_with_it_is_embedded_once(library, tmp_pa
     assert report.embedded <= total // 2 + 8  # the copy waits for the original, at most a step
     assert library.store.consistent()
     _stored_match_their_text(library)
+
+
+def test_a_new_version_of_a_document_embeds_only_its_changed_sections(library,
+                                                                      tmp_path: Path) -> None:
+    """contract v2 beside contract v1: different files (other content), mostly the same text."""
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    clauses = [f"## Clause {i}\n\n{_notes(6)}" for i in range(8)]
+    (folder / "contract v1.md").write_text("\n\n".join(clauses), encoding="utf-8")
+    library.index([str(folder)])
+    per_version = library.stats().chunks
+
+    clauses[3] = "## Clause 3\n\nThe tenant pays the heating costs from the first of May."
+    (folder / "contract v2.md").write_text("\n\n".join(clauses), encoding="utf-8")
+    report = library.index([str(folder)])
+    assert report.added == 1
+    assert report.embedded <= 3 and report.reused >= per_version - 5
+    assert library.store.consistent()
+    _stored_match_their_text(library)
+    assert library.search("who pays for heating", rerank=False).hits[0].path == \
+        str(folder / "contract v2.md")
+
+
+def test_passages_stored_before_keys_existed_still_serve_their_own_edits(library,
+                                                                         tmp_path: Path) -> None:
+    """A catalog from the previous version has no passage keys: it opens, gains the table, and
+    an edited file still keeps its unchanged passages' embeddings."""
+    import sqlite3
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    target = folder / "journal.txt"
+    target.write_text(_notes(30), encoding="utf-8")
+    library.index([str(folder)])
+    total = library.stats().chunks
+    path = library.index_folder / "catalog.sqlite"
+    library.close()
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TRIGGER passage_keys_delete; DROP TABLE passage_keys;")
+    conn.close()
+
+    from app.core.library import Library
+    from app.core.paths import resolve_paths
+
+    lib = Library(resolve_paths(tmp_path / "data"), library.settings, embedder=library.embedder)
+    try:
+        target.write_text(_notes(30) + "\nA new entry about the heron.\n", encoding="utf-8")
+        os.utime(target, ns=(1, 10**18))
+        report = lib.index([str(folder)])
+        assert report.reused >= total - 2 and report.embedded <= 2
+        assert lib.store.consistent()
+        keyed = lib.store.catalog.conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0]
+        assert keyed == lib.stats().chunks  # the file's new passages have their keys
+    finally:
+        lib.close()

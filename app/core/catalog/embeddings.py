@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from app.core.catalog.passages import id_slices
+from app.core.catalog.passages import id_slices, text_key
 from app.core.catalog.rows import unpack
 from app.core.catalog.schema import STAGE_MEANING
 from app.core.catalog.stored_paths import to_db
@@ -41,28 +41,30 @@ class EmbeddingsMixin:
                 out[text] = bytes(blob)
         return out
 
-    def twin_of(self, digest: str | None, path: str) -> int | None:
-        """Another indexed file on disk with the same content (hash), whose passages are all embedded."""
-        return self._twin(digest, to_db(path))
-
-    def twins_of(self, file_ids: Sequence[int]) -> list[int]:
-        """For files waiting for their meaning, the fully embedded files with the same content."""
-        out: list[int] = []
-        for file_id in file_ids:
-            row = self.conn.execute("SELECT hash, path FROM files WHERE id = ?",
-                                    (file_id,)).fetchone()
-            twin = None if row is None else self._twin(row[0], row[1])
-            if twin is not None:
-                out.append(twin)
+    def embeddings_for_texts(self, texts: Iterable[str]) -> dict[str, bytes]:
+        """Stored embeddings for any of these texts, wherever in the catalog the text is."""
+        by_key = {text_key(t): t for t in texts}
+        out: dict[str, bytes] = {}
+        keys = list(by_key)
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            for key, text, blob in self.conn.execute(
+                    "SELECT k.key, c.text, c.embedding FROM passage_keys k "
+                    "JOIN chunks c ON c.id = k.chunk_id "
+                    f"WHERE k.key IN ({','.join('?' * len(part))}) "
+                    "AND length(c.embedding) > 0 GROUP BY k.key", part):
+                if by_key.get(key) == text:
+                    out[text] = bytes(blob)
         return out
 
-    def _twin(self, digest: str | None, stored_path: str) -> int | None:
+    def twin_of(self, digest: str | None, path: str) -> int | None:
+        """Another indexed file on disk with the same content (hash), whose passages are all embedded."""
         if not digest:
             return None
         row = self.conn.execute(
             "SELECT id FROM files WHERE hash = ? AND path != ? AND status = 'indexed' "
             "AND stage = ? AND container_id IS NULL LIMIT 1",
-            (digest, stored_path, STAGE_MEANING)).fetchone()
+            (digest, to_db(path), STAGE_MEANING)).fetchone()
         return None if row is None else int(row[0])
 
     def unembedded_chunks(self, file_id: int) -> list[tuple[int, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -18,6 +19,13 @@ INSERT INTO chunks (file_id, ord, text, page, line_start, line_end, char_start, 
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 SQL_INSERT_FTS = "INSERT INTO chunks_fts (rowid, text, name) VALUES (?, ?, ?)"
+SQL_INSERT_KEY = "INSERT INTO passage_keys (chunk_id, key) VALUES (?, ?)"
+
+
+def text_key(text: str) -> int:
+    """A stable 64-bit key of a passage's text (equal texts, equal keys; the text decides)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "little", signed=True)
 SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
 # SQLite binds at most 999 parameters in older builds: ids go in slices below that.
 ID_SLICE = 900
@@ -60,6 +68,7 @@ class PassagesMixin:
                 chunk.char_start, chunk.char_end, chunk.section, blob, chunk.location))
             chunk_id = int(cur.lastrowid or 0)
             self.conn.execute(SQL_INSERT_FTS, (chunk_id, chunk.text, name))
+            self.conn.execute(SQL_INSERT_KEY, (chunk_id, text_key(chunk.text)))
             ids.append(chunk_id)
         self.set_stage(file_id, STAGE_WORDS if missing else STAGE_MEANING)
         return ids

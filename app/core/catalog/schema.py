@@ -88,6 +88,17 @@ CREATE TRIGGER IF NOT EXISTS chunks_count_delete AFTER DELETE ON chunks BEGIN
     UPDATE files SET chunks = chunks - 1 WHERE id = old.file_id;
 END;
 """
+# A short key of each passage's text (text_key), to find an embedding made for the same text
+# anywhere in the catalog: another version of a document, a passage repeated in another file.
+# Passages stored before this table existed have no key (their own file's edits and exact
+# copies still find them). Its own table, so a large catalog gains it without a rewrite.
+SCHEMA_LATE += """
+CREATE TABLE IF NOT EXISTS passage_keys (chunk_id INTEGER PRIMARY KEY, key INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS passage_keys_key ON passage_keys(key);
+CREATE TRIGGER IF NOT EXISTS passage_keys_delete AFTER DELETE ON chunks BEGIN
+    DELETE FROM passage_keys WHERE chunk_id = old.id;
+END;
+"""
 
 # Versioned, in order: MIGRATIONS[n] brings a catalog of version n to n + 1.
 MIGRATIONS: dict[int, str | tuple[str, ...]] = {
