@@ -3,10 +3,11 @@
     .venv/bin/python -m tests.benchmarks.reuse [--docs 300] [--pages 40] [--backend auto]
 
 A long text (one paragraph per SciFact abstract) and a PDF (one abstract per page) are indexed;
-then a paragraph is appended, one in the middle is rewritten, one PDF page is rewritten, and the
-folder is copied. Each step prints what was embedded and what kept its embedding. Before
-passages kept their embeddings, each edit embedded the whole file again: as many passages, and
-about as long, as its first index.
+then a paragraph is appended, one in the middle is rewritten, one PDF page is rewritten, a second
+version of the text (one paragraph changed) is saved beside it, and the folder is copied. Each
+step prints what was embedded and what kept its embedding. Before passages kept their
+embeddings, each edit embedded the whole file again (as many passages, about as long as its
+share of the first index), and a new version or a copy was embedded in full.
 """
 
 from __future__ import annotations
@@ -105,10 +106,14 @@ def main() -> int:
         touch(docs / "report.pdf")
         rows.append(step(lib, "rewrite one page of the PDF", docs))
 
+        body[3] = texts[-1]
+        (docs / "thesis v2.txt").write_text("\n\n".join(body) + "\n", encoding="utf-8")
+        rows.append(step(lib, "save a second version beside it", docs))
+
         backup = work / "backup"
         shutil.copytree(docs, backup)
         lib.add_folders([normalize_folder(backup)])
-        rows.append(step(lib, "copy the folder (both files)", backup))
+        rows.append(step(lib, "copy the folder (all three files)", backup))
         lib.close()
         if args.json:
             Path(args.json).write_text(json.dumps({"machine": machine_info(), "rows": rows},
