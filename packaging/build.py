@@ -3,7 +3,8 @@
 Usage, from a fresh clone (Python 3.11+ on the PATH):
 
     python3 packaging/build.py              # or: packaging/build.sh
-    python3 packaging/build.py --help       # options: --no-install, --no-smoke, --no-window, --clean
+    python3 packaging/build.py --help       # options: --no-install, --no-smoke, --no-backends,
+                                            #   --no-window, --clean
 
 It
   1. creates .venv if missing and installs Sift with the `packaging` extra into it, always with
@@ -13,9 +14,12 @@ It
   2. makes sift.ico and sift.icns from resources/icons (packaging/make_icons.py);
   3. runs PyInstaller on packaging/sift.spec → dist/Sift/ (and dist/Sift.app on macOS);
   4. runs the bundle's own check, `Sift --self-test` (index the shipped sample folder offline,
-     search it) and, on Linux with Xvfb and xdotool, starts the window on a private X display
-     with an empty home folder, waits for it to appear, and closes it; elsewhere it checks that
-     the app is still running after a few seconds;
+     search it); runs every encoder backend the bundle carries (`Sift bench --json`: the
+     OpenVINO and ONNX Runtime ones must all run, float32 and int8) and prints their speed and
+     the one Sift chose; and, on Linux with Xvfb and xdotool, starts the window on a private X
+     display, waits for it to appear, and closes it; elsewhere it checks that the app is still
+     running after a few seconds. Each starts with an empty home folder and fails if a library's
+     usage reporting left its traces there (~/intel, ~/.cache/Microsoft);
   5. prints the bundle's size and its largest parts.
 
 Exit status 0 when the bundle was built and every check passed.
@@ -25,6 +29,7 @@ Linux desktop integration afterwards: packaging/linux/install.sh.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -41,6 +46,17 @@ MACOS = sys.platform == "darwin"
 LINUX = sys.platform.startswith("linux")
 TORCH = "torch==2.13.0"
 WINDOW_DEADLINE_S = 90.0
+# Passages `Sift bench` encodes with each backend: enough to see every backend run, few enough
+# for a build (the choice of a backend on first use is measured as well).
+BENCH_CHUNKS = 32
+# The backends whose runtimes the bundle carries besides torch (app/core/backends/choice.py):
+# each must run from the bundle. torch bfloat16 depends on the CPU, so it is not required.
+BUNDLED_BACKENDS = ("onnx", "onnx-int8", "openvino", "openvino-int8")
+# What libraries' usage reporting leaves in a home folder (app/core/privacy.py): ONNX Runtime's
+# device id and OpenVINO's client id and counters (openvino_telemetry, used by OpenVINO's
+# converter and by NNCF). Sift promises that nothing leaves the machine.
+USAGE_TRACES = ("intel", ".cache/Microsoft", ".config/Microsoft", ".local/share/Microsoft",
+                "AppData/Local/Microsoft/ONNXRuntime", "AppData/Roaming/Intel Corporation")
 
 
 def step(text: str) -> None:
@@ -133,16 +149,64 @@ def fresh_home(tmp: Path) -> dict[str, str]:
     return env
 
 
+def check_nothing_reported(env: dict[str, str], what: str) -> None:
+    """Fail if a library's usage reporting wrote to the empty home ``env`` gave ``what``."""
+    home = Path(env["HOME"])
+    traces = [name for name in USAGE_TRACES if (home / name).exists()]
+    if traces:
+        fail(f"{what} left usage-reporting traces in its empty home folder: "
+             + ", ".join(f"~/{name}" for name in traces)
+             + " (a library's telemetry is in the bundle; see packaging/sift.spec).")
+
+
 def self_test() -> float:
     step("self-test of the bundle: Sift --self-test")
     with tempfile.TemporaryDirectory(prefix="sift-build-") as tmp:
+        env = fresh_home(Path(tmp))
         started = time.perf_counter()
-        proc = subprocess.run([executable(cli=True), "--self-test"], env=fresh_home(Path(tmp)),
-                              timeout=600)
+        proc = subprocess.run([executable(cli=True), "--self-test"], env=env, timeout=600)
         seconds = time.perf_counter() - started
+        if proc.returncode == 0:
+            check_nothing_reported(env, "the self-test")
     if proc.returncode != 0:
         fail(f"the bundle's self-test failed (exit status {proc.returncode}).")
     print(f"   self-test passed: {seconds:.1f} s including start-up")
+    return seconds
+
+
+def backends_check() -> float:
+    """Every encoder backend the bundle carries runs from it; the seconds the bench took."""
+    step(f"the bundle's encoder backends: Sift bench --json --chunks {BENCH_CHUNKS}")
+    with tempfile.TemporaryDirectory(prefix="sift-build-") as tmp:
+        env = fresh_home(Path(tmp))
+        started = time.perf_counter()
+        proc = subprocess.run([executable(cli=True), "--data-dir", Path(tmp) / "data", "bench",
+                               "--json", "--chunks", str(BENCH_CHUNKS)],
+                              env=env, capture_output=True, text=True, timeout=1200)
+        seconds = time.perf_counter() - started
+        if proc.returncode == 0:
+            check_nothing_reported(env, "`Sift bench`")
+    if proc.returncode != 0:
+        fail(f"`Sift bench` failed (exit status {proc.returncode}):\n{proc.stderr[-3000:]}")
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        fail(f"`Sift bench --json` printed no JSON:\n{proc.stdout[-2000:]}")
+    failed = []
+    for row in result.get("backends") or []:
+        if row["available"]:
+            mark = "  <- chosen" if row["chosen"] else ""
+            print(f"   {row['name']:<28} {row['chunks_per_s']:8.1f} passages/s  "
+                  f"mean cosine {row['mean_cos']:.4f}{mark}")
+        else:
+            print(f"   {row['name']:<28} {row['note']}")
+            if row["name"] in BUNDLED_BACKENDS:
+                failed.append(f"{row['name']}: {row['note']}")
+    print(f"   chosen: {result.get('chosen')} ({result.get('chosen_reason')}); "
+          f"{seconds:.0f} s in all")
+    if failed:
+        fail("the bundle cannot run backends it carries (a library or plugin is missing from "
+             "packaging/sift.spec):\n  " + "\n  ".join(failed))
     return seconds
 
 
@@ -232,6 +296,7 @@ def window_check() -> float | None:
                 xvfb.terminate()
                 xvfb.wait()
         output = log.read_text(errors="replace").strip()
+        check_nothing_reported(env, "the window")
     if can_watch and shown is None:
         fail(f"the window did not appear within {WINDOW_DEADLINE_S:.0f} s ({how}). "
              f"The app said:\n{output[-3000:]}")
@@ -279,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="use the virtual environment as it is")
     parser.add_argument("--no-build", action="store_true", help="only check an existing bundle")
     parser.add_argument("--no-smoke", action="store_true", help="skip every check of the bundle")
+    parser.add_argument("--no-backends", action="store_true",
+                        help="skip running each encoder backend from the bundle (`Sift bench`)")
     parser.add_argument("--no-window", action="store_true", help="skip starting the window")
     parser.add_argument("--clean", action="store_true", help="empty PyInstaller's cache first")
     args = parser.parse_args(argv)
@@ -292,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     timings = {}
     if not args.no_smoke:
         timings["self-test"] = self_test()
+        if not args.no_backends:
+            timings["backends (bench)"] = backends_check()
         if not args.no_window:
             timings["window"] = window_check()
     report_size()

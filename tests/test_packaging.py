@@ -91,6 +91,104 @@ def test_spec_and_build_scripts_parse() -> None:
         ast.parse((ROOT / "packaging" / name).read_text(encoding="utf-8"), filename=name)
 
 
+def spec_parts(*names: str) -> dict[str, object]:
+    """The named top-level definitions of packaging/sift.spec, run on their own (the spec as a
+    whole needs PyInstaller's build environment)."""
+    tree = ast.parse((ROOT / "packaging" / "sift.spec").read_text(encoding="utf-8"))
+
+    def wanted(node: ast.stmt) -> bool:
+        if isinstance(node, ast.FunctionDef):
+            return node.name in names
+        return isinstance(node, ast.Assign) and any(getattr(t, "id", None) in names
+                                                    for t in node.targets)
+
+    namespace: dict[str, object] = {"Path": Path}
+    module = ast.Module(body=[node for node in tree.body if wanted(node)], type_ignores=[])
+    exec(compile(module, "sift.spec", "exec"), namespace)
+    return namespace
+
+
+def spec_excludes() -> list[str]:
+    """The module names the spec's ``excludes`` list spells out (not the computed ones)."""
+    tree = ast.parse((ROOT / "packaging" / "sift.spec").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "excludes":
+            assert isinstance(node.value, ast.List)
+            return [e.value for e in node.value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    raise AssertionError("sift.spec has no excludes list")
+
+
+def test_bundle_carries_what_openvino_loads_by_itself_and_no_other_device() -> None:
+    """OpenVINO opens its CPU plugin and model readers with dlopen: the spec must name them,
+    or the bundle's OpenVINO knows no CPU and the fast int8 backend never runs."""
+    pytest.importorskip("openvino")
+    import importlib.util
+
+    def package_dir(name: str) -> Path:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.submodule_search_locations
+        return Path(next(iter(spec.submodule_search_locations)))
+
+    parts = spec_parts("OPENVINO_RUNTIME_LIBS", "openvino_runtime_binaries")
+    parts["package_dir"] = package_dir
+    collected = parts["openvino_runtime_binaries"]()  # type: ignore[operator]
+    names = [Path(src).name for src, dest in collected]
+    assert {dest for _src, dest in collected} == {"openvino/libs"}  # beside libopenvino
+    for needed in ("intel_cpu_plugin", "onnx_frontend", "ir_frontend", "tbbbind", "tbbmalloc"):
+        assert any(needed in name for name in names), (needed, names)
+    for unused in ("gpu", "npu", "auto", "hetero", "tensorflow", "paddle", "pytorch", "jax",
+                   "gguf", "proxy", "cache.json"):
+        assert not any(unused in name for name in names), (unused, names)
+
+
+def test_bundle_leaves_out_openvinos_usage_reporting(tmp_path: Path) -> None:
+    """With the modules the spec leaves out unimportable, as in the bundle, OpenVINO and NNCF
+    still load and run on the CPU, and write nothing to the home folder (a client id under
+    ~/intel and an event sent to Google Analytics at every `import openvino` otherwise)."""
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    left_out = [name for name in spec_excludes() if name.startswith(("openvino", "nncf"))]
+    assert "openvino_telemetry" in left_out
+    home = tmp_path / "home"
+    home.mkdir()
+    script = f"""
+import importlib.abc, sys
+LEFT_OUT = {left_out!r}
+class Bundle(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if any(name == m or name.startswith(m + ".") for m in LEFT_OUT):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+sys.meta_path.insert(0, Bundle())
+import openvino as ov
+import nncf
+print("CPU" in ov.Core().available_devices)
+"""
+    env = {**os.environ, "HOME": str(home), "USERPROFILE": str(home)}
+    for name in ("ORT_DISABLE_TELEMETRY", "HF_HUB_DISABLE_TELEMETRY", "DO_NOT_TRACK"):
+        env.pop(name, None)  # the spec alone must keep reporting out, not the app's switches
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[-1] == "True"
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == []
+
+
+def test_build_fails_when_the_bundle_left_usage_reporting_traces(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "packaging"))
+    try:
+        import build
+    finally:
+        sys.path.remove(str(ROOT / "packaging"))
+    env = {"HOME": str(tmp_path)}
+    build.check_nothing_reported(env, "the self-test")  # an empty home: fine
+    (tmp_path / "intel").mkdir()
+    (tmp_path / "intel" / "openvino_ga_cid").write_text("x")
+    with pytest.raises(SystemExit):
+        build.check_nothing_reported(env, "the self-test")
+
+
 def test_sample_folder_matches_the_self_test() -> None:
     from app.selftest import CHECKS, EXPECTED_FILES, sample_folder
 
