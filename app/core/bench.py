@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import os
 import tempfile
 import time
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 SHORT_TOKENS = 128  # the second row set: short passages (notes, code, chat)
 
@@ -301,6 +304,9 @@ def _runners(embedder: Any) -> dict[str, Any]:
             out[label] = runner
         except Unavailable as exc:
             out[f"{backend}:unavailable: {exc}"] = None
+        except Exception as exc:  # a runtime broken here: a row saying so, as "auto" would skip it
+            log.warning("backend %s failed to start", backend, exc_info=True)
+            out[f"{backend}:failed: {type(exc).__name__}: {exc}"] = None
     return out
 
 

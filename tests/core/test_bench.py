@@ -70,6 +70,25 @@ def test_bench_json_reports_backends_and_end_to_end(capsys, data_dir: Path) -> N
     assert 0.0 <= r["hnsw_recall_at_10"] <= 1.0 and r["exact_search_below"] > 0
 
 
+def test_a_runtime_that_breaks_on_start_is_a_row_not_a_crash(capsys, monkeypatch,
+                                                             data_dir: Path) -> None:
+    """The packaged app once lacked OpenVINO's CPU plugin: its runner raised at start."""
+    from app.core.backends import choice
+
+    real = choice.build_runner
+
+    def broken_openvino(backend, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if backend == "openvino":
+            raise RuntimeError('Device with "CPU" name is not registered')
+        return real(backend, *args, **kwargs)
+
+    monkeypatch.setattr(choice, "build_runner", broken_openvino)
+    r = _json(capsys, "--data-dir", str(data_dir), "bench", "--json", "--chunks", "8")
+    row = next(x for x in r["backends"] if x["name"] == "openvino")
+    assert not row["available"] and "not registered" in row["note"]
+    assert r["backends"][0]["available"] and r["end_to_end_chunks_per_s"] > 0
+
+
 def test_the_built_in_bench_documents_are_all_distinct() -> None:
     """Repeated documents would be embedded once each and flatter the end-to-end rate."""
     from app.core.bench import _documents

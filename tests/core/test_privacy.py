@@ -49,6 +49,22 @@ def test_running_a_model_with_onnxruntime_reports_nothing_and_writes_no_device_i
     assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []
 
 
+@pytest.mark.skipif(not hardware.installed("openvino"), reason="openvino is optional")
+def test_running_a_model_with_openvino_reports_nothing_and_writes_no_client_id(
+        tmp_path: Path) -> None:
+    # Importing openvino loads its converter, which sends a Google Analytics event and keeps a
+    # client id under ~/intel when the openvino_telemetry package can be imported.
+    code = (
+        "import app\n"
+        "import numpy as np, openvino as ov\n"
+        "from openvino import opset13 as ops\n"
+        "x = ops.parameter([1], np.float32)\n"
+        "m = ov.Model([ops.relu(x)], [x])\n"
+        "print(ov.Core().compile_model(m, 'CPU')(np.ones(1, np.float32)))\n")
+    home = _fresh_home_run(tmp_path, code)
+    assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []
+
+
 def test_the_switches_reach_processes_sift_starts(tmp_path: Path) -> None:
     # PDF and OCR workers are processes of their own; they inherit the environment.
     code = ("import app, subprocess, sys\n"
