@@ -96,19 +96,20 @@ def machine_info() -> dict[str, Any]:
     """The CPU and the features that decide which backend is fast here."""
     import platform
 
-    from app.core.backends.hardware import cpu_flags, cpu_has_native_bf16, cpu_name
+    from app.core.backends.hardware import (
+        DECIDING_FLAGS,
+        cpu_flags,
+        cpu_has_native_bf16,
+        cpu_name,
+        emulated_cap,
+    )
 
-    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
-              "amx_int8", "amx_tile")
     flags = cpu_flags()
     # A run on an emulated older CPU (tests/benchmarks/avx2_emulated.py) says so: CPUID's
     # answers are masked (the flags above follow them), or the runtimes were told a ceiling.
-    cap = os.environ.get("CPUID_CAP", "AVX2") if "cpuid_cap" in os.environ.get("LD_PRELOAD", "") \
-        else os.environ.get("ONEDNN_MAX_CPU_ISA")
-    if cap == "AVX2":  # /proc/cpuinfo still lists AVX-VNNI, which numpy cannot confirm
-        flags = flags - {"avx_vnni"}
+    cap = emulated_cap() or os.environ.get("ONEDNN_MAX_CPU_ISA")
     return {"cpu": cpu_name(), "machine": platform.machine(), "system": platform.system(),
-            "cores": os.cpu_count(), "flags": sorted(f for f in wanted if f in flags),
+            "cores": os.cpu_count(), "flags": sorted(flags & DECIDING_FLAGS),
             "isa_cap": cap or None,
             "native_bf16": cpu_has_native_bf16(),
             "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}

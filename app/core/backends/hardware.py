@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
+import os
 import platform
 from pathlib import Path
 
@@ -19,6 +20,11 @@ LIBRARIES: dict[str, str] = {
     "openvino": "openvino",
     "nncf": "nncf",
 }
+
+
+# CPU features that change which backend is fastest (bfloat16, int8 with or without VNNI, AVX-512).
+DECIDING_FLAGS = frozenset({"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16",
+                            "amx_bf16", "amx_int8", "amx_tile"})
 
 
 @functools.cache
@@ -45,7 +51,16 @@ def cpu_flags() -> frozenset[str]:
             break
     if "avx512f" in flags and not _cpuid_has("AVX512F"):
         flags = frozenset(f for f in flags if not f.startswith(("avx512", "amx")))
+    if emulated_cap() == "AVX2":  # AVX-VNNI masked too; numpy cannot confirm it either way
+        flags = flags - {"avx_vnni"}
     return flags
+
+
+def emulated_cap() -> str | None:
+    """The older CPU this process runs as, under tests/benchmarks/cpuid_cap.c; else None."""
+    if "cpuid_cap" not in os.environ.get("LD_PRELOAD", ""):
+        return None
+    return os.environ.get("CPUID_CAP") or "AVX2"
 
 
 def _cpuid_has(feature: str) -> bool:
@@ -101,6 +116,9 @@ def machine_key() -> dict[str, str]:
         "machine": platform.machine(),
         "cpu": cpu_name(),
         "bf16": str(cpu_has_native_bf16()),
+        # Which kernels the runtimes can pick: a virtual machine's CPU name ("Intel Xeon
+        # Processor") says nothing of it, and int8 is fast only with VNNI.
+        "isa": ",".join(sorted(f for f in cpu_flags() if f in DECIDING_FLAGS)),
         # A GPU added later must lead to a new decision; this is cheap to see without torch.
         "nvidia": str(Path("/dev/nvidia0").exists()),
         "python": platform.python_version(),
