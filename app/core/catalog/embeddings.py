@@ -1,4 +1,4 @@
-"""Passage embeddings in the catalog: filled in at stage two, read back to build and check the vectors."""
+"""Passage embeddings in the catalog: filled in at stage two, found by text, read back for the vectors."""
 
 from __future__ import annotations
 
