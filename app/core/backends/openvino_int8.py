@@ -24,9 +24,10 @@ mean cosine to float32 0.9990-0.9992, min 0.9976, top-10 neighbours 97 %, nDCG@1
 dense +0.0048; msmarco-sub5k hybrid +0.0016, where the static recipe lost 0.0063). Speed, one
 process, batch by batch in turn: 2.65x torch float32 at 254 word pieces (2.1x OpenVINO
 float32), 3.8x at 128 (the static recipe: 3.9x / 5.0x, but unfaithful). Making the model
-takes about 6 s. Not measured on an AVX2-only CPU: where OpenVINO does not quantize activations
-as they run, the int8 weights are widened to float for each batch instead (here, with that
-switched off: 0.85x OpenVINO float32, mean cosine 0.9995). It must still pass the int8 check
+takes about 6 s. On CPUs without AVX-512 (emulated through CPUID, tests/benchmarks/
+avx2_emulated.py): with AVX-VNNI it ran 1.62x torch float32 (1.95x at 128); with AVX2 alone
+OpenVINO does not quantize activations as they run and widens the int8 weights to float for
+each batch instead (0.87x torch float32, mean cosine 0.9995). It must still pass the int8 check
 against float32 (check.py) before it is used, and "auto" keeps it only where it is measured
 faster than the float backends (choice.py), so a CPU without the on-the-fly path falls back to
 OpenVINO float32. ``openvino`` and ``nncf`` are in the default install.
@@ -123,15 +124,14 @@ def _off_stdout() -> Iterator[None]:
 
 
 def import_nncf() -> Any:
-    """NNCF with its usage reporting cut off before it can start.
+    """NNCF with its usage reporting cut off.
 
     NNCF sends anonymous usage events to Google Analytics unless the user has opted out, and
-    writes a client id under ~/intel (openvino_telemetry, consent dialog off). Sift promises
-    that nothing leaves the machine: with the telemetry package made unimportable, NNCF falls
-    back to its own no-op stub, so nothing is sent and nothing is written outside Sift's folder.
+    writes a client id under ~/intel (openvino_telemetry, consent dialog off). The app package
+    makes that package unimportable before anything loads (app/core/privacy.py), so NNCF falls
+    back to its own no-op stub; if NNCF was imported earlier anyway, its references are swapped
+    for the stub here.
     """
-    if "nncf" not in sys.modules:
-        sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
     import nncf
     import nncf.telemetry
     from nncf.telemetry import decorator, wrapper

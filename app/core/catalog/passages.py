@@ -20,15 +20,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 SQL_INSERT_FTS = "INSERT INTO chunks_fts (rowid, text, name) VALUES (?, ?, ?)"
 SQL_INSERT_KEY = "INSERT INTO passage_keys (chunk_id, key) VALUES (?, ?)"
+SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
+# SQLite binds at most 999 parameters in older builds: ids go in slices below that.
+ID_SLICE = 900
 
 
 def text_key(text: str) -> int:
     """A stable 64-bit key of a passage's text (equal texts, equal keys; the text decides)."""
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
                                           digest_size=8).digest(), "little", signed=True)
-SQL_CHUNK_IDS_OF_FILE = "SELECT id FROM chunks WHERE file_id = ?"
-# SQLite binds at most 999 parameters in older builds: ids go in slices below that.
-ID_SLICE = 900
 
 
 def id_slices(ids: Sequence[int]) -> Iterator[list[int]]:
