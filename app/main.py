@@ -22,7 +22,6 @@ def setup_logging(verbose: int = 0) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``sift`` with a subcommand runs the CLI; with none, the window (or help without Qt)."""
     multiprocessing.freeze_support()  # the PDF worker re-enters here in a frozen build
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = sys.argv[1:] if argv is None else argv
     if "--self-test" in args:  # used by the packaged app's smoke test; see app/selftest.py
         from app.selftest import run_self_test

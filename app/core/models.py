@@ -119,9 +119,6 @@ def model_slug(name: str) -> str:
 
 def quiet_hf_logging() -> None:
     """Silence progress bars and load reports that transformers prints on every load."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         import transformers
 

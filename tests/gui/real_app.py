@@ -38,7 +38,10 @@ class AppRun:
         return self.qt_warnings + [line for line in self.err.splitlines() if any(b in line for b in bad)]
 
     def describe(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.out[-3000:]}\n--- stderr\n{self.err[-6000:]}"
+        # A crash dump names the crashing thread first; the tail alone would cut it off.
+        fatal = self.err.find("Fatal Python error")
+        head = f"--- crash\n{self.err[fatal:fatal + 4000]}\n" if fatal >= 0 else ""
+        return f"exit {self.code}\n--- stdout\n{self.out[-3000:]}\n{head}--- stderr\n{self.err[-6000:]}"
 
 
 def make_data_dir(folder: Path, model: Path, folders: tuple[str, ...] = ()) -> Path:
