@@ -62,6 +62,9 @@ def end_process(code: int) -> None:
     "terminate called without an active exception" (exit 134), and would let the garbage
     collector delete Qt objects in an arbitrary order. Neither has anything left to save.
     """
+    from app.core.diagnostics import disarm
+
+    disarm()  # an orderly end: no crash report (atexit hooks do not run past os._exit)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()

@@ -27,6 +27,7 @@ def run_cli(argv: list[str]) -> int:
     from app.core.errors import KnownError
 
     try:
+        _keep_diagnostics(args)
         return int(HANDLERS[args.command](args) or 0)
     except KnownError as exc:
         print(f"sift: {safe_block(str(exc))}", file=sys.stderr)
@@ -34,6 +35,15 @@ def run_cli(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\nsift: interrupted", file=sys.stderr)
         return 130
+
+
+def _keep_diagnostics(args: argparse.Namespace) -> None:
+    """The log file and this run's crash report; an earlier run's crash is told once, here."""
+    from app.core import diagnostics
+    from app.core.paths import resolve_paths
+
+    for report in diagnostics.start(resolve_paths(args.data_dir).logs_dir):
+        print(f"sift: note: {safe_block(report.summary())}", file=sys.stderr)
 
 
 # eval, watch and bench live with what they run; their modules load only when asked for.

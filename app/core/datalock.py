@@ -44,7 +44,7 @@ def acquire(data_dir: Path, *, wait: bool, on_wait: Callable[[str], None] | None
             return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        if not _try_lock(fd):
+        if not try_lock(fd):
             message = (f"Another Sift ({_holder(fd)}) is indexing with the data folder "
                        f"{data_dir}.")
             if not wait:
@@ -74,7 +74,7 @@ def release(data_dir: Path) -> None:
             return
         del _held[path]
     with contextlib.suppress(OSError):
-        _unlock(held.fd)
+        unlock(held.fd)
     os.close(held.fd)
 
 
@@ -90,7 +90,7 @@ def _holder(fd: int) -> str:
 if sys.platform == "win32":
     import msvcrt
 
-    def _try_lock(fd: int) -> bool:
+    def try_lock(fd: int) -> bool:
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
             return True
@@ -98,16 +98,16 @@ if sys.platform == "win32":
             return False
 
     def _lock_blocking(fd: int) -> None:
-        while not _try_lock(fd):
+        while not try_lock(fd):
             time.sleep(0.5)
 
-    def _unlock(fd: int) -> None:
+    def unlock(fd: int) -> None:
         os.lseek(fd, 0, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 else:
     import fcntl
 
-    def _try_lock(fd: int) -> bool:
+    def try_lock(fd: int) -> bool:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
@@ -117,5 +117,5 @@ else:
     def _lock_blocking(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX)
 
-    def _unlock(fd: int) -> None:
+    def unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import os
 import re
-import tempfile
 
 # glibc's setenv may move the environment array when it adds a name, while a getenv on another
 # thread is still reading the old one: a segmentation fault (Qt, OpenMP and the native runtimes
@@ -25,13 +24,17 @@ LIBRARY_DEFAULTS: dict[str, str] = {
 
 
 def torch_cache_dir() -> str:
-    """The folder torch names as its compile cache when none is set (it always writes the name)."""
+    """The folder torch names as its compile cache when none is set (it always writes the name).
+
+    Its own default, without tempfile.gettempdir(), which writes probe files (every start pays it).
+    """
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = f"uid_{os.getuid()}" if hasattr(os, "getuid") else "unknown_user"
-    return os.path.abspath(os.path.join(tempfile.gettempdir(),
-                                        "torchinductor_" + re.sub(r'[\\/:*?"<>|]', "_", user)))
+    temp = next((os.environ[v] for v in ("TMPDIR", "TEMP", "TMP") if os.environ.get(v)),
+                "/tmp" if os.name != "nt" else os.path.expanduser(r"~\AppData\Local\Temp"))
+    return os.path.abspath(os.path.join(temp, "torchinductor_" + re.sub(r'[\\/:*?"<>|]', "_", user)))
 
 
 def settle_environment() -> None:

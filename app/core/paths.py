@@ -31,8 +31,9 @@ class AppPaths:
         return self.data_dir / "indexes"
 
     @property
-    def log_file(self) -> Path:
-        return self.cache_dir / "sift.log"
+    def logs_dir(self) -> Path:
+        """The log file and crash reports (app/core/diagnostics.py)."""
+        return self.cache_dir / "logs"
 
     def ensure(self) -> AppPaths:
         """Create the folders, readable by the user only."""

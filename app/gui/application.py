@@ -141,6 +141,7 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     """Build and show the window, and start loading the engine behind it (QApplication exists)."""
     # Only light modules before the window is up: paths, settings and Qt. The engine (numpy,
     # usearch, torch) is imported on the loader thread.
+    from app.core import diagnostics
     from app.core.paths import resolve_paths
     from app.core.settings import load_settings
     from app.gui.main_window import MainWindow
@@ -149,6 +150,7 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     from app.gui.workers import EngineLoader, ServiceEvents
 
     paths = resolve_paths(args.data_dir).ensure()
+    crashes = diagnostics.start(paths.logs_dir)
     keep_qt_files_in(paths.config_dir)  # before any QSettings or file dialog exists
     settings = load_settings(paths.settings_file)
     messages = MessageBridge()
@@ -156,7 +158,10 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     window = MainWindow(messages=messages, events=events, ui_state=window_state(paths.config_dir),
                         settings=settings)
     window.private_folder = paths.config_dir
+    window.logs_folder = paths.logs_dir
     window.show()
+    if crashes:  # said once: the report was renamed when it was found
+        QTimer.singleShot(0, lambda: messages.warning(crashes[-1].summary()))
     QTimer.singleShot(0, lambda: clock.mark("window shown"))
 
     # Not parented to the window: its thread may still emit while the window is deleted.

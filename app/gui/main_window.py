@@ -55,6 +55,7 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
         self._shut_down = False
         self.loader: Any = None          # the EngineLoader, while the engine loads behind the window
         self.private_folder: Any = None  # where Qt's own files live (ui_files.tidy at the end)
+        self.logs_folder: Any = None  # the log file and crash reports (Help → Show Log Folder)
         self.skipped_dialog: Any = None  # one, owned by the window, shown again when asked
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(theme.app_icon())
@@ -373,6 +374,14 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
                 self.controller.apply_settings(dialog.chosen(), edits)
         finally:
             dialog.deleteLater()  # a modal dialog lives only as long as it is open
+
+    def show_logs(self) -> None:
+        """The folder with the log and any crash reports, in the file manager (nothing is sent)."""
+        from app.gui.desktop import open_path
+
+        folder = self.logs_folder
+        if folder is None or not open_path(str(folder)):
+            self.messages.info(f"The log folder is {folder}." if folder else "There is no log folder.")
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}",

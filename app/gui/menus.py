@@ -55,6 +55,7 @@ def build_menus(window: Any) -> Actions:
     index_menu.addAction(pause)
     index_menu.addAction(_action(window, "&Cancel Indexing", window.cancel_indexing))
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(_action(window, "Show &Log Folder", window.show_logs))
     help_menu.addAction(_action(window, f"&About {APP_NAME}", window.show_about, (),
                                 QAction.MenuRole.AboutRole))
     return Actions(find=find, pause=pause, quit=quit_action)

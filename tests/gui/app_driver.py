@@ -83,6 +83,21 @@ def _choose(window: Any, _arg: str) -> None:
     window.choose_folder()
 
 
+@action("say-error")
+def _say_error(window: Any, _arg: str) -> None:
+    """Print the message the status bar shows in its warning box (empty: none)."""
+    print(f"STATUS-ERROR {window.status.error}", flush=True)
+
+
+@action("crash")
+def _crash(_window: Any, _arg: str) -> None:
+    """A segmentation fault on a worker thread, as a native library's bug would cause."""
+    import ctypes
+    import threading
+
+    threading.Thread(target=ctypes.string_at, args=(0,), name="sift-crash").start()
+
+
 @action("about")
 def _about(window: Any, _arg: str) -> None:
     from PySide6.QtCore import QTimer
