@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 PROTOCOL = 1
 SOCKET_NAME = "sift.sock"
+# The socket lives in a folder only its user can enter, so no one else can reach it between its
+# creation and its chmod; no umask is set for that: the umask is the whole process's, and a
+# folder another thread made meanwhile would come out without its execute bit.
+SOCKET_FOLDER = "channel"
 KEY_FILE = "query.key"
 MAX_MESSAGE = 16 << 20
 # Unix socket paths are limited to about 107 bytes; a longer data folder gets its socket in a
@@ -109,7 +113,7 @@ def address(data_dir: Path) -> tuple[str, str]:
     digest = hashlib.sha1(str(data_dir.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
     if sys.platform == "win32":
         return rf"\\.\pipe\sift-{digest[:24]}", "AF_PIPE"
-    path = str(data_dir / SOCKET_NAME)
+    path = str(data_dir / SOCKET_FOLDER / SOCKET_NAME)
     if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
         return path, "AF_UNIX"
     base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"sift-{os.getuid()}"
@@ -186,17 +190,12 @@ class QueryServer:
     def _listen(self) -> Listener:
         if self._family == "AF_UNIX":
             sock = Path(self._address)
-            if sock.parent != self.data_dir and not _private_dir(sock.parent):
+            if not _private_dir(sock.parent):
                 raise OSError(f"{sock.parent} is not private to this user")
             with contextlib.suppress(FileNotFoundError):
                 sock.unlink()  # left by a Sift that crashed (a live one answered ask_alive)
         self._key = _new_key(self.data_dir)
-        old = os.umask(0o177) if self._family == "AF_UNIX" else None
-        try:
-            listener = Listener(self._address, self._family, authkey=self._key)
-        finally:
-            if old is not None:
-                os.umask(old)
+        listener = Listener(self._address, self._family, authkey=self._key)
         if self._family == "AF_UNIX":
             os.chmod(self._address, 0o600)
         return listener

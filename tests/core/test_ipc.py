@@ -61,6 +61,7 @@ def test_cli_answers_the_same_through_a_running_sift_and_on_its_own(served, data
 def test_the_channel_is_private_to_the_user(served, data_dir: Path) -> None:
     sock, _ = address(data_dir)
     assert stat.S_IMODE(Path(sock).stat().st_mode) == 0o600
+    assert stat.S_IMODE(Path(sock).parent.stat().st_mode) == 0o700  # no one else can even reach it
     assert stat.S_IMODE((data_dir / KEY_FILE).stat().st_mode) == 0o600
     assert ask_alive(data_dir)
     # Someone without the key is turned away (and the server keeps serving).
@@ -70,6 +71,21 @@ def test_the_channel_is_private_to_the_user(served, data_dir: Path) -> None:
     (data_dir / KEY_FILE).write_bytes(key)
     answer = ask_search(data_dir, SearchRequest("river"))
     assert answer is not None and answer.response is not None and answer.response.hits
+
+
+def test_opening_the_channel_leaves_the_process_umask_alone(data_dir: Path, monkeypatch) -> None:
+    # The umask is the whole process's: folders made by other threads meanwhile (the writer,
+    # a library's cache) would lose their execute bit.
+    def refuse(_mask: int) -> int:
+        raise AssertionError("os.umask called")
+
+    monkeypatch.setattr("os.umask", refuse)
+    server = QueryServer(data_dir, lambda req: SearchResponse(query=req.query, hits=(), reranked=False))
+    try:
+        assert server.start()
+        assert ask_alive(data_dir)
+    finally:
+        server.stop()
 
 
 def test_a_stopped_or_crashed_sift_leaves_the_cli_working(served, data_dir: Path, docs: Path,
