@@ -89,6 +89,12 @@ def _say_error(window: Any, _arg: str) -> None:
     print(f"STATUS-ERROR {window.status.error}", flush=True)
 
 
+@action("shot")
+def _shot(window: Any, path: str) -> None:
+    """Save what the window shows as a PNG (to look at what a user sees)."""
+    window.grab().save(path)
+
+
 @action("crash")
 def _crash(_window: Any, _arg: str) -> None:
     """A segmentation fault on a worker thread, as a native library's bug would cause."""
