@@ -60,6 +60,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "reranker": lib.settings.reranker if lib.settings.rerank else None,
         "ocr": _ocr_status(lib.settings),
         "last_indexed": float(meta["last_indexed"]) if "last_indexed" in meta else None,
+        "logs": str(lib.paths.logs_dir),  # the log file and any crash reports (nothing is sent)
         "indexing_now": None if live is None else {
             "stage": live.stage, "words_done": live.words_done, "words_total": live.words_total,
             "meaning_done": live.meaning_done, "meaning_total": live.meaning_total,
@@ -87,6 +88,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"Now:         indexing ({live.stages_text}{eta})")
     if data["last_indexed"]:
         print(f"Updated:     {time.strftime('%Y-%m-%d %H:%M', time.localtime(data['last_indexed']))}")
+    print(f"Log:         {safe(data['logs'])} (log file and crash reports, kept here)")
     print("Folders:" if stats.folders else "Folders:     none yet (sift index FOLDER)")
     for f, c in data["folders"].items():
         state = "" if c["reachable"] else "  (not reachable)"

@@ -56,6 +56,7 @@ def test_status_lists_folders_counts_and_skipped(capsys, data_dir: Path, docs: P
     assert code == 0
     assert "4 files" in out and str(docs) in out
     assert "empty.txt: empty file" in out
+    assert f"Log:         {data_dir / 'cache' / 'logs'}" in out  # where a bug report's details are
     _, out, _ = _run(capsys, "--data-dir", str(data_dir), "status", "--json")
     status = json.loads(out)
     assert status["files"] == 4 and status["skipped"] == 1
