@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -78,8 +79,13 @@ def run_app(data_dir: Path, script: list[tuple[int, str, str]], *, timeout: floa
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
+        # SIGABRT first: faulthandler (PYTHONFAULTHANDLER) prints where every thread is stuck.
+        proc.send_signal(signal.SIGABRT)
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
         return AppRun(-9, out, err + "\n(killed: the app did not end in time)", None)
     ended = time.time()
     quit_at = [float(line.split()[1]) for line in out.splitlines() if line.startswith("QUIT-AT")]
