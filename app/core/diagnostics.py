@@ -68,12 +68,20 @@ _lock = threading.Lock()
 
 
 def start(folder: Path) -> list[CrashReport]:
-    """Log to ``folder``, report the crashes of earlier processes, and arm this one's report."""
-    start_log_file(folder)
-    reports = earlier_crashes(folder)
-    for report in reports:
-        log.error("%s", report.summary())
-    arm_crash_report(folder)
+    """Log to ``folder``, report the crashes of earlier processes, and arm this one's report.
+
+    Never in the way: a folder where none of this works (read-only, a share without locks)
+    leaves Sift running without a log or reports.
+    """
+    reports: list[CrashReport] = []
+    try:
+        start_log_file(folder)
+        reports = earlier_crashes(folder)
+        for report in reports:
+            log.error("%s", report.summary())
+        arm_crash_report(folder)
+    except Exception as exc:  # diagnostics must never be the reason Sift does not start
+        log.warning("no crash reports in %s: %s", folder, exc)
     return reports
 
 
@@ -165,12 +173,17 @@ def arm_crash_report(folder: Path) -> Path | None:
         path = folder / f"{RUNNING}{os.getpid()}.txt"
         try:
             make_private_dir(folder)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:
             return None
-        if not try_lock(fd):
+        try:
+            locked = try_lock(fd)
+        except OSError:  # a share without locks: no way to tell a live file from a dead one
+            locked = False
+        if not locked:  # being read by another Sift: an earlier process's with this number
             os.close(fd)
             return None
+        os.ftruncate(fd, 0)  # only now: a file left by an earlier process is collected first
         file = os.fdopen(fd, "w", encoding="utf-8")
         file.write(f"Sift {__version__}, Python {platform.python_version()}, "
                    f"{platform.platform()}, {platform.machine()}\n"
