@@ -14,6 +14,7 @@ from app.core.chunking import chunk_sections
 from app.core.embedder import Embedder
 from app.core.errors import Cancelled, SkipFile
 from app.core.extract import extract_parts
+from app.core.extract.kinds import kind_of
 from app.core.hashing import file_digest
 from app.core.records import Chunk, Member, ScannedFile
 from app.core.settings import Settings
@@ -110,8 +111,9 @@ class FileReader:
         if state is not None and state.hash == digest and state.status == "indexed" and \
                 scanned.path not in self.retry:
             return FileOp("touch", scanned, hash=digest, old=state)
-        if state is None and digest in gone_by_hash and gone_by_hash[digest]:
-            return FileOp("move", scanned, hash=digest, old=gone_by_hash[digest].pop())
+        moved_from = _same_reading(gone_by_hash.get(digest), scanned.path) if state is None else None
+        if moved_from is not None:
+            return FileOp("move", scanned, hash=digest, old=moved_from)
         s = self.settings
         try:
             found = extract_parts(Path(scanned.path), max_bytes=s.max_file_mb * 2**20,
@@ -141,3 +143,19 @@ class FileReader:
         if not chunks:
             return FileOp("skip", scanned, hash=digest, reason="no text found")
         return FileOp("index", scanned, hash=digest, chunks=chunks, members=members)
+
+
+def _same_reading(gone: list[FileState] | None, path: str) -> FileState | None:
+    """A vanished file with these bytes that was read as this one will be; taken from ``gone``.
+
+    Same bytes are the same passages only when read the same way: a mail renamed to .txt is
+    plain text now (its attachments are no results of their own any more), a .md renamed to
+    .txt keeps its front matter.
+    """
+    if not gone:
+        return None
+    kind = kind_of(Path(path))
+    for i, state in enumerate(gone):
+        if kind_of(Path(state.path)) == kind:
+            return gone.pop(i)
+    return None

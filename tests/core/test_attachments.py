@@ -357,3 +357,20 @@ def test_a_mail_marked_by_the_migration_is_read_again_at_the_next_look(library,
     assert (report.updated, report.unchanged) == (1, 1)
     assert len(_roof_hits(library)) == 1 and cat.attachment_count() == 1
     assert library.store.consistent()
+
+
+def test_a_mail_renamed_to_text_is_read_as_text(library, mail_dir: Path) -> None:
+    """Same bytes, another reading: not a move (the stateful engine test found this one)."""
+    library.index([str(mail_dir)])
+    assert _roof_hits(library)
+    as_text = mail_dir / "offer as text.txt"
+    os.rename(mail_dir / "2024-03 offer.eml", as_text)
+    report = library.index([str(mail_dir)])
+    assert report.moved == 0 and report.added == 1 and report.removed == 1
+    cat = library.store.catalog
+    assert cat.attachment_count() == 0 and _roof_hits(library) == ()
+    assert library.store.consistent()
+    # And back: a mail again, with its attachment a result of its own.
+    os.rename(as_text, mail_dir / "2024-03 offer.eml")
+    library.index([str(mail_dir)])
+    assert cat.attachment_count() > 0 and _roof_hits(library)
