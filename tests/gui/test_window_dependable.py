@@ -227,3 +227,13 @@ def test_results_say_when_they_come_from_words_only(qtbot: Any, make_window: Any
     assert "by words only" in window.results_header.text()
     window.show_response(SearchResponse("landlord", (hit,), reranked=False, semantic=True))
     assert "by words only" not in window.results_header.text()
+
+
+def test_help_shows_the_log_folder(window: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("app.gui.desktop.open_path", lambda path: opened.append(path) or True)
+    window.logs_folder = tmp_path / "logs"
+    [help_menu] = [a.menu() for a in window.menuBar().actions() if a.text() == "&Help"]
+    [show] = [a for a in help_menu.actions() if a.text() == "Show &Log Folder"]
+    show.trigger()
+    assert opened == [str(tmp_path / "logs")]
