@@ -77,8 +77,8 @@ def start(folder: Path) -> list[CrashReport]:
     try:
         start_log_file(folder)
         reports = earlier_crashes(folder)
-        for report in reports:
-            log.error("%s", report.summary())
+        for report in reports:  # into the log file; the window and the CLI tell the user
+            log.info("%s", report.summary())
         arm_crash_report(folder)
     except Exception as exc:  # diagnostics must never be the reason Sift does not start
         log.warning("no crash reports in %s: %s", folder, exc)
