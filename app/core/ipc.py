@@ -205,17 +205,30 @@ class QueryServer:
         if listener is None:
             return
         self._stopping.set()
-        # accept() does not wake when its socket is closed from another thread: knock once.
-        with contextlib.suppress(Exception):
-            Client(self._address, self._family, authkey=self._key).close()
+        self._knock()
         if self._thread is not None:
-            self._thread.join(5)
+            self._thread.join(1.0)  # at once, unless a client is mid-handshake (it is a daemon)
         with contextlib.suppress(OSError):
             listener.close()
         if self._family == "AF_UNIX":
             with contextlib.suppress(OSError):
                 os.unlink(self._address)
         self._thread = None
+
+    def _knock(self) -> None:
+        """Wake the serving thread's accept(), which a close from another thread does not.
+
+        The knock's handshake has no timeout of its own: if the server is busy with another
+        client's handshake and then stops, nobody answers it. So it is given one second on a
+        thread of its own, which ends when the listener closes.
+        """
+        def knock() -> None:
+            with contextlib.suppress(Exception):
+                Client(self._address, self._family, authkey=self._key).close()
+
+        knocker = threading.Thread(target=knock, name="sift-query-knock", daemon=True)
+        knocker.start()
+        knocker.join(1.0)
 
     def _serve(self) -> None:
         listener = self._listener

@@ -88,6 +88,31 @@ def test_opening_the_channel_leaves_the_process_umask_alone(data_dir: Path, monk
         server.stop()
 
 
+def test_stopping_while_a_client_is_mid_handshake_returns_at_once(data_dir: Path) -> None:
+    # A slow `sift search` (a busy machine) or a process that connects and says nothing: the
+    # server is inside accept(), waiting for its answer to the key challenge. Quitting then hung
+    # for good: the stop's own knock waited for a challenge nobody would send.
+    import socket
+    import threading
+    import time
+
+    server = QueryServer(data_dir, lambda req: SearchResponse(query=req.query, hits=(), reranked=False))
+    assert server.start()
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(address(data_dir)[0])
+    silent.recv(1)  # the server's challenge has begun: it now waits for this client
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    started = time.monotonic()
+    stopper.start()
+    stopper.join(10)
+    try:
+        assert not stopper.is_alive(), "stop() hung"
+        assert time.monotonic() - started < 5
+        assert not ask_alive(data_dir)
+    finally:
+        silent.close()
+
+
 def test_a_stopped_or_crashed_sift_leaves_the_cli_working(served, data_dir: Path, docs: Path,
                                                           capsys) -> None:
     server, asked = served
