@@ -51,6 +51,7 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
         self._settings = settings
         self._folders: list[str] = list(settings.folders) if settings is not None else []
         self._shown_query = ""
+        self._shown_by_words_only = False  # answered before the model was in: redone once it is
         self._last_rerank: tuple[bool, str] | None = None
         self._shut_down = False
         self.loader: Any = None          # the EngineLoader, while the engine loads behind the window
@@ -181,6 +182,8 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
 
     def _engine_ready(self, info: Any) -> None:
         self.status.set_model(info)
+        if self._shown_by_words_only:  # its header promised matching by meaning once the model is in
+            self._ask_again()
         if self.indexing_bar.bar.maximum() == 0 and self.indexing_bar.headline.text().startswith("Loading"):
             self.indexing_bar.finish()
 
@@ -320,6 +323,7 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
             return  # cleared while it ran
         keep = self.results_view.current_key() if response.query == self._shown_query else None
         self._shown_query = response.query
+        self._shown_by_words_only = not getattr(response, "semantic", True)
         if final:  # a fast first answer is never reranked: only the last one tells the truth
             self._last_rerank = (response.reranked, response.rerank_note)
             self.status.set_rerank(*self._last_rerank)

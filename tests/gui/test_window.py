@@ -323,3 +323,24 @@ def test_reranking_refines_a_fast_first_answer(qtbot: Any, make_window: Any, lib
     qtbot.waitUntil(lambda: len(answers) >= 2, timeout=TIMEOUT)
     assert answers[:2] == [(False, False), (True, True)]  # fused at once, then reranked
     assert window.status.rerank_label.text() == "Reranking on"
+
+
+def test_an_answer_by_words_only_is_redone_once_the_model_is_in(window: Any, monkeypatch: Any) -> None:
+    """Its header says matching by meaning starts once the model is loaded: then it must."""
+    from app.core.embedder import EmbedderInfo
+    from app.core.records import SearchResponse
+
+    asked: list[str] = []
+    monkeypatch.setattr(window.controller, "search", lambda query, filters=None: asked.append(query))
+    window.search_box.setText("does vitamin D prevent fractures")
+    window.debounce.stop()
+    info = EmbedderInfo(name="tiny", origin="test", dim=8, max_tokens=64, backend="torch float32 (cpu)",
+                        reason="test", load_seconds=0.1, backend_id="torch-float32")
+    window.show_response(SearchResponse("does vitamin D prevent fractures", (), reranked=False,
+                                        semantic=False))
+    window.controller.engine_ready.emit(info)
+    assert asked == ["does vitamin D prevent fractures"]
+    # An answer that had meaning already is left alone.
+    window.show_response(SearchResponse("does vitamin D prevent fractures", (), reranked=False))
+    window.controller.engine_ready.emit(info)
+    assert asked == ["does vitamin D prevent fractures"]
