@@ -52,6 +52,7 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
         self._folders: list[str] = list(settings.folders) if settings is not None else []
         self._shown_query = ""
         self._shown_by_words_only = False  # answered before the model was in: redone once it is
+        self._shown_nothing = False  # nothing found (indexing may have been under way): redone at idle
         self._last_rerank: tuple[bool, str] | None = None
         self._shut_down = False
         self.loader: Any = None          # the EngineLoader, while the engine loads behind the window
@@ -213,6 +214,8 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
     def _idle(self) -> None:
         self.indexing_bar.finish()
         self.results_area.set_indexing(None)
+        if self._shown_nothing or self._shown_by_words_only:  # the index has more to say now
+            self._ask_again()
 
     def _set_paused(self, paused: bool) -> None:
         self.pause_action.setChecked(paused)
@@ -324,6 +327,7 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
         keep = self.results_view.current_key() if response.query == self._shown_query else None
         self._shown_query = response.query
         self._shown_by_words_only = not getattr(response, "semantic", True)
+        self._shown_nothing = not response.hits
         if final:  # a fast first answer is never reranked: only the last one tells the truth
             self._last_rerank = (response.reranked, response.rerank_note)
             self.status.set_rerank(*self._last_rerank)

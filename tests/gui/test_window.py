@@ -340,7 +340,10 @@ def test_an_answer_by_words_only_is_redone_once_the_model_is_in(window: Any, mon
                                         semantic=False))
     window.controller.engine_ready.emit(info)
     assert asked == ["does vitamin D prevent fractures"]
-    # An answer that had meaning already is left alone.
+    # An answer that had meaning already is left alone by the model's arrival...
     window.show_response(SearchResponse("does vitamin D prevent fractures", (), reranked=False))
     window.controller.engine_ready.emit(info)
     assert asked == ["does vitamin D prevent fractures"]
+    # ...but "nothing found" while indexing ran is asked again when indexing ends.
+    window.controller.idle.emit()
+    assert asked == ["does vitamin D prevent fractures"] * 2
