@@ -1,7 +1,7 @@
 """Sift: find files by meaning, locally and offline."""
 
-from app.core.environment import settle_environment
-from app.core.privacy import keep_everything_local
+from app.core.host.environment import settle_environment
+from app.core.host.privacy import keep_everything_local
 
 __version__ = "0.1.0"
 APP_NAME = "Sift"

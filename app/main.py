@@ -9,16 +9,6 @@ import os
 import sys
 
 
-def setup_logging(verbose: int = 0) -> None:
-    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
-    # Libraries that chat at INFO on every load or request.
-    for noisy in ("httpx", "urllib3", "filelock", "huggingface_hub", "sentence_transformers",
-                  "transformers", "pypdf", "watchdog"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
 def main(argv: list[str] | None = None) -> int:
     """``sift`` with a subcommand runs the CLI; with none, the window (or help without Qt)."""
     multiprocessing.freeze_support()  # the PDF worker re-enters here in a frozen build
@@ -62,7 +52,7 @@ def end_process(code: int) -> None:
     "terminate called without an active exception" (exit 134), and would let the garbage
     collector delete Qt objects in an arbitrary order. Neither has anything left to save.
     """
-    from app.core.diagnostics import disarm
+    from app.core.host.diagnostics import disarm
 
     disarm()  # an orderly end: no crash report (atexit hooks do not run past os._exit)
     for stream in (sys.stdout, sys.stderr):

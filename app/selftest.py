@@ -80,8 +80,8 @@ def no_network() -> Iterator[None]:
 
 def run_checks(sample: Path, data_dir: Path, say: Callable[[str], None]) -> list[CheckResult]:
     """Index a copy of ``sample`` into ``data_dir`` and run CHECKS; raises SelfTestFailure."""
+    from app.core.host.paths import resolve_paths
     from app.core.library import Library
-    from app.core.paths import resolve_paths
     from app.core.settings import Settings
 
     if not sample.is_dir():

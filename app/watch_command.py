@@ -14,7 +14,7 @@ from app.core.errors import KnownError
 from app.core.ipc import QueryServer, search_service
 from app.core.library import Library
 from app.core.records import Progress
-from app.core.service import INDEXING, QUEUED, IndexService, ServiceEvent
+from app.core.service.index_service import INDEXING, QUEUED, IndexService, ServiceEvent
 from app.terminal import safe
 
 
@@ -60,7 +60,7 @@ def _say(line: str, err: bool = False) -> None:
 
 def run_watch(args: argparse.Namespace) -> int:
     """`sift watch [FOLDERS…]`: keep the index up to date until Ctrl-C or SIGTERM."""
-    from app.core.paths import resolve_paths
+    from app.core.host.paths import resolve_paths
 
     for folder in args.folders:
         if not os.path.isdir(folder):

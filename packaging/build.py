@@ -49,10 +49,10 @@ WINDOW_DEADLINE_S = 90.0
 # Passages `Sift bench` encodes with each backend: enough to see every backend run, few enough
 # for a build (the choice of a backend on first use is measured as well).
 BENCH_CHUNKS = 32
-# The backends whose runtimes the bundle carries besides torch (app/core/backends/choice.py):
+# The backends whose runtimes the bundle carries besides torch (app/core/encoders/backends/choice.py):
 # each must run from the bundle. torch bfloat16 depends on the CPU, so it is not required.
 BUNDLED_BACKENDS = ("onnx", "onnx-int8", "openvino", "openvino-int8")
-# What libraries' usage reporting leaves in a home folder (app/core/privacy.py): ONNX Runtime's
+# What libraries' usage reporting leaves in a home folder (app/core/host/privacy.py): ONNX Runtime's
 # device id and OpenVINO's client id and counters (openvino_telemetry, used by OpenVINO's
 # converter and by NNCF). Sift promises that nothing leaves the machine.
 USAGE_TRACES = ("intel", ".cache/Microsoft", ".config/Microsoft", ".local/share/Microsoft",

@@ -29,7 +29,7 @@ def tiny_reranker(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_embedder(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One loaded tiny embedder for the whole session (loading costs a second)."""
-    from app.core.embedder import Embedder
+    from app.core.encoders.embedder import Embedder
 
     emb = Embedder(str(tiny_model), backend="torch-float32",
                    cache_dir=tmp_path_factory.mktemp("encoder-cache"))
@@ -47,8 +47,8 @@ def settings(tiny_model: Path, tiny_reranker: Path):  # type: ignore[no-untyped-
 
 @pytest.fixture
 def library(tmp_path: Path, settings, tiny_embedder):  # type: ignore[no-untyped-def]
+    from app.core.host.paths import resolve_paths
     from app.core.library import Library
-    from app.core.paths import resolve_paths
 
     lib = Library(resolve_paths(tmp_path / "data"), settings, embedder=tiny_embedder)
     yield lib

@@ -56,7 +56,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def _ocr_languages(raw: list[str]) -> tuple[str, ...]:
     from app.core.errors import KnownError
-    from app.core.extract.ocr_engines import invalid_languages, normalize_languages
+    from app.core.extract.ocr.engines import invalid_languages, normalize_languages
 
     codes = normalize_languages(raw)
     wrong = invalid_languages(codes)
@@ -68,7 +68,7 @@ def _ocr_languages(raw: list[str]) -> tuple[str, ...]:
 
 
 def _print_ocr_engine(languages: tuple[str, ...]) -> None:
-    from app.core.extract.ocr_engines import choose
+    from app.core.extract.ocr.engines import choose
 
     engine = choose(languages)
     print(f"Scans are read by {engine.summary}." + (f"\n{engine.note}" if engine.note else ""))

@@ -10,8 +10,8 @@ from app.terminal import safe
 
 def cmd_get_reranker(args: argparse.Namespace) -> int:
     """The explicit action that may use the network: fetch the reranker into the local cache."""
+    from app.core.encoders.reranker import Reranker
     from app.core.errors import KnownError
-    from app.core.reranker import Reranker
 
     lib = open_library(args)
     try:

@@ -33,7 +33,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"\r  {p.stages_text}, {p.chunks_done} passages{eta}   ",
                   end="", file=sys.stderr, flush=True)
 
-    from app.core.extract import ocr_queue
+    from app.core.extract.ocr import queue as ocr_queue
 
     reports = []
     try:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 def open_library(args: argparse.Namespace) -> Library:
     # Imported here: `sift --help` and the window's start must not load the engine.
+    from app.core.host.paths import resolve_paths
     from app.core.library import Library
-    from app.core.paths import resolve_paths
 
     return Library(resolve_paths(args.data_dir))

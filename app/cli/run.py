@@ -18,7 +18,7 @@ from app.terminal import safe_block
 def run_cli(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from app.main import setup_logging
+    from app.terminal_log import setup_logging
 
     setup_logging(args.verbose)
     if not args.command:
@@ -39,8 +39,8 @@ def run_cli(argv: list[str]) -> int:
 
 def _keep_diagnostics(args: argparse.Namespace) -> None:
     """The log file and this run's crash report; an earlier run's crash is told once, here."""
-    from app.core import diagnostics
-    from app.core.paths import resolve_paths
+    from app.core.host import diagnostics
+    from app.core.host.paths import resolve_paths
 
     for report in diagnostics.start(resolve_paths(args.data_dir).logs_dir):
         print(f"sift: note: {safe_block(report.summary())}", file=sys.stderr)
@@ -48,7 +48,7 @@ def _keep_diagnostics(args: argparse.Namespace) -> None:
 
 # eval, watch and bench live with what they run; their modules load only when asked for.
 def cmd_eval(args: argparse.Namespace) -> int:
-    from app.core.evaluation import run_eval
+    from app.core.measure.evaluation import run_eval
 
     return run_eval(args)
 
@@ -60,7 +60,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from app.core.bench import run_bench
+    from app.core.measure.bench import run_bench
 
     return run_bench(args)
 

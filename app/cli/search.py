@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from app.core.host.paths import resolve_paths
     from app.core.ipc import SearchRequest, ask_search
-    from app.core.paths import resolve_paths
 
     query = _query_text(args.query)
     # An OS path: the filter turns it into the stored form of a name that is not UTF-8.
@@ -40,7 +40,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _search_here(args: argparse.Namespace, request: SearchRequest) -> SearchResponse:
-    from app.core.search import Filters
+    from app.core.search.searcher import Filters
 
     lib = open_library(args)
     try:

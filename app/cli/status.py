@@ -20,7 +20,7 @@ def _stages(lib: Library) -> dict[str, int]:
     """Files per indexing stage, read from the catalog without loading the model."""
     import sqlite3
 
-    from app.core.catalog import Catalog
+    from app.core.storage.catalog import Catalog
 
     path = lib.index_folder / "catalog.sqlite"
     if not path.exists():
@@ -104,7 +104,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _ocr_status(settings: Settings) -> dict[str, object]:
-    from app.core.extract.ocr_engines import choose
+    from app.core.extract.ocr.engines import choose
 
     engine = choose(settings.ocr_languages)
     return {"on": settings.ocr, "languages": list(settings.ocr_languages),

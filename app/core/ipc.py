@@ -272,7 +272,7 @@ class QueryServer:
 
 def search_service(service: Any) -> SearchFn:
     """A SearchFn over an IndexService (anything with ``library`` and ``search``)."""
-    from app.core.search import Filters
+    from app.core.search.searcher import Filters
 
     def run(req: SearchRequest) -> SearchResponse:
         # A client asks for the full answer: wait for the query encoder if it is still loading.

@@ -12,20 +12,21 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from app.core import catalog_health, datalock
 from app.core.control import Control
-from app.core.embedder import Embedder
+from app.core.encoders.embedder import Embedder
+from app.core.encoders.reranker import Reranker
+from app.core.extract.ocr.languages import apply_ocr_languages
 from app.core.failures import CatalogDamaged, is_damage, known_failure
-from app.core.folders import FolderChanges, FolderSet, counts_by_folder, uncovered_below
-from app.core.indexer import Indexer, ProgressFn
-from app.core.ocr_languages import apply_ocr_languages
-from app.core.paths import AppPaths
+from app.core.host import datalock
+from app.core.host.paths import AppPaths
+from app.core.indexing.folders import FolderChanges, FolderSet, counts_by_folder, uncovered_below
+from app.core.indexing.indexer import Indexer, ProgressFn
+from app.core.indexing.scanner import Rules, normalize_folder
 from app.core.records import IndexReport, SearchResponse, SkippedFile, Stats
-from app.core.reranker import Reranker
-from app.core.scanner import Rules, normalize_folder
-from app.core.search import Filters, Searcher
+from app.core.search.searcher import Filters, Searcher
 from app.core.settings import Settings, load_settings, save_settings
-from app.core.store import (
+from app.core.storage import catalog_health
+from app.core.storage.store import (
     IndexStore,
     SyncReport,
     describe_index,
@@ -238,7 +239,7 @@ class Library:
     def searcher(self) -> Searcher:
         if self._searcher is None:
             store = self.store
-            from app.core.catalog import Catalog
+            from app.core.storage.catalog import Catalog
 
             reader = Catalog(store.catalog.path, readonly=True)
             self._searcher = Searcher(reader, store.vectors, self.embedder, self.reranker)
@@ -283,7 +284,7 @@ class Library:
         path = self.index_folder / "catalog.sqlite"
         if not path.exists():
             return default
-        from app.core.catalog import Catalog
+        from app.core.storage.catalog import Catalog
 
         try:
             cat = Catalog(path, readonly=True)

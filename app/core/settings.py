@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from app.core.atomic import write_text_atomic
+from app.core.host.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -86,7 +86,7 @@ def make_application(argv: Sequence[str]) -> QApplication:
 def run_gui(argv: Sequence[str]) -> int:
     """Show the window at once, then load the model and open the index in the background."""
     args = parse_args(argv)
-    from app.main import setup_logging
+    from app.terminal_log import setup_logging
 
     setup_logging(args.verbose)
     clock = StartupClock(args.measure_startup)
@@ -141,8 +141,8 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     """Build and show the window, and start loading the engine behind it (QApplication exists)."""
     # Only light modules before the window is up: paths, settings and Qt. The engine (numpy,
     # usearch, torch) is imported on the loader thread.
-    from app.core import diagnostics
-    from app.core.paths import resolve_paths
+    from app.core.host import diagnostics
+    from app.core.host.paths import resolve_paths
     from app.core.settings import load_settings
     from app.gui.main_window import MainWindow
     from app.gui.messages import MessageBridge

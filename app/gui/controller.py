@@ -127,7 +127,7 @@ class Controller(QObject):
     def _search(self, query: str, *, limit: int | None, filters: dict[str, Any] | None,
                 rerank: bool) -> Any:
         """Runs on the search thread: the core's Filters (and its numpy import) stay off the GUI thread."""
-        from app.core.search import Filters
+        from app.core.search.searcher import Filters
 
         narrowing = Filters(**filters) if filters else None
         response = self.service.search(query, limit=limit, filters=narrowing, rerank=rerank)
@@ -304,7 +304,7 @@ class Controller(QObject):
                                             results=new.results, ocr=new.ocr,
                                             ocr_languages=new.ocr_languages))
             if service is None:  # the model is still loading: the service indexes them when up
-                from app.core.folders import FolderChanges
+                from app.core.indexing.folders import FolderChanges
 
                 library.apply_folder_changes(FolderChanges(added=added, removed=removed))
             else:

@@ -31,7 +31,7 @@ class FileActions:
             library = self.controller.current_library
             if library is None:
                 return
-            from app.core.attachments import private_copy
+            from app.core.extract.attachments import private_copy
 
             name, mail = hit.attachment, os.path.basename(hit.path)
             self.controller.runner.run(

@@ -91,7 +91,7 @@ class FiltersBar(QWidget):
             self.changed.emit()  # the chosen folder was removed: the narrowing changed
 
     def values(self, now: float | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``app.core.search.Filters`` (built on the search thread)."""
+        """Keyword arguments for ``app.core.search.searcher.Filters`` (built on the search thread)."""
         seconds = self.period.currentData()
         return {
             "folder": self.folder.currentData(),

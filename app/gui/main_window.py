@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import APP_NAME, __version__
+from app import APP_NAME
 from app.gui import theme
 from app.gui.controller import Controller
 from app.gui.empty_state import first_run_page
@@ -34,12 +33,13 @@ from app.gui.preview import PreviewPane
 from app.gui.results_area import ResultsArea
 from app.gui.search_box import SearchBox
 from app.gui.status_bar import StatusBar
+from app.gui.window_dialogs import WindowDialogs
 from app.gui.workers import ServiceEvents
 
 DEBOUNCE_MS = 200
 
 
-class MainWindow(FileActions, FolderDrops, QMainWindow):
+class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
     """Built with its dependencies passed in; the engine arrives later through ``attach_engine``."""
 
     def __init__(self, *, messages: MessageBridge, events: ServiceEvents, ui_state: QSettings,
@@ -345,55 +345,6 @@ class MainWindow(FileActions, FolderDrops, QMainWindow):
             self.preview.clear()
         else:
             self.preview.show_passage(hit, passage, self._shown_query)
-
-    # -- dialogs --------------------------------------------------------------------------
-    def show_skipped(self) -> None:
-        """One dialog, a child of the window for its whole life: closing only hides it."""
-        if self.skipped_dialog is None:
-            from app.gui.skipped_dialog import SkippedDialog
-
-            self.skipped_dialog = SkippedDialog(self)
-            self.skipped_dialog.reveal_requested.connect(self.reveal_path)
-        dialog = self.skipped_dialog
-        dialog.summary.setText("Reading the list…")
-        self.controller.skipped(dialog.set_files)
-        dialog.show()
-        dialog.raise_()
-
-    def show_settings(self) -> None:
-        # The settings as they are now (folders added since the start included), not a copy
-        # from when the window opened: the dialog's folder edits are applied as a difference.
-        library = self.controller.current_library
-        current = library.settings if library is not None else self._settings
-        if current is None:
-            self.messages.info("The settings are still loading.")
-            return
-        from app.gui.settings_dialog import SettingsDialog
-
-        # The folders as the window shows them: commands just given (an add a moment ago) count.
-        shown = replace(current, folders=tuple(self.folders_panel.folders()))
-        dialog = SettingsDialog(shown, self, last_folder=str(self.ui_state.value("last_folder", "")))
-        try:
-            accepted = dialog.exec() == SettingsDialog.DialogCode.Accepted
-            if accepted and not self._shut_down:
-                edits = dialog.folder_edits()
-                self._show_folders([*(r for r in self._rows() if r.path not in edits.removed),
-                                    *(FolderRow(f, "queued") for f in edits.added)])
-                self.controller.apply_settings(dialog.chosen(), edits)
-        finally:
-            dialog.deleteLater()  # a modal dialog lives only as long as it is open
-
-    def show_logs(self) -> None:
-        """The folder with the log and any crash reports, in the file manager (nothing is sent)."""
-        from app.gui.desktop import open_path
-
-        folder = self.logs_folder
-        if folder is None or not open_path(str(folder)):
-            self.messages.info(f"The log folder is {folder}." if folder else "There is no log folder.")
-
-    def show_about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"{APP_NAME} {__version__}\n\nFind files by meaning, locally and offline.")
 
     # -- window state ---------------------------------------------------------------------
     def _restore(self) -> None:

@@ -46,7 +46,7 @@ def describe_exception(exc: BaseException, doing: str = "") -> str:
     log.error("unexpected error%s", f" while {doing}" if doing else "",
               exc_info=(type(exc), exc, exc.__traceback__))
     what = f"while {doing}: " if doing else ""
-    from app.core.diagnostics import log_path
+    from app.core.host.diagnostics import log_path
 
     where = log_path()
     details = f"details are in the log: {where}" if where is not None else "details were logged"

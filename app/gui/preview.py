@@ -61,8 +61,8 @@ def build_context(rows: Sequence[Any], chunk_id: int, query: str,
     if start < 0:
         start = text.find(cur.text)
     region = (start, start + len(cur.text)) if start >= 0 else (0, len(text))
-    from app.core.query import parse_query
-    from app.core.snippets import highlight_spans
+    from app.core.search.query import parse_query
+    from app.core.search.snippets import highlight_spans
 
     spans = tuple(highlight_spans(text, parse_query(query))) if query else ()
     return PreviewContext(text=text, region=region, spans=spans,
@@ -79,7 +79,7 @@ def keeps_lines(path: str) -> bool:
 
 def load_context(catalog_file: Path, chunk_id: int, query: str) -> PreviewContext | None:
     """Read a chunk's neighbours through a private read-only connection (any thread)."""
-    from app.core.catalog import Catalog
+    from app.core.storage.catalog import Catalog
 
     if not catalog_file.exists():
         return None

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.extract.ocr_engines import choose, normalize_languages
-from app.core.folders import FolderChanges
+from app.core.extract.ocr.engines import choose, normalize_languages
+from app.core.indexing.folders import FolderChanges
 from app.core.settings import DEFAULT_EXCLUDES, DEFAULT_MODEL, DEFAULT_RERANKER, Settings
 from app.gui import theme
 

@@ -222,7 +222,7 @@ class EngineLoader(QObject):
 
             library = Library(self._paths)
             self._safe_emit(self.library_ready, library)
-            from app.core.service import IndexService
+            from app.core.service.index_service import IndexService
 
             # The model is not waited for: the writer loads it behind (the slow part: torch and
             # the weights), and searches answer by their words, then with the query encoder,

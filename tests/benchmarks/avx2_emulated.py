@@ -39,8 +39,8 @@ UNCAPPED = ("onnxruntime",)  # backend labels whose runtime ignores --method env
 PROFILE = r"""
 import collections, sys
 import numpy as np, openvino as ov
-from app.core.backends.check import PROBE_PASSAGES
-from app.core.backends.exported import ExportedRunner, load_spec
+from app.core.encoders.backends.check import PROBE_PASSAGES
+from app.core.encoders.backends.exported import ExportedRunner, load_spec
 folder = sys.argv[1]
 for name in sys.argv[2:]:
     core = ov.Core()
@@ -60,9 +60,9 @@ for name in sys.argv[2:]:
 TORCH_SHARES = r"""
 import collections, time, torch
 from torch.profiler import ProfilerActivity, profile
-from app.core.backends.check import PROBE_PASSAGES
-from app.core.backends.torch_runner import load_sentence_transformer
-from app.core.models import resolve_model
+from app.core.encoders.backends.check import PROBE_PASSAGES
+from app.core.encoders.backends.torch_runner import load_sentence_transformer
+from app.core.encoders.models import resolve_model
 model = load_sentence_transformer(resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
 texts = [" ".join(PROBE_PASSAGES[i:] + PROBE_PASSAGES[:i])[:1300] for i in range(32)]
 with torch.inference_mode():

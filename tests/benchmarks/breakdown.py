@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.evaluation import load_beir, write_corpus
+from app.core.host.paths import resolve_paths
 from app.core.library import Library
-from app.core.paths import resolve_paths
+from app.core.measure.evaluation import load_beir, write_corpus
 from app.core.settings import Settings
 
 
@@ -34,7 +34,7 @@ def main() -> None:
         write_corpus(dict(list(corpus.items())[: args.n]), docs)
         paths = resolve_paths(Path(tmp) / "data")
         settings = replace(Settings(), backend=args.backend)
-        from app.core.embedder import Embedder
+        from app.core.encoders.embedder import Embedder
 
         emb = Embedder(settings.model, backend=args.backend, cache_dir=args.cache)
         lib = Library(paths, settings, embedder=emb)
@@ -52,8 +52,8 @@ def main() -> None:
         read_cpu = time.thread_time() - t
         texts = [c.text for op in ops for c in op.chunks]
         n = len(texts)
-        from app.core.chunking import chunk_sections
         from app.core.extract import extract
+        from app.core.extract.chunking import chunk_sections
 
         t = time.thread_time()
         for f in files:

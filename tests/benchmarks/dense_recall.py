@@ -4,7 +4,7 @@
 
 Vectors are clustered (topics) and queries are perturbed members plus fresh points near the
 centres: closer to real queries than the index's own vectors, which flatter the graph. On a real
-collection, ``app.core.vectors.dense_recall`` measures the same on its real query embeddings.
+collection, ``app.core.storage.vectors.dense_recall`` measures the same on its real query embeddings.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def queries(x: np.ndarray, centres: np.ndarray, count: int, rng: np.random.Gener
 def main() -> None:
     from usearch.index import Index
 
-    from app.core import vectors
+    from app.core.storage import exact, vectors
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -67,12 +67,12 @@ def main() -> None:
                 print(f"n={args.n} dim={args.dim} connectivity={m} expansion_search={ef} "
                       f"asking {wanted}: recall@10 {hits / truth.size:.4f}, {ms:.2f} ms/query "
                       f"(build {build:.0f} s)")
-    exact = vectors._ExactMatrix()
+    matrix = exact.ExactMatrix()
     sample = min(args.n, vectors.EXACT_LIMIT)
-    exact.keys, exact.mat, exact.valid = keys[:sample], x[:sample], True
+    matrix.keys, matrix.mat, matrix.valid = keys[:sample], x[:sample], True
     t0 = time.perf_counter()
     for v in q[:50]:
-        exact.search(v, CANDIDATES, None)
+        matrix.search(v, CANDIDATES, None)
     print(f"exact search over {sample} vectors: {(time.perf_counter() - t0) / 50 * 1e3:.2f} ms/query")
 
 

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.host.paths import resolve_paths
 from app.core.library import Library
-from app.core.paths import resolve_paths
-from app.core.service import IndexService, lower_thread_priority
+from app.core.service.index_service import IndexService, lower_thread_priority
 from app.core.settings import DEFAULT_MODEL, Settings
 
 TOPICS = ["river", "budget", "meeting", "invoice", "landlord", "puppy", "protein", "valve",

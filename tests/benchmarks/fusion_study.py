@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core import confidence as C
-from app.core import fusion as F
-from app.core.evaluation import load_beir, ndcg_at
+from app.core.measure.evaluation import load_beir, ndcg_at
+from app.core.search import confidence as C
+from app.core.search import fusion as F
 
 DATA = Path("/work/shared/data/ir")
 WORK = Path("/tmp/sift-eval")
@@ -30,10 +30,10 @@ COLLECTIONS = ("cranfield", "msmarco-sub5k", "scifact")
 
 
 def dump(coll: str) -> None:
+    from app.core.host.paths import resolve_paths
     from app.core.library import Library
-    from app.core.paths import resolve_paths
-    from app.core.query import parse_query
-    from app.core.search import Filters
+    from app.core.search.query import parse_query
+    from app.core.search.searcher import Filters
 
     _, queries, qrels = load_beir(DATA / coll)
     lib = Library(resolve_paths(WORK / coll / "data"))
@@ -93,7 +93,7 @@ def default_order(e: dict, drop: frozenset = frozenset(), prior: float = F.DENSE
 
 
 def fusion(colls: list[str]) -> None:
-    from app.core.query import parse_query
+    from app.core.search.query import parse_query
 
     data = {c: _load(c) for c in colls}
     variants = {"bm25": lambda e: e["bm25"], "dense (HNSW)": lambda e: e["hnsw"],

@@ -126,7 +126,7 @@ def main() -> int:
 
     app = make_application([])
     if args.normal_priority:
-        import app.core.writer_jobs as service_module
+        import app.core.service.writer_jobs as service_module
 
         service_module.lower_thread_priority = lambda: None
     if args.switch_ms is not None:

@@ -26,10 +26,10 @@ import threading
 import time
 from pathlib import Path
 
+from app.core.host.paths import resolve_paths
 from app.core.library import Library
-from app.core.paths import resolve_paths
 from app.core.records import Progress
-from app.core.service import lower_thread_priority
+from app.core.service.index_service import lower_thread_priority
 from app.core.settings import DEFAULT_MODEL, Settings
 from tests.pdf_samples import pdf_bytes
 
@@ -42,8 +42,8 @@ LAUNCH = r"""
 import json, sys, time
 launch = float(sys.argv[1])
 from app.core.library import Library
-from app.core.paths import resolve_paths
-from app.core.service import IndexService
+from app.core.host.paths import resolve_paths
+from app.core.service.index_service import IndexService
 lib = Library(resolve_paths(sys.argv[2]))
 svc = IndexService(lib, watch=False)
 svc.start()  # as the window does: the writer opens the index and loads the model meanwhile

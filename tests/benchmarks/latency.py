@@ -22,7 +22,7 @@ def build_minilm_shaped_cross_encoder(folder: Path) -> Path:
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
-    from app.core.models import offline_default_model
+    from app.core.encoders.models import offline_default_model
 
     source = offline_default_model()
     if source is None:
@@ -47,10 +47,10 @@ def percentile(values: list[float], q: float) -> float:
 def rerank_costs(lib, texts: list[str], ce: Path) -> None:  # type: ignore[no-untyped-def]
     """Cross-encoder time for the top 20 files of each query: before (whole 256-token chunks,
     float32, 320-token cap) and now (short windows around the matching words, chosen precision)."""
-    from app.core.query import parse_query
-    from app.core.reranker import Reranker
-    from app.core.search import RERANK_FILES, RERANK_WINDOW_CHARS
-    from app.core.snippets import make_snippet
+    from app.core.encoders.reranker import Reranker
+    from app.core.search.query import parse_query
+    from app.core.search.searcher import RERANK_FILES, RERANK_WINDOW_CHARS
+    from app.core.search.snippets import make_snippet
 
     searcher = lib.searcher()
     cases = []
@@ -82,10 +82,10 @@ def rerank_costs(lib, texts: list[str], ce: Path) -> None:  # type: ignore[no-un
 
 
 def main() -> None:
-    from app.core.evaluation import load_beir, write_corpus
+    from app.core.encoders.reranker import Reranker
+    from app.core.host.paths import resolve_paths
     from app.core.library import Library
-    from app.core.paths import resolve_paths
-    from app.core.reranker import Reranker
+    from app.core.measure.evaluation import load_beir, write_corpus
     from app.core.settings import Settings
 
     ap = argparse.ArgumentParser()

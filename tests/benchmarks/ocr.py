@@ -22,7 +22,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from app.core.extract.ocr_engines import EngineChoice
+from app.core.extract.ocr.engines import EngineChoice
 
 WORDS = ("invoice payment garden furniture meeting board quarterly report budget contract renewal "
          "tenant landlord insurance policy claim receipt delivery address customer account "
@@ -70,7 +70,7 @@ def wer(reference: str, hypothesis: str) -> float:
 def worker_cpu_seconds() -> float:
     """CPU seconds the OCR worker and the Tesseract runs it waited for have used (Linux /proc);
     wall time misleads on a busy machine."""
-    from app.core.extract import ocr
+    from app.core.extract.ocr import pages as ocr
 
     worker = ocr._worker
     if worker is None:
@@ -84,8 +84,8 @@ def worker_cpu_seconds() -> float:
 
 def bench_pages(tmp: Path, pages: int) -> None:
     """Each engine on pages of each language: WER, wall and CPU seconds per page."""
-    from app.core.extract.ocr import shutdown
-    from app.core.extract.ocr_engines import BUNDLED_ENGINE, EngineChoice, choose, forget_lookups
+    from app.core.extract.ocr.engines import BUNDLED_ENGINE, EngineChoice, choose, forget_lookups
+    from app.core.extract.ocr.pages import shutdown
 
     sets = {"English": ("eng", WORDS), "German": ("deu", GERMAN)}
     print(f"OCR of Letter pages of 11 pt text scanned at 300 dpi, {pages} per language; "
@@ -115,7 +115,7 @@ def bench_pages(tmp: Path, pages: int) -> None:
 
 
 def _one_engine(label: str, language: str, engine: EngineChoice, refs: list[str], files: list[Path]) -> None:
-    from app.core.extract.ocr import ocr_pages
+    from app.core.extract.ocr.pages import ocr_pages
 
     ocr_pages(files[0], [1], engine=engine)  # start the worker and load the models outside the timing
     cpu = worker_cpu_seconds()
@@ -153,7 +153,7 @@ def bench_stages(tmp: Path, files: int) -> None:
     """Stage 1 (text, no OCR) over a mixed folder, then the OCR stage, against OCR inline."""
     from app.core.errors import SkipFile
     from app.core.extract import extract, extract_file, shutdown
-    from app.core.extract.ocr import ocr_pages
+    from app.core.extract.ocr.pages import ocr_pages
 
     folder = tmp / "mixed"
     mixed_folder(folder, files)

@@ -8,9 +8,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from app.core.evaluation import load_beir, write_corpus
+from app.core.host.paths import resolve_paths
 from app.core.library import Library
-from app.core.paths import resolve_paths
+from app.core.measure.evaluation import load_beir, write_corpus
 from app.core.settings import Settings
 
 

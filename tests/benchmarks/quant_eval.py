@@ -4,7 +4,7 @@
         [--variants torch-float32 int8 ...] [--max-docs N] [--work /tmp/sift-quant-eval]
         [--json OUT]
 
-How (app/core/backends/quality.py): each collection is indexed once by the app with torch
+How (app/core/measure/backend_quality.py): each collection is indexed once by the app with torch
 float32; every backend re-encodes the same passages (cached per backend under --work) and the
 app's own Searcher ranks with them, queries in float32 as the app embeds them. Variants: the
 app's backends (torch-float32, torch-bfloat16, onnx, openvino), int8 (the app's recipe:
@@ -73,8 +73,8 @@ class Backends:
     @property
     def model(self) -> Any:
         if self._model is None:
-            from app.core.backends.torch_runner import load_sentence_transformer
-            from app.core.models import resolve_model
+            from app.core.encoders.backends.torch_runner import load_sentence_transformer
+            from app.core.encoders.models import resolve_model
 
             self._model = load_sentence_transformer(resolve_model(MODEL))
         return self._model
@@ -85,8 +85,8 @@ class Backends:
         return self._runners[variant]
 
     def _build(self, variant: str) -> Any:
-        from app.core.backends import exported, quantized
-        from app.core.backends.choice import build_runner
+        from app.core.encoders.backends import exported, quantized
+        from app.core.encoders.backends.choice import build_runner
 
         folder = self.work / "export"
         spec = exported.export(self.model, folder)
@@ -104,7 +104,7 @@ class Backends:
                                       out=folder / f"{variant}.onnx")
             return quantized.int8_runner(folder, spec, path)
         if variant == "openvino-int8":
-            from app.core.backends import openvino_int8 as app_recipe
+            from app.core.encoders.backends import openvino_int8 as app_recipe
 
             app_recipe.quantize(folder, spec)
             return app_recipe.runner(folder, spec)
@@ -135,8 +135,8 @@ def openvino_dynamic(folder: Path, spec: Any, group: int) -> Any:
     """The app's recipe with another group size for the activations' run-time scales."""
     import openvino as ov
 
-    from app.core.backends import exported
-    from app.core.backends import openvino_int8 as app_recipe
+    from app.core.encoders.backends import exported
+    from app.core.encoders.backends import openvino_int8 as app_recipe
 
     app_recipe.quantize(folder, spec)
     config = {"PERFORMANCE_HINT": "LATENCY", "DYNAMIC_QUANTIZATION_GROUP_SIZE": str(group)}
@@ -155,8 +155,8 @@ def openvino_static(folder: Path, spec: Any, variant: str) -> Any:
     import onnx
     import openvino as ov
 
-    from app.core.backends import exported, quantized
-    from app.core.backends.openvino_int8 import import_nncf
+    from app.core.encoders.backends import exported, quantized
+    from app.core.encoders.backends.openvino_int8 import import_nncf
 
     nncf = import_nncf()
     from nncf.quantization.advanced_parameters import (
@@ -185,8 +185,8 @@ def openvino_static(folder: Path, spec: Any, variant: str) -> Any:
 
 def evaluate(folder: Path, work: Path, backends: Backends, variants: list[str],
              max_docs: int = 0) -> dict[str, dict[str, float]]:
-    from app.core.backends import agreement, neighbour_overlap
-    from app.core.backends.quality import encode_passages, index_reference, ndcg
+    from app.core.encoders.backends import agreement, neighbour_overlap
+    from app.core.measure.backend_quality import encode_passages, index_reference, ndcg
 
     t0 = time.perf_counter()
     ref = index_reference(folder, work, model=MODEL, cache_dir=work / "encoders",
@@ -220,7 +220,7 @@ def evaluate(folder: Path, work: Path, backends: Backends, variants: list[str],
 
 
 def _with_machine(results: dict[str, Any]) -> dict[str, Any]:
-    from app.core.bench import machine_info
+    from app.core.measure.bench import machine_info
 
     return {"machine": machine_info(), "results": results}
 

@@ -21,11 +21,11 @@ import threading
 import time
 from pathlib import Path
 
+from app.core.host.paths import resolve_paths
 from app.core.library import Library
-from app.core.paths import resolve_paths
-from app.core.service import IndexService, ServiceEvent
+from app.core.service.index_service import IndexService, ServiceEvent
 from app.core.settings import DEFAULT_MODEL, Settings, save_settings
-from app.core.store import IndexStore, describe_index
+from app.core.storage.store import IndexStore, describe_index
 
 WORDS = ["river", "budget", "meeting", "invoice", "landlord", "puppy", "protein", "valve", "ocean",
          "report", "physics", "python", "deposit", "tenant", "mountain", "harvest"]
@@ -137,7 +137,7 @@ def cancel_in_process(root: Path, corpus: Path, model: str, tries: int, window: 
 def in_child(root: Path, corpus: Path, model: str, tries: int, window: float, command: str,
              sig: int, rng: random.Random) -> tuple[list[float], list[str]]:
     """`sift watch` / `sift index` forked from a helper that imported torch once; signalled."""
-    from tests.core.test_crash import Runner
+    from tests.core.indexing.test_crash import Runner
 
     runner = Runner(Path(__file__).resolve().parents[2])
     latencies, outcomes = [], []

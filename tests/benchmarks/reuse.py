@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.core.bench import machine_info
+from app.core.host.paths import resolve_paths
+from app.core.indexing.scanner import normalize_folder
 from app.core.library import Library
-from app.core.paths import resolve_paths
-from app.core.scanner import normalize_folder
+from app.core.measure.bench import machine_info
 from app.core.settings import DEFAULT_MODEL, Settings
 from tests.pdf_samples import make_pdf
 

@@ -12,7 +12,7 @@ CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from app.core.embedder import Embedder
+from app.core.encoders.embedder import Embedder
 t1 = time.perf_counter()
 light = sys.argv[2] == "light"  # the torch-free query encoder alone, as `sift search` starts
 e = Embedder(sys.argv[1], backend="auto" if light else sys.argv[2], cache_dir=Path(sys.argv[3]))

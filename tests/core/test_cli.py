@@ -220,7 +220,7 @@ def test_a_folder_whose_name_is_not_utf8_is_indexed_listed_and_searched(capsys, 
 
 def test_get_reranker_is_the_explicit_download_and_says_why_it_failed(
         capsys, data_dir: Path, tiny_reranker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.core import reranker
+    from app.core.encoders import reranker
 
     code, out, _ = _run(capsys, "--data-dir", str(data_dir), "config", "reranker", str(tiny_reranker))
     code, out, _ = _run(capsys, "--data-dir", str(data_dir), "get-reranker")

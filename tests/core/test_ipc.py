@@ -12,7 +12,7 @@ import pytest
 from app.cli import run_cli
 from app.core.ipc import KEY_FILE, QueryServer, SearchRequest, address, ask_alive, ask_search
 from app.core.records import SearchResponse
-from app.core.search import Filters
+from app.core.search.searcher import Filters
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix socket permissions")
 
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix socket per
 @pytest.fixture
 def served(data_dir: Path, docs: Path, capsys):  # type: ignore[no-untyped-def]
     """An indexed data folder and a server answering from its own Library, as `sift watch` does."""
+    from app.core.host.paths import resolve_paths
     from app.core.library import Library
-    from app.core.paths import resolve_paths
 
     assert run_cli(["--data-dir", str(data_dir), "index", str(docs)]) == 0
     capsys.readouterr()

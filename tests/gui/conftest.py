@@ -46,7 +46,7 @@ def ui_state(tmp_path: Path) -> QSettings:
 
 @pytest.fixture
 def service_event() -> Any:
-    from app.core.service import ServiceEvent
+    from app.core.service.index_service import ServiceEvent
 
     return ServiceEvent
 
@@ -61,7 +61,7 @@ def make_window(qtbot: Any, library: Any, ui_state: QSettings) -> Iterator[Any]:
     windows: list[Any] = []
 
     def make(*, engine: bool = True, size: tuple[int, int] | None = (1100, 700)) -> Any:
-        from app.core.service import IndexService
+        from app.core.service.index_service import IndexService
 
         events = ServiceEvents()
         window = MainWindow(messages=MessageBridge(), events=events, ui_state=ui_state,

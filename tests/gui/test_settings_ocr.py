@@ -9,7 +9,7 @@ import pytest
 
 def test_scans_tab_names_the_engine_and_what_to_install(
         qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.core.extract.ocr_engines import TESSERACT_ENV, forget_lookups
+    from app.core.extract.ocr.engines import TESSERACT_ENV, forget_lookups
     from app.core.settings import Settings
     from app.gui.settings_dialog import SettingsDialog, describe_changes
 

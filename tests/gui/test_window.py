@@ -327,7 +327,7 @@ def test_reranking_refines_a_fast_first_answer(qtbot: Any, make_window: Any, lib
 
 def test_an_answer_by_words_only_is_redone_once_the_model_is_in(window: Any, monkeypatch: Any) -> None:
     """Its header says matching by meaning starts once the model is loaded: then it must."""
-    from app.core.embedder import EmbedderInfo
+    from app.core.encoders.embedder import EmbedderInfo
     from app.core.records import SearchResponse
 
     asked: list[str] = []

@@ -282,9 +282,9 @@ QtMatch = Qt.MatchFlag
 
 def test_window_under_random_sequences_of_user_actions(qtbot: Any, tmp_path: Path, settings: Any,
                                                        tiny_embedder: Any, ui_state: Any) -> None:
+    from app.core.host.paths import resolve_paths
     from app.core.library import Library
-    from app.core.paths import resolve_paths
-    from app.core.service import IndexService
+    from app.core.service.index_service import IndexService
     from app.gui.main_window import MainWindow
     from app.gui.messages import MessageBridge
     from app.gui.workers import ServiceEvents

@@ -5,13 +5,15 @@ Two stages, so that OCR never holds up the rest of indexing:
 * ``extract_file(path)`` is quick: it returns an ``Extraction`` with the text found directly
   (cleaned, see clean.py) and ``ocr_pages``, the pages (1-based; 1 for an image) that have no
   text and need OCR. A file with only such pages has no sections yet: index it by name now.
-* ``app.core.extract.ocr.ocr_pages(path, pages, cache_dir=…)`` reads those pages later, in a
+* ``app.core.extract.ocr.pages.ocr_pages(path, pages, cache_dir=…)`` reads those pages later, in a
   low-priority worker process with a time limit per page, cached by content hash; its sections
   (page numbers kept) are cleaned the same way. ``merge_pages`` puts both in page order.
 
 ``extract(path)`` serves callers without stages of their own: cached OCR text is used, a few
 scanned pages of a text PDF are read at once, and scans and images are read in the background
 (ocr_queue.py) while the call skips them with a reason until a later scan.
+
+May import: storage, encoders, host and the loose modules; nothing that indexes or searches.
 """
 
 from __future__ import annotations
@@ -185,7 +187,7 @@ def extract_parts(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout
                   ocr: bool = True, ocr_wait: bool = False, ocr_timeout: float = 300.0,
                   ocr_cache: Path | None = None) -> Extraction:
     """As extract(), keeping the files inside this one (mail attachments) as ``members``."""
-    from app.core.extract.scans import OcrOptions, read_scanned, read_scanned_member
+    from app.core.extract.ocr.scans import OcrOptions, read_scanned, read_scanned_member
 
     path = Path(path)
     result = extract_file(path, max_bytes=max_bytes, pdf_timeout=pdf_timeout)
@@ -193,7 +195,7 @@ def extract_parts(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout
     if not result.ocr_pages and not scanned_members:
         return result
     if ocr_cache is None:
-        from app.core.paths import resolve_paths
+        from app.core.host.paths import resolve_paths
 
         ocr_cache = resolve_paths().cache_dir / "ocr"
     opts = OcrOptions(enabled=ocr, cache=ocr_cache, wait=ocr_wait, timeout=ocr_timeout)
@@ -208,7 +210,7 @@ def shutdown() -> None:
     """Stop background OCR and the PDF and OCR worker processes; call once at app exit."""
     import sys
 
-    for name in ("app.core.extract.ocr_queue", "app.core.extract.pdf", "app.core.extract.ocr"):
+    for name in ("app.core.extract.ocr.queue", "app.core.extract.pdf", "app.core.extract.ocr.pages"):
         module = sys.modules.get(name)
         if module is not None:
             module.shutdown()

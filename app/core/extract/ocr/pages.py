@@ -1,0 +1,360 @@
+"""OCR of scanned PDF pages and images: RapidOCR (ONNX models shipped in its wheel, offline), or
+Tesseract when the chosen languages need it and it is installed (ocr_engines.py).
+
+Pages are read in a spawned worker process at low CPU priority, one page per request, so that a
+page that takes too long is stopped by killing the worker (the next page gets a fresh one).
+Results are cached by the file's content hash and the engine and languages that read it, so the
+same file is never read twice by the same engine, and choosing other languages reads it again.
+
+The indexer calls ``ocr_pages(path, pages, cache_dir=…)`` as a later, lower-priority stage for
+the pages that ``extract_file`` listed in ``Extraction.ocr_pages``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import Cancelled
+from app.core.extract.clean import clean_sections
+from app.core.extract.ocr.cache import OcrCache
+from app.core.extract.ocr.engines import EngineChoice, choose, tesseract_page
+from app.core.extract.ocr.words import respace
+from app.core.extract.worker import WorkerProcess
+from app.core.records import Section
+
+log = logging.getLogger(__name__)
+
+# Seconds the worker sleeps before each page; lets tests exercise the time limit.
+TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
+# The bundled recogniser drops the spaces between words in text under about 40 px high
+# ("Paidon3March"), and its line boxes are tighter when detection sees the full resolution:
+# pages are rendered at 300 dpi (11 pt text is 46 px), small images are enlarged, and the
+# engine's own reduction to 2,000 px is lifted to MAX_SIDE_PX. Measured on a Letter page of
+# 11 pt text (with the angle classifier still on): word error rate 0.13 this way, 0.20 with
+# detection at 2,000 px, 0.84 at 200 dpi.
+RENDER_DPI = 300
+MAX_SIDE_PX = 4000
+MIN_SIDE_PX = 2400
+# A page takes 5–20 CPU seconds; the limit is there to stop a hang, not a busy machine.
+DEFAULT_PAGE_TIMEOUT_S = 300.0
+
+
+@dataclass(slots=True)
+class OcrResult:
+    """Per-page text as Sections (page numbers kept), pages that failed and why."""
+
+    sections: list[Section] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    note: str = ""  # the languages asked for could not be used, and what to install
+
+    @property
+    def reason(self) -> str:
+        """Why nothing was found, in words ("" when text was found)."""
+        if self.sections:
+            return ""
+        if self.failed:
+            reasons = sorted(set(self.failed.values()))
+            found = reasons[0] if len(reasons) == 1 else "; ".join(reasons[:3])
+        else:
+            found = "no text found by OCR"
+        return f"{found} ({self.note})" if self.note else found
+
+
+_languages: tuple[str, ...] = ()
+
+
+def use_languages(languages: Sequence[str]) -> None:
+    """The OCR languages chosen in the settings (Tesseract codes; empty: the bundled engine)."""
+    global _languages
+    _languages = tuple(languages)
+
+
+def current_engine() -> EngineChoice:
+    """The engine that reads scans now for the chosen languages (see ocr_engines.choose)."""
+    return choose(_languages)
+
+
+def missing_engine() -> str | None:
+    """What the user must install for OCR, or None if the engine's packages are there.
+
+    Only looks the packages up: importing OpenCV here would set Qt variables in the app's
+    own process. A missing system library shows when the worker imports it (import_problem).
+    """
+    import importlib.util
+
+    for module in ("rapidocr_onnxruntime", "onnxruntime", "cv2"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return "OCR needs the Python package 'rapidocr-onnxruntime' (pip install rapidocr-onnxruntime)"
+    return None
+
+
+def import_problem(exc: ImportError) -> str:
+    """The words for an engine that is installed but does not load."""
+    text = str(exc)
+    for library, package in (("libGL", "libgl1"), ("libglib", "libglib2.0-0"), ("libgthread", "libglib2.0-0"),
+                             ("libxcb", "libxcb1")):
+        if library in text:
+            return (f"OCR needs the system library {text.split(':')[0]}; "
+                    f"on Debian or Ubuntu: sudo apt install {package}")
+    return missing_engine() or f"the OCR engine could not be loaded ({text[:150]})"
+
+
+# ----------------------------------------------------------------- worker side
+
+
+def _lines_from_boxes(result: Sequence[Any] | None) -> str:
+    """Engine boxes → reading-order lines: boxes whose vertical centres are close share a line."""
+    if not result:
+        return ""
+    items = []
+    for box, text, _score in result:
+        ys = [p[1] for p in box]
+        xs = [p[0] for p in box]
+        items.append(((min(ys) + max(ys)) / 2, max(ys) - min(ys), min(xs), text))
+    items.sort()
+    lines: list[list[tuple[float, str]]] = []
+    last_y, last_h = -1e9, 0.0
+    for y, h, x, text in items:
+        if lines and abs(y - last_y) < 0.5 * max(h, last_h):
+            lines[-1].append((x, text))
+        else:
+            lines.append([(x, text)])
+            last_y, last_h = y, h
+    return "\n".join(" ".join(t for _, t in sorted(line)) for line in lines)
+
+
+def _page_image(path: str, page: int) -> Any:
+    """The page as an RGB PIL image, at most MAX_SIDE_PX on its longest side."""
+    from PIL import Image
+
+    if path.lower().endswith(".pdf"):
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(path)
+        try:
+            pdf_page = pdf[page - 1]
+            width, height = pdf_page.get_size()
+            scale = min(RENDER_DPI / 72, MAX_SIDE_PX / max(width, height, 1))
+            image = pdf_page.render(scale=scale).to_pil()
+        finally:
+            pdf.close()
+    else:
+        with Image.open(path) as source:
+            source.seek(page - 1)
+            source.draft("RGB", (MAX_SIDE_PX, MAX_SIDE_PX))  # JPEG decodes at a smaller scale
+            image = source.convert("RGB")
+    image = image.convert("RGB")
+    longest = max(image.size)
+    if longest > MAX_SIDE_PX:
+        image.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
+    elif longest < MIN_SIDE_PX:
+        scale = min(3.0, MIN_SIDE_PX / longest)
+        image = image.resize((round(image.width * scale), round(image.height * scale)),
+                             Image.Resampling.LANCZOS)
+    return image
+
+
+def _rapidocr() -> Any:
+    from rapidocr_onnxruntime import RapidOCR
+
+    threads = max(1, min(4, (os.cpu_count() or 2)))
+    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, max_side_len=MAX_SIDE_PX)
+
+
+def _rapidocr_page(engine: Any, path: str, page: int) -> str:
+    import numpy as np
+
+    # No angle classifier: it turns long upright lines upside down (7 of 30 lines of a test
+    # page read as nothing; word error rate 0.26 with it, 0.06 without).
+    result, _elapsed = engine(np.asarray(_page_image(path, page)), use_cls=False)
+    return respace(_lines_from_boxes(result))
+
+
+def _serve(conn: Connection) -> None:
+    """Worker loop: answer (path, page, delay, engine, command, languages, seconds) with
+    ("ok", text) or ("error"/"unavailable", reason)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)  # OCR yields the CPU to text extraction, embedding and the window
+    engine: Any = None
+    conn.send("ready")
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        path, page, delay, name, command, languages, seconds = request
+        try:
+            if delay:
+                time.sleep(delay)
+            if name == "tesseract":
+                # Stopped by its own time limit first, so that the worker survives a slow page.
+                reply = ("ok", tesseract_page(_page_image(path, page), command, languages,
+                                              seconds).strip())
+            else:
+                engine = engine or _rapidocr()
+                reply = ("ok", _rapidocr_page(engine, path, page))
+        except FileNotFoundError as exc:  # Tesseract uninstalled since it was chosen: not the page's fault
+            reply = ("unavailable", f"the OCR engine could not be started ({exc})")
+        except subprocess.TimeoutExpired:
+            reply = ("error", f"OCR took longer than {seconds:g} s on page {page}; skipped")
+        except ImportError as exc:
+            reply = ("unavailable", import_problem(exc))
+        except Exception as exc:  # one bad page must not end the worker
+            reply = ("error", f"page {page} could not be read by OCR: {str(exc)[:150] or type(exc).__name__}")
+        conn.send(reply)
+
+
+# ----------------------------------------------------------------- app side
+
+
+_lock = threading.Lock()
+_worker: WorkerProcess | None = None
+_closing = False
+
+
+def _get_worker() -> WorkerProcess:
+    global _worker
+    if _worker is None or not _worker.process.is_alive():
+        if _worker is not None:
+            _worker.stop()
+        _worker = WorkerProcess(_serve, "sift-ocr")
+        atexit.register(shutdown)
+    return _worker
+
+
+def _discard() -> None:
+    global _worker
+    if _worker is not None:
+        _worker.stop()
+        _worker = None
+
+
+def _ocr_page(path: str, page: int, timeout: float, engine: EngineChoice) -> tuple[str, str]:
+    """("ok", text), ("error", reason) for a page OCR cannot read, or ("unavailable", reason)
+    when OCR cannot run on this machine; within ``timeout`` seconds."""
+    delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
+    try:
+        worker = _get_worker()
+    except OSError as exc:
+        return "unavailable", f"the OCR worker could not start ({exc})"
+    # Tesseract gets most of the time limit for itself: the worker then outlives a slow page.
+    inner = max(1.0, timeout * 0.9 - delay)
+    try:
+        return worker.ask((path, page, delay, engine.name, engine.command, engine.languages, inner),
+                          timeout)
+    except TimeoutError:
+        _discard()
+        return "error", f"OCR took longer than {timeout:g} s on page {page}; skipped"
+    except (EOFError, OSError, ValueError):
+        _discard()
+        if _closing:
+            raise Cancelled() from None
+        return "error", f"the OCR engine crashed on page {page}"
+
+
+def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEFAULT_PAGE_TIMEOUT_S,
+              cache_dir: Path | None = None, cancelled: Any = None,
+              engine: EngineChoice | None = None) -> OcrResult:
+    """Read ``pages`` (1-based) of a PDF or image by OCR; never raises for a bad page.
+
+    ``cache_dir`` holds results by content hash (None: no cache). ``cancelled`` is an optional
+    callable checked between pages; when it returns True, Cancelled is raised. ``engine``:
+    the one for the chosen languages unless given.
+    """
+    global _closing
+    engine = engine or current_engine()
+    problem = missing_engine() if engine.name == "rapidocr" else None
+    wanted = sorted(set(pages))
+    result = OcrResult(note=engine.note)
+    if problem is not None:
+        result.failed = dict.fromkeys(wanted, problem)
+        return result
+    cache = OcrCache(cache_dir, path, engine.key)
+    texts: dict[int, str] = {}
+    changed = False
+    with _lock:
+        _closing = False
+        for page in wanted:
+            if str(page) in cache.pages:
+                texts[page] = cache.pages[str(page)]
+                continue
+            if str(page) in cache.failed:
+                result.failed[page] = cache.failed[str(page)]
+                continue
+            if cancelled is not None and cancelled():
+                raise Cancelled()
+            status, value = _ocr_page(str(path), page, timeout_per_page, engine)
+            if status == "unavailable":  # the machine's fault, not the page's: try again later
+                result.failed[page] = value
+                continue
+            changed = True
+            if status == "ok":
+                texts[page] = cache.pages[str(page)] = value
+            else:
+                result.failed[page] = cache.failed[str(page)] = value
+    if changed:
+        cache.save()
+    result.sections = _sections(path, wanted, texts)
+    return result
+
+
+def _sections(path: Path, wanted: list[int], texts: dict[int, str]) -> list[Section]:
+    image = not str(path).lower().endswith(".pdf")
+    raw = [Section(text, page=None if image and len(wanted) == 1 else page, first_line=1)
+           for page, text in sorted(texts.items()) if text.strip()]
+    return clean_sections(raw, "image")
+
+
+def cached_result(path: Path, pages: Iterable[int], cache_dir: Path | None) -> OcrResult | None:
+    """The result of the engine for the chosen languages from the cache alone when every page is
+    there; None otherwise."""
+    if cache_dir is None:
+        return None
+    wanted = sorted(set(pages))
+    engine = current_engine()
+    cache = OcrCache(cache_dir, path, engine.key)
+    if any(str(page) not in cache.pages and str(page) not in cache.failed for page in wanted):
+        return None
+    texts = {p: cache.pages[str(p)] for p in wanted if str(p) in cache.pages}
+    failed = {p: cache.failed[str(p)] for p in wanted if str(p) in cache.failed}
+    return OcrResult(sections=_sections(path, wanted, texts), failed=failed, note=engine.note)
+
+
+def merge_pages(text_sections: list[Section], ocr_sections: list[Section]) -> list[Section]:
+    """Text-layer and OCR sections together in page order."""
+    return sorted([*text_sections, *ocr_sections], key=lambda s: s.page or 0)
+
+
+def shutdown() -> None:
+    """Stop the OCR worker; an OCR call waiting on it raises Cancelled."""
+    global _closing
+    worker = _worker
+    if worker is None:
+        return
+    _closing = True
+    if _lock.acquire(blocking=False):
+        try:
+            _discard()
+        finally:
+            _lock.release()
+    else:
+        worker.process.kill()

@@ -1,0 +1,69 @@
+"""Where Sift keeps its settings, index and caches (platformdirs, overridable for tests and portable use)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from app import APP_NAME
+
+ENV_DATA_DIR = "SIFT_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """The folders Sift writes to. With an explicit data folder, everything lives inside it."""
+
+    data_dir: Path
+    config_dir: Path
+    cache_dir: Path
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @property
+    def indexes_dir(self) -> Path:
+        return self.data_dir / "indexes"
+
+    @property
+    def logs_dir(self) -> Path:
+        """The log file and crash reports (app/core/host/diagnostics.py)."""
+        return self.cache_dir / "logs"
+
+    def ensure(self) -> AppPaths:
+        """Create the folders, readable by the user only."""
+        for d in (self.data_dir, self.config_dir, self.cache_dir, self.indexes_dir):
+            make_private_dir(d)
+        return self
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents), readable by the current user only.
+
+    A folder that already exists keeps its mode: the user may have pointed Sift at a shared
+    folder on purpose, and changing it (a 1777 folder made 0700) would break other programs.
+    Files Sift writes in it are private on their own (0600).
+    """
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # FAT and some shares have no modes; not worth failing
+        path.chmod(0o700)
+
+
+def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
+    """Pick the folders: ``--data-dir`` first, then ``$SIFT_DATA_DIR``, then the platform's."""
+    chosen = data_dir or os.environ.get(ENV_DATA_DIR)
+    if chosen:
+        root = Path(chosen).expanduser().resolve()
+        return AppPaths(data_dir=root, config_dir=root, cache_dir=root / "cache")
+    return AppPaths(
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        cache_dir=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+    )

@@ -1,0 +1,346 @@
+"""Read-only search: embed the query, find neighbours and keyword matches, fuse, rerank, group by file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from app.core.encoders.embedder import Embedder
+from app.core.encoders.reranker import Reranker
+from app.core.records import FileHit, Passage, SearchResponse
+from app.core.search import confidence
+from app.core.search.filters import AllowedPassages, Filters
+from app.core.search.fusion import FEW_FILES, fuse, promote, rrf
+from app.core.search.keywords import Keywords
+from app.core.search.query import (
+    ParsedQuery,
+    contains_phrase,
+    parse_query,
+    phrase_expression,
+)
+from app.core.search.snippets import make_snippet
+from app.core.storage.catalog import Catalog, ChunkRow
+from app.core.storage.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Filters", "Ranked", "Searcher", "rrf"]
+
+CANDIDATE_CHUNKS = 300     # from each retriever
+RERANK_FILES = 20          # cross-encoding is the slow step
+# The window around the best passage's matching words that the cross-encoder reads: about the
+# length of the MS MARCO passages such cross-encoders are trained on (~60 words, ~75 word pieces).
+RERANK_WINDOW_CHARS = 360
+PASSAGES_PER_FILE = 3
+MAX_IDF_TERMS = 12
+# Share of the retrieval order in the blended rerank score, by position: the top of a list that
+# two retrievers agreed on is trusted more than the cross-encoder's single view of one window.
+RETRIEVAL_SHARE = ((3, 0.75), (10, 0.6), (RERANK_FILES, 0.4))
+
+
+@dataclass
+class Ranked:
+    """Per-file rankings from each stage, for the app and for evaluation."""
+
+    dense: list[tuple[int, float]] = field(default_factory=list)    # (file_id, best cosine)
+    bm25: list[tuple[int, float]] = field(default_factory=list)     # (file_id, best bm25)
+    hybrid: list[tuple[int, float]] = field(default_factory=list)
+    reranked: list[tuple[int, float]] | None = None
+    best_chunk: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
+    rows: dict[int, ChunkRow] = field(default_factory=dict)
+    unmatched_phrases: tuple[str, ...] = ()
+    exact_code_files: set[int] = field(default_factory=set)
+    strength: dict[int, float] = field(default_factory=dict)  # calibrated P(relevant)
+    weak: bool = True  # no file is a good match (set by Searcher.assess)
+
+    @property
+    def final(self) -> list[tuple[int, float]]:
+        return self.reranked if self.reranked is not None else self.hybrid
+
+
+class _Rows(dict[int, ChunkRow]):
+    """Passages of one search by id: those shown are read up front, any other when first asked."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__()
+        self._catalog = catalog
+
+    def __missing__(self, chunk_id: int) -> ChunkRow:
+        row = self._catalog.chunk_rows([chunk_id]).get(chunk_id)
+        if row is None:
+            raise KeyError(chunk_id)
+        self[chunk_id] = row
+        return row
+
+
+class Searcher:
+    """Answers queries from one index. Uses its own read-only catalog connection."""
+
+    def __init__(self, catalog: Catalog, vectors: VectorStore, embedder: Embedder,
+                 reranker: Reranker | None = None) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.embedder = embedder
+        self.reranker = reranker
+        self.keywords = Keywords(catalog.conn)
+        self.allowed = AllowedPassages(catalog.conn)
+        # One search at a time on this connection, each in a read transaction of its own.
+        self._snapshot = threading.Lock()
+
+    def search(self, text: str, *, limit: int = 20, filters: Filters | None = None,
+               rerank: bool = True) -> SearchResponse:
+        """One query answered from one state of the catalog.
+
+        The writer commits while searches run: a passage ranked a moment ago may be deleted
+        (a folder removed) before its text is read. Every read of a search therefore happens in
+        one read transaction, which in WAL mode sees the catalog as it was at its first read.
+        """
+        with self._snapshot, read_snapshot(self.catalog.conn):
+            return self._search(text, limit=limit, filters=filters, rerank=rerank)
+
+    def _search(self, text: str, *, limit: int, filters: Filters | None,
+                rerank: bool) -> SearchResponse:
+        started = time.perf_counter()
+        q = parse_query(text)
+        filters = filters or Filters()
+        semantic = self.embedder.query_ready  # before: a query never waits for the model to load
+        ranked = self.rank(q, filters=filters, depth=max(limit, RERANK_FILES), rerank=rerank)
+        self.assess(q, ranked, count=limit)
+        hits = tuple(self._hit(file_id, ranked, q) for file_id, _ in ranked.final[:limit])
+        note = ""
+        if rerank and ranked.reranked is None and self.reranker is not None:
+            note = self.reranker.note
+        elif rerank and self.reranker is None:
+            note = "reranking is off: no cross-encoder is configured."
+        elif not rerank:
+            note = "reranking is off (turned off in settings)."
+        return SearchResponse(query=text, hits=hits, reranked=ranked.reranked is not None,
+                              rerank_note=note, elapsed_ms=(time.perf_counter() - started) * 1e3,
+                              weak=ranked.weak, semantic=semantic,
+                              unmatched_phrases=ranked.unmatched_phrases)
+
+    # -- stages ----------------------------------------------------------------------------
+    def rank(self, q: ParsedQuery, *, filters: Filters | None = None, depth: int = 100,
+             rerank: bool = True) -> Ranked:
+        filters = filters or Filters()
+        out = Ranked()
+        # A quoted phrase that no file holds would empty the results: search without it, say so.
+        out.unmatched_phrases = tuple(p for p in q.phrases if not self._phrase_found(p, filters))
+        if out.unmatched_phrases:
+            q = q.without_phrases(out.unmatched_phrases)
+        chunk_scores: dict[int, dict[str, float]] = {}
+        for chunk_id, score in self._dense(q, filters):
+            chunk_scores.setdefault(chunk_id, {})["dense"] = score
+        for chunk_id, score in self._keyword(q, filters):
+            chunk_scores.setdefault(chunk_id, {})["bm25"] = score
+        code_chunks = self._code_chunks(q, filters)
+        for chunk_id in code_chunks:
+            chunk_scores.setdefault(chunk_id, {})
+        # Which file each candidate is in; the text only of what is shown (fetched below) or
+        # asked for later (``_Rows``): hundreds of candidates, a few dozen passages shown.
+        files = self.catalog.chunk_files(list(chunk_scores))  # deleted ones are missing
+        out.rows = _Rows(self.catalog)
+        if q.phrases:
+            out.rows.update(self.catalog.chunk_rows(list(files)))
+            chunk_scores = {c: s for c, s in chunk_scores.items() if c in out.rows
+                            and all(contains_phrase(out.rows[c].text, p) for p in q.phrases)}
+        dense_best: dict[int, float] = {}
+        bm25_best: dict[int, float] = {}
+        for chunk_id, scores in chunk_scores.items():
+            fid = files.get(chunk_id)
+            if fid is None:  # deleted since the vector index was searched
+                continue
+            if "dense" in scores and scores["dense"] > dense_best.get(fid, -2.0):
+                dense_best[fid] = scores["dense"]
+            if "bm25" in scores and scores["bm25"] > bm25_best.get(fid, -1e9):
+                bm25_best[fid] = scores["bm25"]
+        out.dense = sorted(dense_best.items(), key=lambda kv: -kv[1])
+        out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
+        hybrid = fuse(out.dense, out.bm25)
+        out.exact_code_files = {files[c] for c in code_chunks
+                                if c in files and c in chunk_scores}
+        listed = {fid for fid, _ in hybrid}
+        low = hybrid[-1][1] if hybrid else 0.5
+        hybrid += [(fid, low) for fid in sorted(out.exact_code_files - listed)]
+        out.hybrid = promote(hybrid, out.exact_code_files)
+        out.best_chunk = _best_chunks(chunk_scores, files)
+        shown = [c for fid, _ in out.hybrid[:depth] for _, c in out.best_chunk.get(fid, [])]
+        out.rows.update(self.catalog.chunk_rows([c for c in shown if c not in out.rows]))
+        if rerank and self.reranker is not None and out.hybrid and self.reranker.available:
+            out.reranked = self._rerank(q, out)
+        return out
+
+    def _phrase_found(self, phrase: str, filters: Filters) -> bool:
+        expr = phrase_expression(phrase)
+        if expr is None:
+            return True
+        where, params = filters.sql()
+        sql = ("SELECT 1 FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+               f"JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ? AND {where} LIMIT 1")
+        try:
+            return self.catalog.conn.execute(sql, [expr, *params]).fetchone() is not None
+        except Exception as exc:  # an FTS syntax corner case: keep the phrase as typed
+            log.warning("phrase lookup failed for %r: %s", phrase, exc)
+            return True
+
+    def _code_chunks(self, q: ParsedQuery, filters: Filters) -> list[int]:
+        """Chunks of the files that hold one of the query's codes verbatim, when few files do."""
+        found: list[int] = []
+        where, params = filters.sql()
+        sql = ("SELECT c.id, c.file_id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+               f"JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ? AND {where} LIMIT ?")
+        for code in q.codes:
+            expr = phrase_expression(code)
+            if expr is None:
+                continue
+            try:
+                rows = self.catalog.conn.execute(sql, [expr, *params, 4 * FEW_FILES]).fetchall()
+            except Exception as exc:
+                log.warning("code lookup failed for %r: %s", code, exc)
+                continue
+            if 0 < len({r[1] for r in rows}) <= FEW_FILES and len(rows) < 4 * FEW_FILES:
+                found += [int(r[0]) for r in rows]
+        return found
+
+    def _dense(self, q: ParsedQuery, filters: Filters) -> list[tuple[int, float]]:
+        if not q.semantic_text:
+            return []
+        vec = self.embedder.embed_query_nowait(q.semantic_text)
+        if vec is None:  # the model is still loading: keyword evidence alone for now
+            return []
+        allowed = None
+        if filters.active:
+            allowed = self.allowed.ids(filters)
+            if len(allowed) == 0:
+                return []
+        keys, sims = self.vectors.search(vec, CANDIDATE_CHUNKS, allowed=allowed)
+        return [(int(k), float(s)) for k, s in zip(keys, sims, strict=True)]
+
+    def _keyword(self, q: ParsedQuery, filters: Filters) -> list[tuple[int, float]]:
+        where, params = filters.sql()
+        allowed = self.allowed.ids(filters) if filters.active else None
+        return self.keywords.search(q, where, params, CANDIDATE_CHUNKS, allowed)
+
+    def _rerank(self, q: ParsedQuery, out: Ranked) -> list[tuple[int, float]]:
+        """The head of the hybrid list reordered by a blend of its order and the cross-encoder.
+
+        The cross-encoder reads a short window around each file's best passage; its scores are
+        blended with the retrieval scores, the retrieval share shrinking down the list. Files
+        holding a code the query names stay first.
+        """
+        assert self.reranker is not None
+        head = [kv for kv in out.hybrid[:RERANK_FILES] if kv[0] in out.best_chunk]
+        windows = [make_snippet(out.rows[out.best_chunk[fid][0][1]].text, q,
+                                width=RERANK_WINDOW_CHARS)[0] for fid, _ in head]
+        logits = self.reranker.logits(q.semantic_text, windows)
+        if len(logits) != len(head):
+            return out.hybrid
+        blended = blend_by_position([s for _, s in head], logits)
+        order = sorted(zip((fid for fid, _ in head), blended, strict=True), key=lambda kv: -kv[1])
+        order = promote(order, out.exact_code_files)
+        floor = min(blended) if blended else 0.0
+        tail = [(fid, floor - 1e-6 * (i + 1)) for i, (fid, _) in enumerate(out.hybrid)
+                if fid not in {f for f, _ in head}]
+        return order + tail
+
+    # -- confidence and presentation -------------------------------------------------------
+    def assess(self, q: ParsedQuery, ranked: Ranked, count: int = 20) -> None:
+        """Fill ``ranked.strength``: each shown file's calibrated probability of relevance."""
+        shown = [fid for fid, _ in ranked.final[:count]]
+        if not shown:
+            return
+        idf = confidence.idf_weights(self._doc_freq(q), self._passage_count())
+        cosine = dict(ranked.dense)
+        for i, fid in enumerate(shown):
+            texts = [ranked.rows[c].text for _, c in ranked.best_chunk.get(fid, [])]
+            if texts:
+                texts.append(os.path.basename(ranked.rows[ranked.best_chunk[fid][0][1]].path))
+            cos = cosine.get(fid) if ranked.dense else None
+            cover = confidence.coverage(texts, idf)
+            ranked.strength[fid] = confidence.relevance_probability(cos, cover)
+            if i == 0:
+                # Best meaning anywhere in the list counts: the top may be a keyword match.
+                best_cos = ranked.dense[0][1] if ranked.dense else None
+                ranked.weak = confidence.is_weak(best_cos, cover)
+
+    def _doc_freq(self, q: ParsedQuery) -> dict[str, int]:
+        return self.keywords.doc_freq(q.terms[:MAX_IDF_TERMS])
+
+    def _passage_count(self) -> int:
+        return self.keywords.passages()
+
+    def _hit(self, file_id: int, ranked: Ranked, q: ParsedQuery) -> FileHit:
+        passages: list[Passage] = []
+        for chunk_score, chunk_id in ranked.best_chunk.get(file_id, [])[:PASSAGES_PER_FILE]:
+            row = ranked.rows[chunk_id]
+            snippet, offset, spans = make_snippet(row.text, q)
+            line = row.line_start + row.text.count("\n", 0, max(0, offset))
+            passages.append(Passage(chunk_id=chunk_id, text=snippet, page=row.page, line=line,
+                                    line_end=row.line_end, score=chunk_score,
+                                    highlights=tuple(spans), location=row.location))
+        first = ranked.rows[ranked.best_chunk[file_id][0][1]]
+        # An e-mail attachment is its own result, at the path of the mail that holds it.
+        return FileHit(path=first.container or first.path,
+                       score=float(ranked.strength.get(file_id, 0.0)),
+                       passages=tuple(passages), ext=first.ext, mtime=first.mtime_ns / 1e9,
+                       attachment=first.member, attached_to=first.member_of,
+                       part=first.member_key)
+
+
+def blend_by_position(retrieval: list[float], logits: list[float]) -> list[float]:
+    """Blend retrieval scores and cross-encoder logits, each min-max scaled over the head.
+
+    The retrieval share falls with position (RETRIEVAL_SHARE): near the top the fused evidence of
+    two retrievers holds; lower down the cross-encoder may lift a file that they undervalued.
+    """
+    def scaled(values: list[float]) -> list[float]:
+        lo, hi = min(values), max(values)
+        return [0.5] * len(values) if hi - lo < 1e-9 else [(v - lo) / (hi - lo) for v in values]
+
+    if not retrieval:
+        return []
+    r, c = scaled(retrieval), scaled(logits)
+    out = []
+    for i, (rv, cv) in enumerate(zip(r, c, strict=True)):
+        share = next(s for limit, s in RETRIEVAL_SHARE if i < limit) if i < RERANK_FILES else 0.4
+        out.append(share * rv + (1 - share) * cv)
+    return out
+
+
+def _best_chunks(chunk_scores: dict[int, dict[str, float]],
+                 files: dict[int, int]) -> dict[int, list[tuple[float, int]]]:
+    """Per file, its chunks ordered by how well they match (rank-fused at chunk level)."""
+    rankings = [
+        sorted(((c, s[key]) for c, s in chunk_scores.items() if key in s), key=lambda kv: -kv[1])
+        for key in ("dense", "bm25")
+    ]
+    per_file: dict[int, list[tuple[float, int]]] = {}
+    for chunk_id, score in rrf(rankings):
+        fid = files.get(chunk_id)
+        if fid is not None:
+            per_file.setdefault(fid, []).append((score, chunk_id))
+    # Chunks known only as holding a code the query names (no retriever score) come last.
+    for chunk_id, scores in chunk_scores.items():
+        fid = files.get(chunk_id)
+        if not scores and fid is not None:
+            per_file.setdefault(fid, []).append((0.0, chunk_id))
+    return per_file
+
+
+@contextlib.contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """A read transaction: every statement inside sees the database as of the first one."""
+    if conn.in_transaction:  # already in one (a caller's): its snapshot holds
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")

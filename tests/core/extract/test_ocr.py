@@ -1,0 +1,125 @@
+"""OCR of images and scanned PDF pages: text found, pages kept, cached, bounded in time."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.core.errors import Cancelled
+from app.core.extract import extract, extract_file
+from app.core.extract.ocr import pages as ocr_module
+from app.core.extract.ocr import queue as ocr_queue
+from app.core.extract.ocr.pages import missing_engine, ocr_pages
+from tests.pdf_samples import make_scanned_pdf, text_image
+
+pytestmark = pytest.mark.skipif(missing_engine() is not None, reason="OCR engine not installed")
+
+SCAN_LINES = ["Invoice 4471 for garden furniture", "Paid on 3 March 2024"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_worker():  # type: ignore[no-untyped-def]
+    yield
+    ocr_queue.shutdown()
+    ocr_module.shutdown()
+
+
+def _letters(text: str) -> str:
+    # The recogniser sometimes drops a space between words; what it read must still be right.
+    return "".join(text.lower().split())
+
+
+def test_image_text_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "receipt.png"
+    text_image(SCAN_LINES).save(path)
+    [section] = extract(path, ocr_wait=True, ocr_cache=tmp_path / "cache")
+    assert section.page is None
+    first, second = section.text.split("\n")
+    assert _letters(first) == _letters(SCAN_LINES[0])
+    assert _letters(second) == _letters(SCAN_LINES[1])
+
+
+def test_mixed_pdf_gets_ocr_only_for_pages_without_text(tmp_path: Path) -> None:
+    path = make_scanned_pdf(tmp_path / "mixed.pdf", ["Typed cover letter about the garden",
+                                                      SCAN_LINES, "Typed appendix"])
+    stage1 = extract_file(path)
+    assert [s.page for s in stage1.sections] == [1, 3]
+    assert stage1.ocr_pages == (2,)
+    sections = extract(path, ocr_cache=tmp_path / "cache")  # one scanned page: read at once
+    assert [s.page for s in sections] == [1, 2, 3]
+    assert _letters(SCAN_LINES[0]) in _letters(sections[1].text)
+
+
+def test_ocr_off_keeps_the_text_pages_and_names_the_reason(tmp_path: Path) -> None:
+    from app.core.errors import SkipFile
+
+    mixed = make_scanned_pdf(tmp_path / "mixed.pdf", ["Typed page", SCAN_LINES])
+    assert [s.page for s in extract(mixed, ocr=False)] == [1]
+    scanned = make_scanned_pdf(tmp_path / "scan.pdf", [SCAN_LINES])
+    with pytest.raises(SkipFile, match="OCR is turned off"):
+        extract(scanned, ocr=False)
+
+
+def test_results_are_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "note.png"
+    text_image(["Remember the milk"]).save(path)
+    first = ocr_pages(path, [1], cache_dir=tmp_path / "cache")
+    copy = tmp_path / "renamed copy.png"
+    copy.write_bytes(path.read_bytes())
+    # Were OCR to run again it would now time out: the cached answer must come back instead.
+    monkeypatch.setenv(ocr_module.TEST_DELAY_ENV, "5")
+    second = ocr_pages(copy, [1], cache_dir=tmp_path / "cache", timeout_per_page=0.5)
+    assert second.sections == first.sections and not second.failed
+    assert "rememberthemilk" in _letters(second.sections[0].text)
+
+
+def test_a_page_over_its_time_limit_is_skipped_and_the_next_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "slow.png"
+    text_image(["Slow page"]).save(path)
+    monkeypatch.setenv(ocr_module.TEST_DELAY_ENV, "5")
+    result = ocr_pages(path, [1], timeout_per_page=0.5)
+    assert result.sections == []
+    assert result.reason == "OCR took longer than 0.5 s on page 1; skipped"
+    monkeypatch.delenv(ocr_module.TEST_DELAY_ENV)
+    assert _letters(ocr_pages(path, [1]).sections[0].text) == "slowpage"
+
+
+def test_cancel_between_pages(tmp_path: Path) -> None:
+    path = make_scanned_pdf(tmp_path / "scan.pdf", [SCAN_LINES])
+    with pytest.raises(Cancelled):
+        ocr_pages(path, [1], cancelled=lambda: True)
+
+
+def test_missing_engine_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
+    assert "rapidocr-onnxruntime" in (missing_engine() or "")
+    path = tmp_path / "a.png"
+    text_image(["x"]).save(path)
+    assert "pip install rapidocr-onnxruntime" in ocr_pages(path, [1]).reason
+
+
+def test_scans_are_read_in_the_background_and_found_at_the_next_scan(tmp_path: Path) -> None:
+    from app.core.errors import SkipFile
+    from tests.polling import eventually
+
+    path = tmp_path / "receipt.png"
+    text_image(SCAN_LINES).save(path)
+    with pytest.raises(SkipFile, match="waiting for OCR"):
+        extract(path, ocr_cache=tmp_path / "cache")
+    assert eventually(lambda: ocr_queue.waiting() == 0, timeout=240)
+    [section] = extract(path, ocr_cache=tmp_path / "cache")
+    assert _letters(SCAN_LINES[0]) in _letters(section.text)
+
+
+def test_a_page_that_failed_is_not_retried_at_every_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "slow.png"
+    text_image(["Slow page"]).save(path)
+    monkeypatch.setenv(ocr_module.TEST_DELAY_ENV, "5")
+    first = ocr_pages(path, [1], timeout_per_page=0.5, cache_dir=tmp_path / "cache")
+    monkeypatch.delenv(ocr_module.TEST_DELAY_ENV)
+    again = ocr_pages(path, [1], cache_dir=tmp_path / "cache")
+    assert again.failed == first.failed and again.sections == []
