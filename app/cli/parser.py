@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-n", "--limit", type=positive_int, default=None,
                    help="number of files to show")
     s.add_argument("--folder", help="only files below this folder")
-    s.add_argument("--type", action="append", default=[], metavar="EXT",
-                   help="only files of this type, e.g. pdf (repeatable)")
+    s.add_argument("--type", action="extend", type=file_type, default=[], metavar="TYPE",
+                   help="only files of this type (repeatable): a group (" + ", ".join(_group_keys())
+                   + ") or an extension, e.g. pdf")
     s.add_argument("--since", help="only files modified on or after this date (YYYY-MM-DD)")
     s.add_argument("--no-rerank", action="store_true", help="skip the cross-encoder")
     s.add_argument("--here", action="store_true",
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--scale", type=positive_int, default=None, metavar="N",
                    help="measure search over a synthetic library of N passages (no encoder runs)")
+    s.add_argument("--duplicates", type=share, default=0.0, metavar="SHARE",
+                   help="with --scale: this share of the passages repeats boilerplate texts "
+                   "(0 to 0.95; real folders are full of licence headers, signatures, logs)")
     s.add_argument("--quality", default=None, metavar="DIR",
                    help="also measure each backend's nDCG@10 against float32 on this BEIR folder")
     s.add_argument("--quality-docs", type=int, default=1000, metavar="N",
@@ -94,3 +98,32 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value
+
+
+def share(text: str) -> float:
+    """An argparse type: a share from 0 to 0.95, as a fraction or a percentage."""
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{safe(text)}' is not a number") from None
+    if not 0 <= value <= 0.95:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 0.95, not {safe(text)}")
+    return value
+
+
+def _group_keys() -> list[str]:
+    from app.core.extract.kinds import GROUPS
+
+    return [key for key, _label in GROUPS]
+
+
+def file_type(text: str) -> tuple[str, ...]:
+    """An argparse type: a group of kinds or an extension, as the extensions it stands for."""
+    from app.core.extract.kinds import extensions_named
+
+    exts = extensions_named(text)
+    if exts is None:
+        raise argparse.ArgumentTypeError(
+            f"Sift reads no files of type '{safe(text)}'; give a group ({', '.join(_group_keys())})"
+            " or an extension such as pdf, docx, md")
+    return exts

@@ -5,7 +5,10 @@ No encoder runs: passages are Zipf-distributed pseudo-words (so BM25 does real w
 and rare words alike) and their embeddings are clustered unit vectors, one topic per file with
 the folder's topics more likely, and the topic's words mixed into the text so both retrievers
 find the same files. Queries carry a vector near a topic, handed to the search in place of the
-encoder's.
+encoder's. With ``duplicates`` a share of the passages is boilerplate, as in real folders
+(licence headers, signatures, disclaimers, log lines): copies of a pool of texts, most of them
+exact (the same text, so the same embedding), some near-repeats (a word added, the vector
+nudged), the pool's texts as unequally popular as words.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ TOP_FOLDERS = ("Documents", "Projects", "Work", "Notes", "Research", "Archive", 
                "Mail", "Code", "Books", "Photos-scanned", "Taxes")
 YEARS = 6
 SEED = 13
+BOILERPLATE_TEXTS = 200  # distinct repeated texts in a library with duplicates
+NEAR_REPEAT_SHARE = 0.3  # of the repeats: the text a little changed, its vector nudged
+NEAR_REPEAT_SPREAD = 0.05
 MARK = "synthetic_bench"  # meta key of a catalog the bench wrote: only such a one is replaced
 
 
@@ -124,9 +130,43 @@ def _layout(rng: np.random.Generator, root: str, files: int, topics: int) -> Lay
     return Layout(folders, rng.integers(0, topics, size=(count, 3)))
 
 
+@dataclass
+class Boilerplate:
+    """The repeated texts of a library with duplicates, each near a topic, and their popularity."""
+
+    texts: list[str]
+    vectors: np.ndarray  # (BOILERPLATE_TEXTS, dim) unit vectors
+    cdf: np.ndarray
+
+    @classmethod
+    def make(cls, world: World, rng: np.random.Generator) -> Boilerplate:
+        topics = rng.integers(0, len(world.centres), BOILERPLATE_TEXTS)
+        weights = 1.0 / (np.arange(BOILERPLATE_TEXTS) + 1.0) ** ZIPF_S
+        return cls(_passages(world, rng, topics), unit(world.near(rng, topics, FILE_SPREAD)),
+                   np.cumsum(weights) / weights.sum())
+
+    def replace(self, rng: np.random.Generator, share: float, texts: list[str],
+                vecs: np.ndarray) -> int:
+        """Turn about ``share`` of the passages into repeats, in place; how many."""
+        picked = np.flatnonzero(rng.random(len(texts)) < share)
+        which = np.searchsorted(self.cdf, rng.random(len(picked))).clip(0, len(self.texts) - 1)
+        near = rng.random(len(picked)) < NEAR_REPEAT_SHARE
+        for i, w, nudge in zip(picked, which, near, strict=True):
+            texts[i] = self.texts[w]
+            vecs[i] = self.vectors[w]
+            if nudge:
+                texts[i] += f" (copy {int(rng.integers(1, 10_000))})"
+                vecs[i] = unit(self.vectors[w] + NEAR_REPEAT_SPREAD * rng.standard_normal(
+                    len(vecs[i])) / np.sqrt(len(vecs[i])))
+        return len(picked)
+
+
 def build_library(folder: Path, model_name: str, n: int, dim: int, root: str,
-                  progress: Any = None) -> dict[str, Any]:
-    """Write ``n`` passages into a new index at ``folder``; what was written."""
+                  progress: Any = None, duplicates: float = 0.0) -> dict[str, Any]:
+    """Write ``n`` passages into a new index at ``folder``; what was written.
+
+    ``duplicates``: the share of passages that repeat boilerplate (0 for none).
+    """
     from app.core.records import Chunk
     from app.core.storage.store import IndexStore
 
@@ -137,6 +177,10 @@ def build_library(folder: Path, model_name: str, n: int, dim: int, root: str,
     exts = [e for e, _ in EXTENSIONS]
     ext_p = np.array([p for _, p in EXTENSIONS]) / sum(p for _, p in EXTENSIONS)
     now_ns = time.time_ns()
+    # Its own generator: the library without repeats stays the same whatever the share.
+    dup_rng = np.random.default_rng(SEED + 3)
+    boilerplate = Boilerplate.make(world, dup_rng) if duplicates > 0 else None
+    repeats = 0
     store = IndexStore(folder, model_name, dim)
     try:
         with store.catalog.transaction():
@@ -158,6 +202,8 @@ def build_library(folder: Path, model_name: str, n: int, dim: int, root: str,
             vecs = unit(file_vecs[owner] + PASSAGE_SPREAD * rng.standard_normal(
                 (total, dim)) / np.sqrt(dim))
             texts = _passages(world, rng, topic[owner])
+            if boilerplate is not None:
+                repeats += boilerplate.replace(dup_rng, duplicates, texts, vecs)
             ids_all: list[int] = []
             with store.catalog.transaction():
                 pos = 0
@@ -182,7 +228,7 @@ def build_library(folder: Path, model_name: str, n: int, dim: int, root: str,
     finally:
         store.close()
     return {"chunks": n, "files": len(sizes), "folders": len(layout.folders),
-            "topics": len(world.centres)}
+            "topics": len(world.centres), "repeats": repeats}
 
 
 def _file_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
