@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -13,31 +12,17 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from app.gui import theme
 
-# The extractor's kinds of file, as the user calls them.
-KIND_LABELS = (
-    ("pdf", "PDF"),
-    ("docx", "Word documents"),
-    ("markdown", "Markdown & notes"),
-    ("text", "Text"),
-    ("code", "Code"),
-    ("html", "Web pages"),
-)
-
 DAY = 86400.0
 PERIODS = (("Any time", None), ("Past day", DAY), ("Past week", 7 * DAY), ("Past month", 31 * DAY),
            ("Past year", 366 * DAY))
 
 
-def extensions_by_kind() -> dict[str, tuple[str, ...]]:
-    """Each kind's extensions, from the extractor's registry (a light module without numpy)."""
-    from app.core.extract import kind_of, supported_extensions
+def type_choices() -> list[tuple[str, tuple[str, ...]]]:
+    """The type filter's entries, (label, extensions), from the one list of kinds Sift reads."""
+    from app.core.extract.kinds import GROUPS, extensions_by_group
 
-    out: dict[str, list[str]] = {}
-    for ext in sorted(supported_extensions()):
-        kind = kind_of(Path("f" + ext))
-        if kind:
-            out.setdefault(kind, []).append(ext)
-    return {k: tuple(v) for k, v in out.items()}
+    exts = extensions_by_group()
+    return [(label, exts[key]) for key, label in GROUPS if key in exts]
 
 
 class FiltersBar(QWidget):
@@ -53,12 +38,9 @@ class FiltersBar(QWidget):
         self.folder.addItem("All folders", None)
         self.kind = QComboBox()
         self.kind.addItem("All types", ())
-        kinds = extensions_by_kind()
-        for kind, label in KIND_LABELS:
-            exts = kinds.get(kind, ())
-            if exts:
-                self.kind.addItem(label, exts)
-                self.kind.setItemData(self.kind.count() - 1, " ".join(exts), Qt.ItemDataRole.ToolTipRole)
+        for label, exts in type_choices():
+            self.kind.addItem(label, exts)
+            self.kind.setItemData(self.kind.count() - 1, " ".join(exts), Qt.ItemDataRole.ToolTipRole)
         self.period = QComboBox()
         for label, seconds in PERIODS:
             self.period.addItem(label, seconds)

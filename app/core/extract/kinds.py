@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["GROUPS", "extensions_by_group", "group_of", "kind_of", "supported_extensions"]
+__all__ = ["GROUPS", "extensions_by_group", "extensions_named", "group_of", "kind_of",
+           "supported_extensions"]
 
 _KINDS_BY_EXT: dict[str, str] = {
     **dict.fromkeys(
@@ -68,6 +69,13 @@ _GROUP_OF_KIND: dict[str, str] = {
     "code": "code",
 }  # fmt: skip
 
+# Other words people use for a group, accepted by `sift search --type`.
+_GROUP_WORDS: dict[str, str] = {
+    "docs": "documents", "sheets": "spreadsheets", "presentations": "slides", "email": "mail",
+    "e-books": "ebooks", "books": "ebooks", "pictures": "images", "photos": "images",
+    "notes": "text",
+}  # fmt: skip
+
 
 def supported_extensions() -> frozenset[str]:
     """Lower-case extensions with the dot, e.g. ".md"; see kind_of for extensionless names."""
@@ -95,3 +103,18 @@ def extensions_by_group() -> dict[str, tuple[str, ...]]:
     for ext in sorted(_KINDS_BY_EXT):
         out[_GROUP_OF_KIND[_KINDS_BY_EXT[ext]]].append(ext)
     return {g: tuple(exts) for g, exts in out.items() if exts}
+
+
+def extensions_named(word: str) -> tuple[str, ...] | None:
+    """What a user's word for a type means, as extensions: a group ("slides", "mail"), a kind
+    ("markdown", "docx") or an extension ("pdf", ".tsv"); None if Sift reads no such type."""
+    key = word.strip().lower()
+    key = _GROUP_WORDS.get(key, key)
+    groups = extensions_by_group()
+    if key in groups:
+        return groups[key]
+    by_kind = tuple(sorted(ext for ext, kind in _KINDS_BY_EXT.items() if kind == key))
+    if by_kind:
+        return by_kind
+    ext = key if key.startswith(".") else "." + key
+    return (ext,) if ext in _KINDS_BY_EXT else None
