@@ -19,10 +19,17 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import (
+    Client,
+    Connection,
+    Listener,
+    answer_challenge,
+    deliver_challenge,
+)
 from pathlib import Path
 from typing import Any
 
+from app.core.host.deadline import Deadline
 from app.core.records import FileHit, Passage, Progress, SearchResponse
 
 log = logging.getLogger(__name__)
@@ -34,7 +41,13 @@ SOCKET_NAME = "sift.sock"
 # folder another thread made meanwhile would come out without its execute bit.
 SOCKET_FOLDER = "channel"
 KEY_FILE = "query.key"
-MAX_MESSAGE = 16 << 20
+MAX_MESSAGE = 16 << 20  # an answer: twenty files with their passages fit many times over
+# A request is a query and its filters; anything longer is not read (nor kept in memory).
+MAX_REQUEST = 1 << 20
+# A client has this long to prove its key and send its request, and to take the answer; each
+# client is served on a thread of its own, so a silent one holds up no one but itself.
+SILENCE_S = 5.0
+MAX_CLIENTS = 32  # at once; beyond that a client is hung up on and searches on its own
 # Unix socket paths are limited to about 107 bytes; a longer data folder gets its socket in a
 # private runtime folder instead, named after the data folder.
 MAX_SOCKET_PATH = 100
@@ -165,6 +178,7 @@ class QueryServer:
         self._stopping = threading.Event()
         self._address, self._family = address(data_dir)
         self._key = b""
+        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
 
     @property
     def running(self) -> bool:
@@ -195,7 +209,9 @@ class QueryServer:
             with contextlib.suppress(FileNotFoundError):
                 sock.unlink()  # left by a Sift that crashed (a live one answered ask_alive)
         self._key = _new_key(self.data_dir)
-        listener = Listener(self._address, self._family, authkey=self._key)
+        # No authkey here: the listener would check the key inside accept(), on the one serving
+        # thread, and a client that connects and says nothing would stall every other one.
+        listener = Listener(self._address, self._family)
         if self._family == "AF_UNIX":
             os.chmod(self._address, 0o600)
         return listener
@@ -218,13 +234,12 @@ class QueryServer:
     def _knock(self) -> None:
         """Wake the serving thread's accept(), which a close from another thread does not.
 
-        The knock's handshake has no timeout of its own: if the server is busy with another
-        client's handshake and then stops, nobody answers it. So it is given one second on a
-        thread of its own, which ends when the listener closes.
+        Connecting is all it takes (the key is checked on each client's own thread); it is given
+        one second on a thread of its own all the same, which ends when the listener closes.
         """
         def knock() -> None:
             with contextlib.suppress(Exception):
-                Client(self._address, self._family, authkey=self._key).close()
+                Client(self._address, self._family).close()
 
         knocker = threading.Thread(target=knock, name="sift-query-knock", daemon=True)
         knocker.start()
@@ -235,24 +250,36 @@ class QueryServer:
         while listener is not None and not self._stopping.is_set():
             try:
                 conn = listener.accept()
-            except Exception as exc:  # a client with a wrong key, or one that hung up
+            except Exception as exc:  # a client that hung up at once
                 if self._stopping.is_set():
                     break
-                log.debug("query channel: refused a connection (%s)", exc)
+                log.debug("query channel: lost a connection (%s)", exc)
                 continue
             if self._stopping.is_set():
                 conn.close()
                 break
+            if not self._slots.acquire(blocking=False):
+                log.warning("query channel: %d clients at once; hung up on one", MAX_CLIENTS)
+                conn.close()
+                continue
             threading.Thread(target=self._answer, args=(conn,), name="sift-query-answer",
                              daemon=True).start()
 
     def _answer(self, conn: Connection) -> None:
+        """One client, on its own thread: its key, its request, the answer, each in time."""
         try:
-            with conn:
-                request = json.loads(conn.recv_bytes(MAX_MESSAGE))
-                conn.send_bytes(json.dumps(self._handle(request)).encode("utf-8"))
-        except Exception as exc:  # a client that went away; nothing to tell anyone
-            log.debug("query channel: %s", exc)
+            with conn, Deadline(conn, SILENCE_S) as deadline:
+                deliver_challenge(conn, self._key)
+                answer_challenge(conn, self._key)
+                request = json.loads(conn.recv_bytes(MAX_REQUEST))
+                deadline.pause()  # the search may wait for the model: not the client's silence
+                reply = json.dumps(self._handle(request)).encode("utf-8")
+                deadline.restart()
+                conn.send_bytes(reply)
+        except Exception as exc:  # a wrong key, a silent client, one that went away, too long
+            log.debug("query channel: refused a client (%s)", exc)
+        finally:
+            self._slots.release()
 
     def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("v") != PROTOCOL:
@@ -291,12 +318,16 @@ def _exchange(data_dir: Path, message: dict[str, Any], timeout: float) -> dict[s
     key = _read_key(data_dir)
     if key is None:
         return None
+    payload = json.dumps(message).encode("utf-8")
+    if len(payload) > MAX_REQUEST:  # the server would not read it: searched here instead
+        log.debug("query channel: a request of %d bytes is too long to send", len(payload))
+        return None
     box: dict[str, Any] = {}
 
     def talk() -> None:
         try:
             with Client(addr, family, authkey=key) as conn:
-                conn.send_bytes(json.dumps(message).encode("utf-8"))
+                conn.send_bytes(payload)
                 if conn.poll(timeout):
                     box["answer"] = json.loads(conn.recv_bytes(MAX_MESSAGE))
         except Exception as exc:  # nobody there (a stale socket), or a wrong key

@@ -156,3 +156,72 @@ def test_status_shows_what_a_running_sift_is_indexing(data_dir: Path, docs: Path
         server.stop()
     assert run_cli(["--data-dir", str(data_dir), "status", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["indexing_now"] is None
+
+
+def _silent_client(data_dir: Path):  # type: ignore[no-untyped-def]
+    """A process that connects to the channel and then says nothing."""
+    import socket
+
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(address(data_dir)[0])
+    silent.settimeout(30)
+    assert silent.recv(1)  # the server's key challenge has begun
+    return silent
+
+
+def test_a_silent_client_holds_up_no_other_search(served, data_dir: Path, monkeypatch) -> None:
+    # It used to: the key check ran inside accept(), so `sift search` waited 32 s behind it.
+    silent = [_silent_client(data_dir) for _ in range(3)]
+    try:
+        for _ in range(5):
+            answer = ask_search(data_dir, SearchRequest("river"), timeout=20)
+            assert answer is not None and answer.response is not None and answer.response.hits
+        assert ask_alive(data_dir, timeout=20)
+    finally:
+        for s in silent:
+            s.close()
+
+
+def test_a_silent_client_is_hung_up_on(data_dir: Path, monkeypatch) -> None:
+    import app.core.ipc as ipc
+
+    monkeypatch.setattr(ipc, "SILENCE_S", 0.5)
+    server = QueryServer(data_dir, lambda req: SearchResponse(req.query, (), False))
+    assert server.start()
+    silent = _silent_client(data_dir)
+    try:
+        while silent.recv(4096):  # the rest of the challenge, then the end of the connection
+            pass
+    finally:
+        silent.close()
+        server.stop()
+
+
+def test_a_request_past_the_size_limit_is_not_read(data_dir: Path) -> None:
+    import socket
+    import struct
+    from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
+
+    import app.core.ipc as ipc
+
+    server = QueryServer(data_dir, lambda req: SearchResponse(req.query, (), False))
+    assert server.start()
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(address(data_dir)[0])
+    conn = Connection(sock.detach())
+    try:
+        key = (data_dir / KEY_FILE).read_bytes()
+        answer_challenge(conn, key)
+        deliver_challenge(conn, key)
+        # A header that announces more than a request may hold, and only a little of it sent:
+        # the server hangs up instead of waiting for (and keeping) the rest.
+        conn._send(struct.pack("!i", ipc.MAX_REQUEST + 1) + b"{")  # type: ignore[attr-defined]
+        assert not conn.poll(30) or conn.recv_bytes() is None
+    except (EOFError, ConnectionResetError):
+        pass  # hung up on: what is wanted
+    finally:
+        conn.close()
+    assert ask_alive(data_dir)  # and it goes on serving others
+    # A client never sends such a request: it searches on its own instead.
+    assert ask_search(data_dir, SearchRequest("x" * (ipc.MAX_REQUEST + 1))) is None
+    server.stop()
