@@ -42,6 +42,7 @@ class Controller(QObject):
     settings_changed = Signal(object)  # Settings
     first_answer = Signal(float)       # monotonic time of the first answer (startup measurement)
     results_stale = Signal()           # files were forgotten or the model changed: ask again
+    index_grew = Signal()              # files were stored or embedded: a shown list may lack one
 
     def __init__(self, messages: MessageBridge, events: ServiceEvents, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +54,7 @@ class Controller(QObject):
         self.search_worker: SearchWorker | None = None
         self.query_server: QueryServer | None = None
         self._last_progress: Any = None  # what is being indexed now, for `sift status` elsewhere
+        self._files_done = 0  # words and meaning stages' files in this run, as last reported
         self._pending: tuple[str, dict[str, Any]] | None = None
         self._queued_folders: list[str] = []  # dropped while the model was still loading
         self.switching_model = False  # a new model's index is being built: progress says so
@@ -170,6 +172,10 @@ class Controller(QObject):
             if self.switching_model and progress.phase == "indexing":
                 progress = replace(progress, phase="model")
             self.progress.emit(progress)
+            done = progress.words_done + progress.meaning_done + progress.chunks_done
+            if progress.phase == "indexing" and done > self._files_done:
+                self.index_grew.emit()
+            self._files_done = 0 if progress.phase == "done" else done
             self.schedule_refresh(REFRESH_MS if progress.phase == "done" else PROGRESS_REFRESH_MS)
         elif kind == "error":
             self.switching_model = False
@@ -192,6 +198,8 @@ class Controller(QObject):
             self.idle.emit()
             self.refresh()
         else:  # "indexed", "folders", "ready": counts and states changed
+            if kind == "indexed":  # a new or changed file may belong in the list on screen
+                self.index_grew.emit()
             self.schedule_refresh()
 
     def schedule_refresh(self, delay_ms: int = REFRESH_MS) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.gui import theme
+from app.gui.answer_freshness import AnswerFreshness
 from app.gui.controller import Controller
 from app.gui.empty_state import first_run_page
 from app.gui.file_actions import FileActions
@@ -51,8 +52,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
         self._settings = settings
         self._folders: list[str] = list(settings.folders) if settings is not None else []
         self._shown_query = ""
-        self._shown_by_words_only = False  # answered before the model was in: redone once it is
-        self._shown_nothing = False  # nothing found (indexing may have been under way): redone at idle
+        self.freshness = AnswerFreshness(self._ask_again, self)  # when the shown answer is redone
         self._last_rerank: tuple[bool, str] | None = None
         self._shut_down = False
         self.loader: Any = None          # the EngineLoader, while the engine loads behind the window
@@ -162,6 +162,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
         c.stats_changed.connect(self.status.set_stats)
         c.answered.connect(self.show_response)
         c.results_stale.connect(self._ask_again)
+        c.index_grew.connect(self.freshness.index_grew)
         c.settings_changed.connect(self._settings_changed)
 
     # -- the engine -----------------------------------------------------------------------
@@ -183,8 +184,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
 
     def _engine_ready(self, info: Any) -> None:
         self.status.set_model(info)
-        if self._shown_by_words_only:  # its header promised matching by meaning once the model is in
-            self._ask_again()
+        self.freshness.model_arrived()
         if self.indexing_bar.bar.maximum() == 0 and self.indexing_bar.headline.text().startswith("Loading"):
             self.indexing_bar.finish()
 
@@ -214,8 +214,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
     def _idle(self) -> None:
         self.indexing_bar.finish()
         self.results_area.set_indexing(None)
-        if self._shown_nothing or self._shown_by_words_only:  # the index has more to say now
-            self._ask_again()
+        self.freshness.index_settled()
 
     def _set_paused(self, paused: bool) -> None:
         self.pause_action.setChecked(paused)
@@ -316,6 +315,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
         if not keep_text:
             self.search_box.clear()
         self._shown_query = ""
+        self.freshness.cleared()
         self.results_area.clear()
         self.preview.clear()
         self.search_box.setFocus()
@@ -326,8 +326,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
             return  # cleared while it ran
         keep = self.results_view.current_key() if response.query == self._shown_query else None
         self._shown_query = response.query
-        self._shown_by_words_only = not getattr(response, "semantic", True)
-        self._shown_nothing = not response.hits
+        self.freshness.shown(response)
         if final:  # a fast first answer is never reranked: only the last one tells the truth
             self._last_rerank = (response.reranked, response.rerank_note)
             self.status.set_rerank(*self._last_rerank)
