@@ -43,17 +43,26 @@ class AppPaths:
 
 
 def make_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents), readable by the current user only.
+    """Create ``path`` and each missing parent, readable by the current user only.
 
+    Every folder made here is private, not only the last: the log folder (data/cache/logs) is
+    the first one made, and its parents made on the way would otherwise be left 0755.
     A folder that already exists keeps its mode: the user may have pointed Sift at a shared
     folder on purpose, and changing it (a 1777 folder made 0700) would break other programs.
     Files Sift writes in it are private on their own (0600).
     """
     if path.is_dir():
         return
-    path.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):  # FAT and some shares have no modes; not worth failing
-        path.chmod(0o700)
+    missing: list[Path] = []
+    folder = path
+    while not folder.is_dir() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another thread
+            folder.mkdir()
+            with contextlib.suppress(OSError):  # FAT and some shares have no modes
+                folder.chmod(0o700)  # mkdir's mode is cut by the umask: set it whole
 
 
 def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
