@@ -43,6 +43,7 @@ class Controller(QObject):
     first_answer = Signal(float)       # monotonic time of the first answer (startup measurement)
     results_stale = Signal()           # files were forgotten or the model changed: ask again
     index_grew = Signal()              # files were stored or embedded: a shown list may lack one
+    rerank_checked = Signal(bool, str)  # before any search: is the cross-encoder here? (why not)
 
     def __init__(self, messages: MessageBridge, events: ServiceEvents, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -136,6 +137,13 @@ class Controller(QObject):
         if rerank and not response.reranked:
             self._rerank_works = False  # it says why (rerank_note); no second pass until settings change
         return response
+
+    def check_reranker(self) -> None:
+        """Whether the configured cross-encoder is on this computer, told before the first search."""
+        library = self.current_library
+        if library is not None:
+            self.runner.run(lambda: _reranker_state(library), lambda r: self.rerank_checked.emit(*r),
+                            lambda exc: None)
 
     def _wants_rerank(self) -> bool:
         library = self.current_library
@@ -379,3 +387,13 @@ class Controller(QObject):
                 return False
         # No service yet (the model was still loading): the loader, abandoned, closes what it built.
         return True
+
+
+def _reranker_state(library: Any) -> tuple[bool, str]:
+    reranker = library.reranker
+    if reranker is None:
+        return False, "No cross-encoder is configured."
+    if reranker.present:
+        return True, ""
+    return False, (f"Reranking is off: the cross-encoder {reranker.name} is not on this computer. "
+                   "Run `sift get-reranker` once to download it.")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.gui import desktop
+from app.gui.shown_paths import actual, shown
 
 
 class FileActions:
@@ -42,29 +43,31 @@ class FileActions:
                     f"Could not open {name} from {mail}: {getattr(exc, 'message', exc)}"))
 
     def _open_copy(self, copy: str, name: str) -> None:
-        if not desktop.open_path(copy):
-            self.messages.error(f"Could not open {name}: no application is set up for it.")
+        desktop.open_path(copy, lambda _why: self.messages.error(
+            f"Could not open {name}: no application is set up for it."))
 
+    # Paths come from Qt's models and signals as carried strings (see shown_paths): the file
+    # system's own path is taken back from them before anything is done with it.
     def open_path(self, path: str | None) -> None:
-        if path and self._still_there(path) and not desktop.open_path(path):
-            self.messages.error(f"Could not open {path}: no application is set up for it.")
+        if path and self._still_there(actual(path)):
+            desktop.open_path(actual(path), self.messages.error)
 
     def reveal_path(self, path: str | None) -> None:
-        if path and self._still_there(path) and not desktop.reveal_path(path):
-            self.messages.error(f"Could not show {path} in its folder.")
+        if path and self._still_there(actual(path)):
+            desktop.reveal_path(actual(path), self.messages.error)
 
     def _still_there(self, path: str) -> bool:
         """A result can outlive its file (deleted since, a watcher event not applied yet)."""
         if os.path.exists(path):
             return True
         dropped = self.results_view.drop_path(path)
-        self.messages.error(f"{os.path.basename(path) or path} no longer exists"
-                            f"{'; it is taken out of the results' if dropped else ''}. ({path})")
+        self.messages.error(f"{shown(os.path.basename(path)) or shown(path)} no longer exists"
+                            f"{'; it is taken out of the results' if dropped else ''}. ({shown(path)})")
         if self.results_view.results.rowCount() == 0 and dropped:
             self.preview.clear()
         return False
 
     def copy_path(self, path: str | None) -> None:
         if path:
-            desktop.copy_path(path)
-            self.messages.info(f"Copied {path}")
+            text = desktop.copy_path(actual(path))
+            self.messages.info(f"Copied {text}")

@@ -163,6 +163,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
         c.answered.connect(self.show_response)
         c.results_stale.connect(self._ask_again)
         c.index_grew.connect(self.freshness.index_grew)
+        c.rerank_checked.connect(lambda on, note: self._last_rerank or self.status.set_rerank(on, note))
         c.settings_changed.connect(self._settings_changed)
 
     # -- the engine -----------------------------------------------------------------------
@@ -198,8 +199,8 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
         # fail to load); a later settings change that keeps reranking on keeps that answer.
         if not settings.rerank:
             self.status.set_rerank(False, "Reranking is turned off in the settings.")
-        elif self._last_rerank is None:
-            self.status.set_rerank(True)
+        elif self._last_rerank is None:  # until a search tells: whether the cross-encoder is here
+            self.controller.check_reranker()
         else:
             self.status.set_rerank(*self._last_rerank)
 

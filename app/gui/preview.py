@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.gui import desktop, theme
 from app.gui.richtext import context_html, plain_message_html, snippet_html
+from app.gui.shown_paths import carried, shown
 from app.gui.status_bar import ElidedLabel
 from app.gui.workers import TaskRunner
 
@@ -151,7 +152,8 @@ class PreviewPane(QWidget):
         layout.addLayout(foot)
 
         self.open_button.clicked.connect(lambda: self._hit and self.open_requested.emit(self._hit))
-        self.reveal_button.clicked.connect(lambda: self._hit and self.reveal_requested.emit(self._hit.path))
+        self.reveal_button.clicked.connect(
+            lambda: self._hit and self.reveal_requested.emit(carried(self._hit.path)))
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
         self.clear()
@@ -186,7 +188,7 @@ class PreviewPane(QWidget):
         from app.gui.results_model import attached_text, folder_text, location_text, tooltip_text
 
         # An attachment: its own name, then which mail holds it (the mail's folder in the tip).
-        self.title.setText(getattr(hit, "attachment", "") or os.path.basename(hit.path))
+        self.title.setText(getattr(hit, "attachment", "") or shown(os.path.basename(hit.path)))
         self.title.setToolTip(tooltip_text(hit))
         self.where.setText(f"{attached_text(hit) or folder_text(hit.path)}  ·  {location_text(passage)}")
         self.where.setToolTip(tooltip_text(hit))

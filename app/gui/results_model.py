@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.gui import theme
 from app.gui.richtext import snippet_html
+from app.gui.shown_paths import carried, shown
 
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1
 PASSAGE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -51,30 +52,30 @@ def location_text(passage: Any) -> str:
 def result_key(hit: Any) -> str:
     """One result among others: its path, and for an e-mail attachment which part of the mail."""
     part = getattr(hit, "part", "")
-    return f"{hit.path}\0{part}" if part else str(hit.path)
+    return f"{carried(hit.path)}\0{part}" if part else carried(str(hit.path))
 
 
 def title_text(hit: Any) -> str:
     """What a result is called: its file name, or 'report.pdf — attached to “Offer” (offer.eml)'."""
-    return str(getattr(hit, "title", "") or os.path.basename(hit.path))
+    return shown(str(getattr(hit, "title", "") or os.path.basename(hit.path)))
 
 
 def attached_text(hit: Any) -> str:
     """'attached to “Offer” (offer.eml)' for an e-mail attachment, else ''."""
     if not getattr(hit, "attachment", ""):
         return ""
-    return f"attached to “{hit.attached_to}” ({os.path.basename(hit.path)})"
+    return f"attached to “{hit.attached_to}” ({shown(os.path.basename(hit.path))})"
 
 
 def tooltip_text(hit: Any) -> str:
     if getattr(hit, "attachment", ""):
-        return f"{hit.attachment}, attached to “{hit.attached_to}” in {hit.path}"
-    return str(hit.path)
+        return f"{hit.attachment}, attached to “{hit.attached_to}” in {shown(hit.path)}"
+    return shown(str(hit.path))
 
 
 def folder_text(path: str) -> str:
     """The file's folder, with the home folder shortened to ~ (as file managers show it)."""
-    folder = os.path.dirname(path)
+    folder = shown(os.path.dirname(path))
     home = os.path.expanduser("~")
     if home and home != os.sep and (folder == home or folder.startswith(home + os.sep)):
         return "~" + folder[len(home):]
@@ -175,8 +176,8 @@ class ResultsModel(QAbstractItemModel):
             return title_text(hit) if is_file else passage.text
         if role == Qt.ItemDataRole.ToolTipRole:
             return tooltip_text(hit)
-        if role == PATH_ROLE:
-            return hit.path
+        if role == PATH_ROLE:  # what Qt carries intact; FileActions takes the real path back
+            return carried(hit.path)
         if role == KEY_ROLE:
             return result_key(hit)
         if role == HIT_ROLE:
@@ -184,7 +185,7 @@ class ResultsModel(QAbstractItemModel):
         if role == PASSAGE_ROLE:
             return passage
         if role == NAME_ROLE:
-            return getattr(hit, "attachment", "") or os.path.basename(hit.path)
+            return getattr(hit, "attachment", "") or shown(os.path.basename(hit.path))
         if role == FOLDER_ROLE:
             # An attachment says which mail holds it first, then where that mail lives.
             attached = attached_text(hit)

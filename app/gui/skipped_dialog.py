@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import desktop
+from app.gui.shown_paths import carried, shown, terminal_text
 
 
 class SkippedDialog(QDialog):
@@ -69,9 +70,10 @@ class SkippedDialog(QDialog):
         self.tree.setSortingEnabled(False)
         self.tree.clear()
         for f in self._files:
-            item = QTreeWidgetItem([os.path.basename(f.path), f.reason or "unknown reason",
-                                    os.path.dirname(f.path)])
-            item.setToolTip(0, f.path)
+            item = QTreeWidgetItem([shown(os.path.basename(f.path)), f.reason or "unknown reason",
+                                    shown(os.path.dirname(f.path))])
+            item.setToolTip(0, shown(f.path))
+            item.setData(0, Qt.ItemDataRole.UserRole, carried(f.path))  # the path, for Show in Folder
             item.setToolTip(1, f.reason)
             self.tree.addTopLevelItem(item)
         self.tree.setSortingEnabled(True)
@@ -89,10 +91,10 @@ class SkippedDialog(QDialog):
             item.setHidden(bool(needle) and needle not in hay)
 
     def copy_list(self) -> None:
-        lines = [f"{f.path}\t{f.reason}" for f in self._files]
+        lines = [f"{terminal_text(f.path)}\t{f.reason}" for f in self._files]
         QGuiApplication.clipboard().setText("\n".join(lines))
 
     def _reveal_current(self) -> None:
         item = self.tree.currentItem()
         if item is not None:
-            self.reveal_requested.emit(item.toolTip(0))
+            self.reveal_requested.emit(item.data(0, Qt.ItemDataRole.UserRole))

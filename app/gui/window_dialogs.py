@@ -64,8 +64,10 @@ class WindowDialogs:
         from app.gui.desktop import open_path
 
         folder = self.logs_folder
-        if folder is None or not open_path(str(folder)):
-            self.messages.info(f"The log folder is {folder}." if folder else "There is no log folder.")
+        if folder is None:
+            self.messages.info("There is no log folder.")
+            return
+        open_path(str(folder), lambda why: self.messages.info(f"{why} The log folder is {folder}."))
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}",

@@ -38,6 +38,13 @@ def fail_on_qt_warnings() -> Iterator[list[str]]:
         pytest.fail("Qt warnings during the test:\n" + "\n".join(seen))
 
 
+@pytest.fixture(autouse=True)
+def no_real_opener(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open and Show in Folder never start the desktop's opener: Qt's call (tests replace it) is
+    used instead of xdg-open; tests of the opener give it a fake one."""
+    monkeypatch.setattr("app.gui.desktop._xdg_open", lambda: None)
+
+
 @pytest.fixture
 def ui_state(tmp_path: Path) -> QSettings:
     """Window geometry and splitters saved to a private file, never the user's."""

@@ -37,7 +37,7 @@ def test_an_attachment_row_opens_a_private_copy_and_reveals_its_mail(
     revealed: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl",
                         staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
-    monkeypatch.setattr(desktop, "reveal_path", lambda path: revealed.append(path) or True)
+    monkeypatch.setattr(desktop, "reveal_path", lambda path, _failed: revealed.append(path))
     folder = tmp_path / "mail"
     folder.mkdir()
     mail = write_offer(folder)

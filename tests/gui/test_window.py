@@ -109,7 +109,7 @@ def test_keys_open_reveal_copy_and_clear(qtbot: Any, window: Any, docs: Path, mo
     revealed: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl",
                         staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
-    monkeypatch.setattr(desktop, "reveal_path", lambda path: revealed.append(path) or True)
+    monkeypatch.setattr(desktop, "reveal_path", lambda path, _failed: revealed.append(path))
     _drop(window, docs)
     _indexed(qtbot, window, docs, 4)
     model = _search(qtbot, window, '"river runs" mountain')

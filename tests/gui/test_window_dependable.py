@@ -196,7 +196,7 @@ def test_opening_a_result_whose_file_was_deleted_says_so_and_drops_it(
     from app.gui import desktop
 
     opened: list[str] = []
-    monkeypatch.setattr(desktop, "open_path", lambda path: opened.append(path) or True)
+    monkeypatch.setattr(desktop, "open_path", lambda path, _failed: opened.append(path))
     window.add_folders([str(docs)])
     _indexed(qtbot, window, docs, 4)
     window.search_box.setText("alpha river landlord dog")
@@ -231,7 +231,7 @@ def test_results_say_when_they_come_from_words_only(qtbot: Any, make_window: Any
 
 def test_help_shows_the_log_folder(window: Any, tmp_path: Path, monkeypatch: Any) -> None:
     opened: list[str] = []
-    monkeypatch.setattr("app.gui.desktop.open_path", lambda path: opened.append(path) or True)
+    monkeypatch.setattr("app.gui.desktop.open_path", lambda path, _failed: opened.append(path))
     window.logs_folder = tmp_path / "logs"
     [help_menu] = [a.menu() for a in window.menuBar().actions() if a.text() == "&Help"]
     [show] = [a for a in help_menu.actions() if a.text() == "Show &Log Folder"]

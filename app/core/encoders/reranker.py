@@ -166,6 +166,17 @@ class Reranker:
         return self.load()
 
     @property
+    def present(self) -> bool:
+        """Whether a search can use it without a download it may not make: no load, no network."""
+        if self._model is not None or self._error is not None:
+            return self._model is not None
+        if self.source.local:
+            import os
+
+            return os.path.isdir(self.source.location)
+        return _cached_snapshot(self.source.location) is not None or self._may_download()
+
+    @property
     def note(self) -> str:
         """Why reranking is off, in words for the user; empty when it is on."""
         if self._model is not None:
