@@ -1,4 +1,8 @@
-"""A search's results as the terminal shows them (highlights marked) or as JSON for scripts."""
+"""A search's results as the terminal shows them (highlights marked) or as JSON for scripts.
+
+Words of the query are bold (in a pipe: [word]); the sentence closest in meaning is underlined
+(in a pipe: «sentence»). In JSON each highlight is [start, end, kind], kind "word" or "meaning".
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from app.terminal import safe, safe_block, safe_json
 
 if TYPE_CHECKING:
-    from app.core.records import SearchResponse
+    from app.core.records import Passage, SearchResponse
 
 
 def print_response(resp: SearchResponse, as_json: bool) -> int:
@@ -38,19 +42,30 @@ def print_response(resp: SearchResponse, as_json: bool) -> int:
             print(f"{i:2}. {bold}{safe(hit.path)}{reset}  ({hit.score:.3f})")
         for p in hit.passages[:2]:
             where = safe(p.location) if p.location else f"page {p.page}" if p.page else f"line {p.line}"
-            print(f"      [{where}] {_mark(p.text, p.highlights, bold, reset)}")
+            print(f"      [{where}] {_mark(p.text, p.highlights, bold, reset, meaning=p.meaning)}")
     return 0
 
 
-def _mark(text: str, spans: Iterable[tuple[int, int]], on: str, off: str) -> str:
+def _mark(text: str, spans: Iterable[tuple[int, int]], on: str, off: str,
+          meaning: Iterable[tuple[int, int]] = ()) -> str:
     if not on:  # no terminal to make it bold: brackets show the matched words in a pipe too
         on, off = "[", "]"
+    under, no_under = ("\033[4m", "\033[24m") if on.startswith("\033") else ("«", "»")
+    # Word marks sit inside or outside the meaning span, never across it: one ordered walk.
+    cuts = sorted([(a, 2, on) for a, _ in spans] + [(b, -2, off) for _, b in spans]
+                  + [(a, 1, under) for a, _ in meaning] + [(b, -1, no_under) for _, b in meaning])
     out, last = [], 0
-    for a, b in spans:
-        out += [safe_block(text[last:a]), on, safe_block(text[a:b]), off]
-        last = b
+    for pos, _, mark in cuts:
+        out += [safe_block(text[last:pos]), mark]
+        last = pos
     out.append(safe_block(text[last:]))
     return "".join(out)
+
+
+def highlights_json(p: Passage) -> list[list[Any]]:
+    """Word marks first (as before), then the meaning mark: [start, end, "word" | "meaning"]."""
+    return ([[a, b, "word"] for a, b in p.highlights]
+            + [[a, b, "meaning"] for a, b in getattr(p, "meaning", ())])
 
 
 def response_json(resp: SearchResponse) -> dict[str, Any]:
@@ -72,7 +87,7 @@ def response_json(resp: SearchResponse) -> dict[str, Any]:
                 "passages": [
                     {"text": p.text, "page": p.page, "line": p.line,
                      "location": p.location or None,
-                     "highlights": [list(s) for s in p.highlights]}
+                     "highlights": highlights_json(p)}
                     for p in h.passages
                 ],
             }

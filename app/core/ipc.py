@@ -99,7 +99,8 @@ def response_from_json(data: dict[str, Any]) -> SearchResponse:
                 mtime=float(h.get("mtime", 0.0)), attachment=h.get("attachment", ""),
                 attached_to=h.get("attached_to", ""), part=h.get("part", ""),
                 passages=tuple(Passage(**{**p, "highlights": tuple(tuple(s) for s in
-                                                                   p["highlights"])})
+                                                                   p["highlights"]),
+                                          "meaning": tuple(tuple(s) for s in p.get("meaning", ()))})
                                for p in h["passages"]))
         for h in data["hits"])
     return SearchResponse(**{**data, "hits": hits})

@@ -81,8 +81,10 @@ class Passage:
     line: int
     line_end: int
     score: float
-    highlights: tuple[tuple[int, int], ...] = ()
+    highlights: tuple[tuple[int, int], ...] = ()  # word marks: the query's words
     location: str = ""
+    # Meaning marks: the sentence closest in meaning to the question (the snippet's window).
+    meaning: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,8 @@ def test_index_then_search_json(capsys, data_dir: Path, docs: Path) -> None:
     assert set(passage) == {"text", "page", "line", "location", "highlights"}
     assert passage["location"] is None  # a text file: its line says where
     assert passage["line"] == 1 and passage["page"] is None
-    a, b = passage["highlights"][0]
-    assert passage["text"][a:b].lower() in {"landlord", "deposit"}
+    a, b, kind = passage["highlights"][0]
+    assert passage["text"][a:b].lower() in {"landlord", "deposit"} and kind == "word"
 
 
 def test_search_narrowing_options(capsys, data_dir: Path, docs: Path) -> None:

@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from app.core.encoders.embedder import Embedder
 from app.core.encoders.reranker import Reranker
 from app.core.records import FileHit, Passage, SearchResponse
@@ -18,14 +20,16 @@ from app.core.search import confidence
 from app.core.search.filters import AllowedPassages, Filters
 from app.core.search.fusion import FEW_FILES, fuse, promote, rrf
 from app.core.search.keywords import Keywords
+from app.core.search.meaning_marks import MarkerSource, QueryPieces
 from app.core.search.query import (
     ParsedQuery,
     contains_phrase,
     parse_query,
     phrase_expression,
 )
-from app.core.search.snippets import make_snippet
+from app.core.search.snippets import make_snippet, marked_snippet
 from app.core.storage.catalog import Catalog, ChunkRow
+from app.core.storage.catalog.stored_paths import name_terms
 from app.core.storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,9 @@ MAX_IDF_TERMS = 12
 # Share of the retrieval order in the blended rerank score, by position: the top of a list that
 # two retrievers agreed on is trusted more than the cross-encoder's single view of one window.
 RETRIEVAL_SHARE = ((3, 0.75), (10, 0.6), (RERANK_FILES, 0.4))
+# The head of the fusion that is weighed file by file (meaning, words, name, lead) and ordered by
+# its strength: every file a search may show, and at least this many.
+STRENGTH_HEAD = 50
 
 
 @dataclass
@@ -50,13 +57,16 @@ class Ranked:
 
     dense: list[tuple[int, float]] = field(default_factory=list)    # (file_id, best cosine)
     bm25: list[tuple[int, float]] = field(default_factory=list)     # (file_id, best bm25)
-    hybrid: list[tuple[int, float]] = field(default_factory=list)
+    fused: list[tuple[int, float]] = field(default_factory=list)    # the fusion, codes first
+    hybrid: list[tuple[int, float]] = field(default_factory=list)   # its head by strength
     reranked: list[tuple[int, float]] | None = None
     best_chunk: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
     rows: dict[int, ChunkRow] = field(default_factory=dict)
     unmatched_phrases: tuple[str, ...] = ()
     exact_code_files: set[int] = field(default_factory=set)
     strength: dict[int, float] = field(default_factory=dict)  # calibrated P(relevant)
+    coverage: dict[int, float] = field(default_factory=dict)  # share of rare query words held
+    cosine: dict[int, float] = field(default_factory=dict)    # best cosine, where known
     weak: bool = True  # no file is a good match (set by Searcher.assess)
 
     @property
@@ -92,6 +102,8 @@ class Searcher:
         self.allowed = AllowedPassages(catalog.conn)
         # One search at a time on this connection, each in a read transaction of its own.
         self._snapshot = threading.Lock()
+        self._last_query: tuple[str, np.ndarray] | None = None  # the strength reuses it
+        self.marks = MarkerSource(embedder)  # the sentence that answers, marked by meaning
 
     def search(self, text: str, *, limit: int = 20, filters: Filters | None = None,
                rerank: bool = True) -> SearchResponse:
@@ -112,7 +124,8 @@ class Searcher:
         semantic = self.embedder.query_ready  # before: a query never waits for the model to load
         ranked = self.rank(q, filters=filters, depth=max(limit, RERANK_FILES), rerank=rerank)
         self.assess(q, ranked, count=limit)
-        hits = tuple(self._hit(file_id, ranked, q) for file_id, _ in ranked.final[:limit])
+        pieces = self.meaning_pieces(q.semantic_text) if semantic else None
+        hits = tuple(self._hit(file_id, ranked, q, pieces) for file_id, _ in ranked.final[:limit])
         note = ""
         if rerank and ranked.reranked is None and self.reranker is not None:
             note = self.reranker.note
@@ -168,13 +181,72 @@ class Searcher:
         listed = {fid for fid, _ in hybrid}
         low = hybrid[-1][1] if hybrid else 0.5
         hybrid += [(fid, low) for fid in sorted(out.exact_code_files - listed)]
-        out.hybrid = promote(hybrid, out.exact_code_files)
+        out.fused = promote(hybrid, out.exact_code_files)
         out.best_chunk = _best_chunks(chunk_scores, files)
-        shown = [c for fid, _ in out.hybrid[:depth] for _, c in out.best_chunk.get(fid, [])]
+        head = out.fused[:max(depth, STRENGTH_HEAD)]
+        shown = [c for fid, _ in head for _, c in out.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]]
         out.rows.update(self.catalog.chunk_rows([c for c in shown if c not in out.rows]))
+        self._weigh(q, out, head, files, dense_best)
+        out.hybrid = self._by_strength(out, head) + out.fused[len(head):]
         if rerank and self.reranker is not None and out.hybrid and self.reranker.available:
             out.reranked = self._rerank(q, out)
         return out
+
+    def _weigh(self, q: ParsedQuery, out: Ranked, head: list[tuple[int, float]],
+               files: dict[int, int], dense_best: dict[int, float]) -> None:
+        """Each head file's evidence: its best cosine (read from the catalog for a file only the
+        keywords listed), the share of the query's rare words its shown passages and name hold,
+        and its lead in the fusion; then its calibrated strength."""
+        idf = confidence.idf_weights(self._doc_freq(q), self._passage_count())
+        cosine = dict(dense_best) if out.dense else {}
+        missing = {fid for fid, _ in head} - set(cosine)
+        if out.dense and missing:
+            cosine.update(self._cosines(q, [c for c, f in files.items() if f in missing], files))
+        for fid, fused in head:
+            chunks = out.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]
+            texts = [out.rows[c].text for _, c in chunks]
+            if chunks:
+                texts.append(name_words(out.rows[chunks[0][1]]))
+            out.coverage[fid] = confidence.coverage(texts, idf)
+            out.strength[fid] = confidence.relevance_probability(
+                cosine.get(fid), out.coverage[fid], confidence.lead(fused))
+        out.cosine = cosine
+
+    def _cosines(self, q: ParsedQuery, chunk_ids: list[int], files: dict[int, int],
+                 ) -> dict[int, float]:
+        """The best cosine of each file among these of its passages (from stored embeddings)."""
+        vec = self._query_vector(q)
+        best: dict[int, float] = {}
+        if vec is None or not chunk_ids:
+            return best
+        for keys, mat in self.catalog.embeddings(chunk_ids):
+            sims = mat @ vec / np.linalg.norm(mat, axis=1).clip(1e-9)
+            for key, sim in zip(keys.tolist(), sims.tolist(), strict=True):
+                fid = files[int(key)]
+                best[fid] = max(best.get(fid, -2.0), float(sim))
+        return best
+
+    def _query_vector(self, q: ParsedQuery) -> np.ndarray | None:
+        last = self._last_query
+        if last is not None and last[0] == q.semantic_text:
+            return last[1]
+        return self.embedder.embed_query_nowait(q.semantic_text) if q.semantic_text else None
+
+    def _by_strength(self, out: Ranked, head: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """The head ordered by strength, highest first (ties keep the fusion's order).
+
+        Files that hold a code the query names stay first (verbatim, in few files: the strongest
+        evidence there is); none of them shows a lower strength than a file below them.
+        """
+        order = sorted(head, key=lambda kv: -out.strength[kv[0]])
+        codes = [kv for kv in order if kv[0] in out.exact_code_files]
+        if codes:
+            rest = [kv for kv in order if kv[0] not in out.exact_code_files]
+            floor = max((out.strength[f] for f, _ in rest), default=0.0)
+            for fid, _ in codes:
+                out.strength[fid] = max(out.strength[fid], floor)
+            order = sorted(codes, key=lambda kv: -out.strength[kv[0]]) + rest
+        return [(fid, out.strength[fid]) for fid, _ in order]
 
     def _phrase_found(self, phrase: str, filters: Filters) -> bool:
         expr = phrase_expression(phrase)
@@ -219,6 +291,7 @@ class Searcher:
             allowed = self.allowed.ids(filters)
             if len(allowed) == 0:
                 return []
+        self._last_query = (q.semantic_text, vec)
         keys, sims = self.vectors.search(vec, CANDIDATE_CHUNKS, allowed=allowed)
         return [(int(k), float(s)) for k, s in zip(keys, sims, strict=True)]
 
@@ -242,32 +315,29 @@ class Searcher:
         if len(logits) != len(head):
             return out.hybrid
         blended = blend_by_position([s for _, s in head], logits)
-        order = sorted(zip((fid for fid, _ in head), blended, strict=True), key=lambda kv: -kv[1])
-        order = promote(order, out.exact_code_files)
-        floor = min(blended) if blended else 0.0
-        tail = [(fid, floor - 1e-6 * (i + 1)) for i, (fid, _) in enumerate(out.hybrid)
+        # The blend is the lead now: the strength follows the order the cross-encoder helped make.
+        mean, std = float(np.mean(blended)), float(np.std(blended)) or 1.0
+        for (fid, _), b in zip(head, blended, strict=True):
+            out.strength[fid] = confidence.relevance_probability(
+                out.cosine.get(fid), out.coverage.get(fid, 0.0), (b - mean) / std)
+        order = self._by_strength(out, head)
+        floor = min(out.strength[f] for f, _ in order) if order else 0.0
+        tail = [(fid, min(floor, out.strength.get(fid, floor))) for fid, _ in out.hybrid
                 if fid not in {f for f, _ in head}]
         return order + tail
 
     # -- confidence and presentation -------------------------------------------------------
     def assess(self, q: ParsedQuery, ranked: Ranked, count: int = 20) -> None:
-        """Fill ``ranked.strength``: each shown file's calibrated probability of relevance."""
+        """Set ``ranked.weak``: whether even the best file shown is unlikely to answer.
+
+        The strength of each file was weighed in ``rank``, from the evidence that ordered it.
+        """
         shown = [fid for fid, _ in ranked.final[:count]]
         if not shown:
             return
-        idf = confidence.idf_weights(self._doc_freq(q), self._passage_count())
-        cosine = dict(ranked.dense)
-        for i, fid in enumerate(shown):
-            texts = [ranked.rows[c].text for _, c in ranked.best_chunk.get(fid, [])]
-            if texts:
-                texts.append(os.path.basename(ranked.rows[ranked.best_chunk[fid][0][1]].path))
-            cos = cosine.get(fid) if ranked.dense else None
-            cover = confidence.coverage(texts, idf)
-            ranked.strength[fid] = confidence.relevance_probability(cos, cover)
-            if i == 0:
-                # Best meaning anywhere in the list counts: the top may be a keyword match.
-                best_cos = ranked.dense[0][1] if ranked.dense else None
-                ranked.weak = confidence.is_weak(best_cos, cover)
+        # Best meaning anywhere in the list counts: the top may be a keyword match.
+        best_cos = ranked.dense[0][1] if ranked.dense else None
+        ranked.weak = confidence.is_weak(best_cos, ranked.coverage.get(shown[0], 0.0))
 
     def _doc_freq(self, q: ParsedQuery) -> dict[str, int]:
         return self.keywords.doc_freq(q.terms[:MAX_IDF_TERMS])
@@ -275,15 +345,24 @@ class Searcher:
     def _passage_count(self) -> int:
         return self.keywords.passages()
 
-    def _hit(self, file_id: int, ranked: Ranked, q: ParsedQuery) -> FileHit:
+    def meaning_pieces(self, text: str) -> QueryPieces | None:
+        """What meaning marks compare sentences with; None when this model has no marker."""
+        marker = self.marks.get()
+        return marker.query(text) if marker is not None and text else None
+
+    def _hit(self, file_id: int, ranked: Ranked, q: ParsedQuery,
+             pieces: QueryPieces | None = None) -> FileHit:
         passages: list[Passage] = []
+        marker = self.marks.get() if pieces is not None else None
         for chunk_score, chunk_id in ranked.best_chunk.get(file_id, [])[:PASSAGES_PER_FILE]:
             row = ranked.rows[chunk_id]
-            snippet, offset, spans = make_snippet(row.text, q)
+            focus = marker.best_sentence(row.text, pieces) if marker and pieces else None
+            snippet, offset, spans, meaning = marked_snippet(row.text, q, focus)
             line = row.line_start + row.text.count("\n", 0, max(0, offset))
             passages.append(Passage(chunk_id=chunk_id, text=snippet, page=row.page, line=line,
                                     line_end=row.line_end, score=chunk_score,
-                                    highlights=tuple(spans), location=row.location))
+                                    highlights=tuple(spans), location=row.location,
+                                    meaning=tuple(meaning)))
         first = ranked.rows[ranked.best_chunk[file_id][0][1]]
         # An e-mail attachment is its own result, at the path of the mail that holds it.
         return FileHit(path=first.container or first.path,
@@ -291,6 +370,14 @@ class Searcher:
                        passages=tuple(passages), ext=first.ext, mtime=first.mtime_ns / 1e9,
                        attachment=first.member, attached_to=first.member_of,
                        part=first.member_key)
+
+
+def name_words(row: ChunkRow) -> str:
+    """The words of a passage's file name and folder (an attachment: its name, its mail's subject
+    and the mail's folder): evidence like a title's."""
+    if row.container:
+        return f"{name_terms(row.member, os.path.dirname(row.container))} {row.member_of}"
+    return name_terms(row.path)
 
 
 def blend_by_position(retrieval: list[float], logits: list[float]) -> list[float]:

@@ -60,6 +60,42 @@ def make_snippet(text: str, q: ParsedQuery,
     return _tidy(snippet, start - shift, [(a + shift, b + shift) for a, b in inside])
 
 
+def marked_snippet(text: str, q: ParsedQuery, focus: tuple[int, int] | None,
+                   width: int = SNIPPET_CHARS) -> tuple[str, int, list[tuple[int, int]],
+                                                        list[tuple[int, int]]]:
+    """The window of ``text`` around ``focus`` (the sentence closest in meaning), if there is one.
+
+    Returns (snippet, offset, word spans, meaning spans), spans relative to the snippet. Without
+    a focus it is the keyword window of make_snippet with no meaning span.
+    """
+    if focus is None:
+        return (*make_snippet(text, q, width), [])
+    a, b = focus
+    words = highlight_spans(text, q)
+    if len(text) <= width:
+        start, end = 0, len(text)
+    else:
+        # The sentence whole where it fits, with some lead-in; else its first ``width`` characters.
+        lead = max(0, min(60, (width - (b - a)) // 3))
+        start = max(0, min(a - lead, len(text) - width))
+        end = min(len(text), start + width)
+        if start > 0:
+            space = text.find(" ", start, min(start + 40, a + 1))
+            start = space + 1 if space != -1 else start
+        if end < len(text):
+            space = text.rfind(" ", max(end - 40, b), end)
+            end = space if space > start else end
+    b = min(b, end)
+    inside = [(x - start, y - start) for x, y in words if x >= start and y <= end]
+    head = "…" if start > 0 else ""
+    snippet = head + text[start:end] + ("…" if end < len(text) else "")
+    shift = len(head)
+    spans = [(x + shift, y + shift) for x, y in inside]
+    meaning = (a - start + shift, b - start + shift)
+    tidy, offset, moved = _tidy(snippet, start - shift, spans)
+    return tidy, offset, moved, _tidy(snippet, offset, [meaning])[2]
+
+
 def _best_window(spans: list[tuple[int, int]], length: int, width: int) -> int:
     """Start of the window holding the most highlight spans, with a little lead-in."""
     if not spans:

@@ -1,0 +1,195 @@
+"""Meaning marks: the sentence of a passage closest in meaning to a question, found in a millisecond.
+
+Running the transformer on every sentence shown would cost about a second per search on two cores.
+The marks use the model's own word-piece vectors instead (its input embedding table, no
+transformer pass): each query word piece finds its best match in a sentence, and the sentence whose
+matches are best on average is the one that carries the question (a late-interaction score, as
+ColBERT does with contextual vectors). Measured in tests/benchmarks/meaning_marks.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.search.query import STOPWORDS
+
+log = logging.getLogger(__name__)
+
+Span = tuple[int, int]
+EMBEDDING_KEY = "embeddings.word_embeddings.weight"
+# A sentence longer than this is cut at a clause break: the mark is a short span, not a paragraph.
+MAX_SPAN_CHARS = 240
+# Below this average best match the sentence shares nothing with the question: no mark.
+MIN_SCORE = 0.2
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9À-ÖØ-Þ])|\s*\n\s*")
+_CLAUSE_END = re.compile(r"(?<=[;:,])\s+")
+
+Tokenize = Callable[[str], tuple[list[int], list[Span]]]
+
+
+@dataclass(frozen=True)
+class QueryPieces:
+    """The query's content word pieces as unit vectors, ready to score sentences against."""
+
+    vectors: np.ndarray  # (pieces, dim), float32, unit rows
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Sentences (and lines) of ``text`` as character spans, long ones cut at clause breaks."""
+    spans: list[Span] = []
+    start = 0
+    for m in [*_SENTENCE_END.finditer(text), None]:
+        end = m.start() if m is not None else len(text)
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        a, b = start + lead, start + len(piece.rstrip())
+        if b > a:
+            spans.extend(_short(text, a, b))
+        if m is not None:
+            start = m.end()
+    return spans
+
+
+def _short(text: str, a: int, b: int) -> list[Span]:
+    if b - a <= MAX_SPAN_CHARS:
+        return [(a, b)]
+    out: list[Span] = []
+    start = a
+    for m in _CLAUSE_END.finditer(text, a, b):
+        if m.start() - start > MAX_SPAN_CHARS // 2 and b - m.end() > 20:
+            out.append((start, m.start()))
+            start = m.end()
+    out.append((start, b))
+    return out
+
+
+class MeaningMarker:
+    """Finds the sentence to mark, from the word-piece table of the search model."""
+
+    def __init__(self, table: np.ndarray, tokenize: Tokenize, content: np.ndarray) -> None:
+        norms = np.linalg.norm(table, axis=1, keepdims=True)
+        self._unit = (table / np.maximum(norms, 1e-9)).astype(np.float32)
+        self._tokenize = tokenize
+        self._content = content  # per word piece: does it carry meaning (no stopword, no punctuation)
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> MeaningMarker | None:
+        """The marker of the model in ``folder`` (its tokenizer.json and safetensors); or None."""
+        tok_file = folder / "tokenizer.json"
+        weights = sorted(folder.glob("*.safetensors"))
+        if not tok_file.is_file() or not weights:
+            return None
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        table = None
+        for path in weights:
+            with safe_open(str(path), framework="numpy") as f:
+                key = next((k for k in f.keys() if k.endswith(EMBEDDING_KEY)), None)  # noqa: SIM118
+                if key is not None:
+                    table = np.asarray(f.get_tensor(key), dtype=np.float32)
+                    break
+        if table is None:
+            return None
+        tok = Tokenizer.from_file(str(tok_file))
+        tok.no_truncation()
+        tok.no_padding()
+        vocab = tok.get_vocab()
+        content = np.zeros(len(table), dtype=bool)
+        for piece, i in vocab.items():
+            if i < len(content):
+                word = piece.removeprefix("##").casefold()
+                content[i] = any(c.isalnum() for c in word) and word not in STOPWORDS \
+                    and not (piece.startswith("[") and piece.endswith("]"))
+        lock = threading.Lock()
+
+        def tokenize(text: str) -> tuple[list[int], list[Span]]:
+            with lock:
+                enc = tok.encode(text, add_special_tokens=False)
+            return enc.ids, enc.offsets
+
+        return cls(table, tokenize, content)
+
+    def query(self, text: str) -> QueryPieces | None:
+        """The query's content word pieces; None when it has none."""
+        ids, _ = self._tokenize(text)
+        keep = [i for i in dict.fromkeys(ids) if i < len(self._content) and self._content[i]]
+        if not keep:
+            return None
+        return QueryPieces(self._unit[keep])
+
+    def best_sentence(self, text: str, q: QueryPieces) -> Span | None:
+        """The span of ``text`` closest in meaning to the query, or None when none comes close."""
+        spans = sentence_spans(text)
+        if not spans:
+            return None
+        ids, offsets = self._tokenize(text)
+        if not ids:
+            return None
+        ids_a = np.asarray(ids, dtype=np.int64)
+        starts = np.asarray([o[0] for o in offsets], dtype=np.int64)
+        keep = (ids_a < len(self._content))
+        keep[keep] = self._content[ids_a[keep]]
+        ids_a, starts = ids_a[keep], starts[keep]
+        if not len(ids_a):
+            return None
+        sentence_starts = np.asarray([a for a, _ in spans], dtype=np.int64)
+        which = np.searchsorted(sentence_starts, starts, side="right") - 1
+        inside = which >= 0
+        ids_a, which = ids_a[inside], which[inside]
+        if not len(ids_a):
+            return None
+        sims = q.vectors @ self._unit[ids_a].T  # (query pieces, passage pieces), in text order
+        present, cut = np.unique(which, return_index=True)
+        best = np.maximum.reduceat(sims, cut, axis=1)  # each query piece's best in each sentence
+        scores = best.mean(axis=0)
+        top = int(np.argmax(scores))
+        if float(scores[top]) < MIN_SCORE:
+            return None
+        return spans[int(present[top])]
+
+
+class MarkerSource:
+    """The marker of one embedder's model, loaded once on first use (about 0.1 s), thread-safe."""
+
+    def __init__(self, embedder: Any) -> None:
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._marker: MeaningMarker | None = None
+        self._tried = False
+
+    def get(self) -> MeaningMarker | None:
+        if not self._tried:
+            with self._lock:
+                if not self._tried:
+                    self._marker = self._load()
+                    self._tried = True
+        return self._marker
+
+    def _load(self) -> MeaningMarker | None:
+        try:
+            folder = model_folder(self._embedder.source)
+            return MeaningMarker.from_folder(folder) if folder is not None else None
+        except Exception as exc:  # an unusual model: snippets keep their word marks only
+            log.info("meaning marks are off for this model: %s", exc)
+            return None
+
+
+def model_folder(source: Any) -> Path | None:
+    """The model's folder on disk: a local folder, or the hub's cache (never the network)."""
+    if source.local:
+        return Path(source.location)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    found = try_to_load_from_cache(source.location, "tokenizer.json")
+    return Path(found).parent if isinstance(found, str) else None
