@@ -79,7 +79,7 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None)
 
     model = ov.Core().read_model(str(folder / ONNX_FILE))
     # NNCF draws progress bars and tables on stdout, where `sift bench --json` and
-    # `sift search --json` print their answer: they go to the log's stream instead.
+    # `sift search --json` print their answer, and on the terminal of a first launch: silenced.
     with _off_stdout():
         compressed = nncf.compress_weights(
             model, mode=nncf.CompressWeightsMode.INT8_ASYM,
@@ -103,22 +103,28 @@ def quantize(folder: Path, spec: ExportSpec, texts: Sequence[str] | None = None)
 
 @contextlib.contextmanager
 def _off_stdout() -> Iterator[None]:
-    """NNCF's logger (bound to stdout when NNCF was imported) and its progress bars (rich's
-    shared console) write to stderr while it works.
+    """NNCF's logger (bound to stdout when NNCF was imported) says only warnings, on stderr, and
+    its progress bars (rich's shared console) are quiet while it works: a user learns nothing
+    from its weight-compression tables.
 
     Not contextlib.redirect_stdout: that swaps sys.stdout for the whole process, and the model
     is quantized on a background thread while others print (`sift watch`, a test driver).
     """
     import rich
 
-    handlers = [h for h in logging.getLogger("nncf").handlers
+    nncf_log = logging.getLogger("nncf")
+    level = nncf_log.level
+    handlers = [h for h in nncf_log.handlers
                 if isinstance(h, logging.StreamHandler) and h.stream is sys.stdout]
     for h in handlers:
         h.setStream(sys.stderr)
-    rich.reconfigure(stderr=True)  # Sift itself never draws with rich
+    nncf_log.setLevel(logging.WARNING)
+    rich.reconfigure(stderr=True, quiet=True)  # Sift itself never draws with rich
     try:
         yield
     finally:
+        nncf_log.setLevel(level)
+        rich.reconfigure(stderr=True)
         for h in handlers:
             h.setStream(sys.stdout)
 
