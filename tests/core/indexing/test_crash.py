@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.core.storage.store import IndexStore, describe_index
-from tests.core.service.test_service import fresh_snapshot, snapshot
+from tests.core.service.live_index import fresh_snapshot, snapshot
 
 FILES = 200
 KILLS = 10       # kill points to reach
