@@ -126,7 +126,7 @@ def peak_rss_mb() -> float:
 def _open_parts(lib: Any) -> dict[str, float]:
     """Where opening spends its time, timed again on a warm cache (so lower bounds)."""
     from app.core.storage import catalog_health
-    from app.core.storage.vectors import file_crc32
+    from app.core.storage.exact import file_crc32
 
     vectors = lib.store.vectors
     parts = {}

@@ -3,14 +3,14 @@
 Small collections are searched exactly (a matrix product over the vectors held in memory); only
 above ``EXACT_LIMIT`` vectors does the HNSW graph answer, with parameters chosen by measured
 recall on real queries; a filter's passages are searched exactly over their own vectors when
-few, through the graph asked deeper when many. The file on disk is a cache of the catalog: a
-sidecar holding its checksum, key count, key fingerprint and dimension is written with it, and
-the file is loaded only when they match.
+few, through the graph asked deeper when many. Passages with identical embeddings share one
+entry (``entries``): thousands of equal vectors wreck an HNSW graph. The file on disk is a cache
+of the catalog: the passage map and a sidecar holding both files' checksums, the counts, the
+passages' fingerprint and the dimension are written with it, and loaded only when they match.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -22,16 +22,12 @@ from typing import Protocol
 
 import numpy as np
 
-from app.core.hashing import file_digest
-from app.core.host.atomic import write_atomic, write_text_atomic
+from app.core.host.atomic import write_atomic
 from app.core.host.native import before_usearch
-from app.core.storage.exact import (
-    ExactMatrix,
-    file_crc32,
-    keys_fingerprint,
-    member,
-    sorted_ids,
-)
+from app.core.storage import sidecar
+from app.core.storage.entries import Entries, digests
+from app.core.storage.exact import ExactMatrix, keys_fingerprint, member, sorted_ids
+from app.core.storage.recall import dense_recall
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +43,6 @@ EXACT_LIMIT = 50_000
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 128
-# Version 2 checks the file with CRC-32 (5x faster than BLAKE2b here: 0.3 s a GB) and records the
-# fingerprint of its keys; version-1 sidecars are still read, with BLAKE2b.
-SIDECAR_VERSION = 2
 # A filter that lets through at most this many passages of a larger index is searched exactly,
 # over its own vectors held as a matrix until the index or the filter changes (150 MB at most).
 SUBSET_EXACT_LIMIT = 100_000
@@ -82,11 +75,12 @@ class UsearchStore:
         self._lock = threading.RLock()
         self._mutating = threading.RLock()
         self._index = self._new()
+        self._entries = Entries()
         self._exact = ExactMatrix()
         self.dirty = False
         self.load_error: str | None = None
         self.removed_since_build = 0
-        self._expected_count = -1
+        self._expected: sidecar.Expected | None = None
         self.fingerprint: list[int] | None = None  # of the keys of the file last loaded or saved
         self.save_seconds = 0.0  # how long the last save took (the indexer spaces saves by it)
         self._changes = 0  # counts every change, so cached filter matrices know they are stale
@@ -95,6 +89,19 @@ class UsearchStore:
     @property
     def sidecar(self) -> Path:
         return self.path.with_name(self.path.name + ".json")
+
+    @property
+    def passage_map(self) -> Path:
+        return self.path.with_name(self.path.name + ".passages")
+
+    @property
+    def entries(self) -> int:
+        """Distinct embeddings: the graph's size (the passages may be many more)."""
+        with self._lock:
+            return len(self._index)
+
+    def _alive(self, keys: np.ndarray) -> np.ndarray:
+        return np.asarray(self._index.contains(keys), dtype=bool).reshape(-1)
 
     def _new(self):  # type: ignore[no-untyped-def]
         before_usearch()  # onnxruntime imported after usearch crashes the process
@@ -111,6 +118,7 @@ class UsearchStore:
         """
         with self._mutating, self._lock:
             self._index = self._new()
+            self._entries = Entries()
             self._changed()
             self.load_error = None
             self.fingerprint = None
@@ -121,6 +129,7 @@ class UsearchStore:
             if problem is None:
                 try:
                     self._index.load(str(self.path))
+                    self._entries = Entries.from_bytes(self.passage_map.read_bytes())
                 except Exception as exc:  # written by another usearch major, or unreadable
                     problem = f"unreadable ({exc})"
             if problem is None:
@@ -130,6 +139,7 @@ class UsearchStore:
                 self.load_error = problem
                 self.fingerprint = None
                 self._index = self._new()
+                self._entries = Entries()
                 return False
             # Not stored in the file: set again after every load.
             self._index.expansion_add = EXPANSION_ADD
@@ -138,48 +148,39 @@ class UsearchStore:
             return True
 
     def _verify(self) -> str | None:
-        """Why the file on disk cannot be trusted, or None when it matches its sidecar."""
-        try:
-            meta = json.loads(self.sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return "no valid checksum file"
-        if not isinstance(meta, dict) or meta.get("version") not in (1, SIDECAR_VERSION):
-            return "checksum file of another version"
-        if meta.get("ndim") != self.ndim or meta.get("dtype") != DTYPE:
-            return f"dimension {meta.get('ndim')} != {self.ndim}"
-        try:
-            size = self.path.stat().st_size
-            if size != meta.get("size"):
-                return f"size {size} != {meta.get('size')}"
-            if meta["version"] == 1:
-                if file_digest(self.path) != meta.get("blake2b"):
-                    return "checksum mismatch"
-            elif file_crc32(self.path) != meta.get("crc32"):
-                return "checksum mismatch"
-        except OSError as exc:
-            return f"unreadable ({exc})"
-        self._expected_count = int(meta.get("count", -1))
-        fingerprint = meta.get("keys")
-        if isinstance(fingerprint, list) and len(fingerprint) == 4:
-            self.fingerprint = [int(v) for v in fingerprint]
-        return None
+        """Why the files on disk cannot be trusted, or None when they match their sidecar."""
+        self._expected, problem = sidecar.verify(self.sidecar, self.path, self.passage_map,
+                                                 ndim=self.ndim, dtype=DTYPE)
+        if self._expected is not None:
+            self.fingerprint = self._expected.fingerprint
+        return problem
 
     def _check_loaded(self) -> str | None:
         if self._index.ndim != self.ndim:
             return f"dimension {self._index.ndim} != {self.ndim}"
-        if len(self._index) != self._expected_count:
-            return f"{len(self._index)} vectors where the checksum file says {self._expected_count}"
-        return None
+        expected = self._expected
+        assert expected is not None  # verified before loading
+        if len(self._index) != expected.entries:
+            return f"{len(self._index)} vectors where the checksum file says {expected.entries}"
+        problem = self._entries.problem(self._graph_keys())
+        if problem is None and len(self) != expected.passages:
+            problem = f"{len(self)} passages where the checksum file says {expected.passages}"
+        return problem
 
     def __len__(self) -> int:
+        """Passages, copies included."""
         with self._lock:
-            return len(self._index)
+            return self._entries.passages(len(self._index))
+
+    def _graph_keys(self) -> np.ndarray:
+        if len(self._index) == 0:
+            return np.zeros(0, dtype=np.uint64)
+        return np.asarray(self._index.keys, dtype=np.uint64)
 
     def keys(self) -> np.ndarray:
+        """The chunk ids of every passage held, ascending."""
         with self._lock:
-            if len(self._index) == 0:
-                return np.zeros(0, dtype=np.uint64)
-            return np.asarray(self._index.keys, dtype=np.uint64)
+            return self._entries.passage_ids(self._graph_keys())
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, *, bulk: bool = False) -> None:
         """Add vectors; ids already present are left as they are (ids are never reused).
@@ -194,12 +195,15 @@ class UsearchStore:
         # lock searches wait on) for its whole length.
         step, threads = (16_384, os.cpu_count() or 1) if bulk else (512, 1)
         with self._mutating, self._lock:
-            present = np.asarray(self._index.contains(ids), dtype=bool).reshape(-1)
+            present = self._alive(ids) | (self._entries.entry_of(ids) != ids)
             if present.any():
                 ids, vectors = ids[~present], vectors[~present]
+            fresh = self._entries.assign(ids, digests(vectors), self._alive)
+            ids, vectors = ids[fresh], vectors[fresh]
             for start in range(0, len(ids), step):
                 self._index.add(ids[start:start + step], vectors[start:start + step],
                                 threads=threads)
+            self._entries.settle(self._alive)
             self._changed()
             self.dirty = True
 
@@ -213,18 +217,20 @@ class UsearchStore:
         if len(keys) == 0:
             return
         with self._mutating, self._lock:
-            self._index.remove(keys)
+            drop = self._entries.release(keys, self._alive(keys))
+            if drop:
+                self._index.remove(np.asarray(drop, dtype=np.uint64))
             self._changed()
             self.dirty = True
-            self.removed_since_build += len(keys)
+            self.removed_since_build += len(drop)
 
     def search(self, query: np.ndarray, count: int,
                allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``count`` nearest chunk ids and their cosine similarities, best first.
 
         ``allowed`` (chunk ids, best sorted and the same array for the same filter) restricts
-        the search; exact below ``exact_limit`` vectors, and over the allowed vectors when they
-        are few (``SUBSET_EXACT_LIMIT``).
+        the search; exact below ``exact_limit`` distinct vectors, and over the allowed vectors
+        when they are few (``SUBSET_EXACT_LIMIT``). Copies of one passage tie, listed by id.
         """
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         unit = query / (np.linalg.norm(query) or 1.0)
@@ -232,23 +238,30 @@ class UsearchStore:
             n = len(self._index)
             if n == 0 or count <= 0:
                 return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
-            if n <= self.exact_limit:
-                return self._exact_matrix().search(
-                    unit, count, None if allowed is None else sorted_ids(allowed))
             if allowed is None:
-                return self._approximate(query, count, None)
-            if len(allowed) <= SUBSET_EXACT_LIMIT:
-                return self._subset_matrix(allowed).search(unit, count, None)
-            return self._approximate(query, count, sorted_ids(allowed))
+                if n <= self.exact_limit:
+                    keys, sims = self._exact_matrix().search(unit, count, None)
+                else:
+                    keys, sims = self._approximate(query, count, None)
+                return self._entries.expand(keys, sims, count)
+            given = allowed
+            allowed = sorted_ids(allowed)
+            entries = self._entries.entries_of(allowed)
+            if n <= self.exact_limit:
+                keys, sims = self._exact_matrix().search(unit, count, entries)
+            elif len(entries) <= SUBSET_EXACT_LIMIT:
+                keys, sims = self._subset_matrix(given, entries).search(unit, count, None)
+            else:
+                keys, sims = self._approximate(query, count, entries)
+            return self._entries.expand(keys, sims, count, allowed)
 
-    def _subset_matrix(self, allowed: np.ndarray) -> ExactMatrix:
+    def _subset_matrix(self, allowed: np.ndarray, entries: np.ndarray) -> ExactMatrix:
         """The allowed passages' vectors as one matrix, kept while index and filter stay."""
         if self._subset is not None:
             ref, changes, matrix = self._subset
             if ref() is allowed and changes == self._changes:
                 return matrix
-        keys = np.asarray(allowed, dtype=np.uint64)
-        keys = keys[np.asarray(self._index.contains(keys), dtype=bool).reshape(-1)]
+        keys = entries[self._alive(entries)]
         matrix = ExactMatrix()
         matrix.keys, matrix.mat, matrix.valid = keys, self._unit_rows(keys), True
         self._subset = (weakref.ref(allowed), self._changes, matrix)
@@ -271,7 +284,9 @@ class UsearchStore:
     def search_approximate(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         """The HNSW graph's answer whatever the size (for measuring its recall)."""
         with self._lock:
-            return self._approximate(np.asarray(query, dtype=np.float32).reshape(-1), count, None)
+            keys, sims = self._approximate(np.asarray(query, dtype=np.float32).reshape(-1),
+                                           count, None)
+            return self._entries.expand(keys, sims, count)
 
     def search_exact(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Brute force over every vector whatever the size (the truth recall is measured against)."""
@@ -279,7 +294,9 @@ class UsearchStore:
         with self._lock:
             if len(self._index) == 0:
                 return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
-            return self._exact_matrix().search(query / (np.linalg.norm(query) or 1.0), count, None)
+            keys, sims = self._exact_matrix().search(query / (np.linalg.norm(query) or 1.0),
+                                                     count, None)
+            return self._entries.expand(keys, sims, count)
 
     def _approximate(self, query: np.ndarray, count: int,
                      allowed_sorted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -298,50 +315,58 @@ class UsearchStore:
 
     def _exact_matrix(self) -> ExactMatrix:
         if not self._exact.valid:
-            keys = self.keys()
+            keys = self._graph_keys()
             self._exact.keys, self._exact.mat = keys, self._unit_rows(keys)
             self._exact.valid = True
         return self._exact
 
     def save(self) -> None:
-        """Write the index and its checksum file atomically (usearch itself writes in place)."""
+        """Write the graph, the passage map and their checksum file, each atomically."""
         started = time.monotonic()
-        with self._mutating:  # searches go on: writing the file only reads the index
-            info: dict[str, object] = {}
+        with self._mutating:  # searches go on: writing the files only reads the index
+            graph: dict[str, int] = {}
 
             def write(tmp: Path) -> None:
                 self._index.save(str(tmp), progress=_yield_now_and_then)
-                info["size"] = tmp.stat().st_size
-                info["crc32"] = file_crc32(tmp)
+                graph.update(sidecar.file_info(tmp))
 
             fingerprint = keys_fingerprint(self.keys())
-            # Sidecar last: a crash between the two leaves a mismatch, which means a rebuild.
+            mapped = self._entries.to_bytes(self._alive)
+            write_atomic(self.passage_map, lambda tmp: _write_bytes(tmp, mapped))
+            # Sidecar last: a crash between the files leaves a mismatch, which means a rebuild.
             write_atomic(self.path, write)
-            write_text_atomic(self.sidecar, json.dumps({
-                "version": SIDECAR_VERSION, "ndim": self.ndim, "dtype": DTYPE,
-                "count": len(self._index), "keys": fingerprint, **info}))
+            sidecar.write(self.sidecar, ndim=self.ndim, dtype=DTYPE, entries=len(self._index),
+                          passages=len(self), fingerprint=fingerprint, graph=graph,
+                          passage_map=sidecar.file_info(self.passage_map))
             self.fingerprint = fingerprint
             self.dirty = False
         self.save_seconds = time.monotonic() - started
 
     def rebuild(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> int:
-        """Replace the index with one built from ``batches`` of (ids, vectors); how many.
+        """Replace the index with one built from ``batches`` of (ids, vectors); how many passages.
 
         Built beside the current one with every core, then swapped in: searches meanwhile go
         on over the old index instead of waiting, or seeing a half-built one.
         """
         with self._mutating:
-            fresh = self._new()
+            fresh, entries = self._new(), Entries()
+
+            def alive(keys: np.ndarray) -> np.ndarray:
+                return np.asarray(fresh.contains(keys), dtype=bool).reshape(-1)
+
             threads = os.cpu_count() or 1
             added = 0
             for ids, vectors in batches:
                 ids = np.asarray(ids, dtype=np.uint64)
                 if len(ids):
-                    fresh.add(ids, np.ascontiguousarray(vectors, dtype=np.float32),
-                              threads=threads)
+                    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+                    own = entries.assign(ids, digests(vectors), alive)
+                    if own.any():
+                        fresh.add(ids[own], vectors[own], threads=threads)
+                    entries.settle(alive)
                     added += len(ids)
             with self._lock:
-                self._index = fresh
+                self._index, self._entries = fresh, entries
                 self._changed()
                 self.dirty = True
                 self.removed_since_build = 0
@@ -349,28 +374,14 @@ class UsearchStore:
 
     def reset(self) -> None:
         with self._mutating, self._lock:
-            self._index = self._new()
+            self._index, self._entries = self._new(), Entries()
             self._changed()
             self.dirty = True
             self.removed_since_build = 0
 
 
-def dense_recall(store: UsearchStore, queries: np.ndarray, k: int = 10) -> float:
-    """Mean recall@k of the HNSW graph against exact search, for the given query vectors.
-
-    Measured on real queries: the index's own vectors as queries flatter the graph (issue 11).
-    """
-    queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-    if len(store) == 0 or len(queries) == 0:
-        return 1.0
-    hits = 0
-    total = 0
-    for q in queries:
-        truth, _ = store.search_exact(q, k)
-        approx, _ = store.search_approximate(q, k)
-        hits += len(np.intersect1d(truth, approx))
-        total += len(truth)
-    return hits / total if total else 1.0
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
 
 
 def _yield_now_and_then(done: int, total: int) -> bool:
@@ -385,3 +396,6 @@ def _yield_now_and_then(done: int, total: int) -> bool:
 
 # usearch checks a callback's annotations as types; this module's are strings (postponed).
 _yield_now_and_then.__annotations__ = {"done": int, "total": int, "return": bool}
+
+__all__ = ["DTYPE", "EXACT_LIMIT", "UsearchStore", "VectorStore", "dense_recall",
+           "keys_fingerprint"]

@@ -35,14 +35,15 @@ def test_corrupt_vector_file_is_rebuilt(library, docs: Path) -> None:
 def test_vector_file_behind_the_catalog_is_repaired(library, docs: Path) -> None:
     library.index([str(docs)])
     vec_file = library.index_folder / "vectors.usearch"
-    sidecar = library.index_folder / "vectors.usearch.json"
-    stale, stale_sidecar = vec_file.read_bytes(), sidecar.read_bytes()
+    files = [vec_file, *(library.index_folder / f"vectors.usearch.{ext}"
+                         for ext in ("json", "passages"))]
+    stale = [f.read_bytes() for f in files]
     (docs / "new.txt").write_text("apple banana cherry", encoding="utf-8")
     (docs / "code.py").unlink()
     library.index([str(docs)])
-    # As if the process died before saving the index (file and checksum written together).
-    vec_file.write_bytes(stale)
-    sidecar.write_bytes(stale_sidecar)
+    # As if the process died before saving the index (graph, passage map and checksums).
+    for f, old in zip(files, stale, strict=True):
+        f.write_bytes(old)
     store = _reopen(library)
     assert store.sync is not None and store.sync.action == "repaired"
     assert store.sync.added >= 1 and store.sync.removed >= 1
