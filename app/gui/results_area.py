@@ -35,6 +35,8 @@ def while_indexing_text(query: str, p: Any) -> tuple[str, str]:
     return (title, f"Nothing for “{query}” yet: {so_far}. Answers appear as files are read; "
                    "try again in a moment.")
 
+MIN_WIDTH = 340
+
 
 class ResultsArea(QStackedWidget):
     """Pages: 0 the hint, 1 the results (with a no-good-match banner when weak), 2 nothing found,
@@ -42,6 +44,9 @@ class ResultsArea(QStackedWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # The results are what a user came for: at the smallest window they keep a readable
+        # column, wider than the preview beside them (whose buttons set its own minimum).
+        self.setMinimumWidth(MIN_WIDTH)
         self.view = ResultsView()
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.PlainText)

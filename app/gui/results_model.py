@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QTextDocument,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -255,6 +256,9 @@ class ResultDelegate(QStyledItemDelegate):
         doc = QTextDocument()
         doc.setDocumentMargin(0)
         doc.setDefaultFont(font)
+        wrap = doc.defaultTextOption()
+        wrap.setWrapMode(QTextOption.WrapMode.WordWrap)  # "lighthou se" reads as two words: never
+        doc.setDefaultTextOption(wrap)
         style = theme.mark_style(self._view.palette(), selected=selected)
         doc.setHtml(snippet_html(passage.text, passage.highlights, style))
         doc.setTextWidth(width)
