@@ -170,10 +170,14 @@ class QueryServer:
     """Answers searches from other processes until ``stop``; started by the window or `sift watch`."""
 
     def __init__(self, data_dir: Path, search: SearchFn,
-                 progress: Callable[[], Progress | None] | None = None) -> None:
+                 progress: Callable[[], Progress | None] | None = None,
+                 show_window: Callable[[], bool] | None = None) -> None:
         self.data_dir = data_dir
         self._search = search
         self._progress = progress  # what is being indexed now, for `sift status`
+        # A second launch on this data folder asks the window to come to the front instead of
+        # opening one of its own; False: there is no window (`sift watch`).
+        self._show_window = show_window
         self._listener: Listener | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -287,6 +291,9 @@ class QueryServer:
             return {"ok": False, "error": "this Sift speaks another protocol version"}
         if request.get("op") == "ping":
             return {"ok": True, "pid": os.getpid()}
+        if request.get("op") == "show":
+            shown = self._show_window is not None and bool(self._show_window())
+            return {"ok": True, "pid": os.getpid(), "shown": shown}
         if request.get("op") == "progress":
             now = self._progress() if self._progress is not None else None
             return {"ok": True, "progress": None if now is None else asdict(now)}
@@ -352,6 +359,14 @@ def ask_progress(data_dir: Path, timeout: float = 2.0) -> Progress | None:
         return Progress(**data)
     except TypeError:  # another version's fields
         return None
+
+
+def ask_show(data_dir: Path, timeout: float = 2.0) -> int | None:
+    """Ask a running Sift's window to come to the front: its process id, or None (no window)."""
+    answer = _exchange(data_dir, {"v": PROTOCOL, "op": "show"}, timeout)
+    if answer and answer.get("ok") and answer.get("shown"):
+        return int(answer.get("pid") or 0)
+    return None
 
 
 def ask_alive(data_dir: Path, timeout: float = 1.0) -> bool:

@@ -92,6 +92,8 @@ def run_gui(argv: Sequence[str]) -> int:
     clock = StartupClock(args.measure_startup)
     app = make_application([a for a in argv if a not in _own_flags(argv)])
     window, _loader = launch(args, clock)
+    if window is None:  # another Sift's window came to the front instead
+        return 0
     quit_on_signals(window)
     code = int(app.exec())
     tear_down(window)
@@ -138,7 +140,11 @@ def quit_on_signals(window: Any) -> QObject:
 
 
 def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
-    """Build and show the window, and start loading the engine behind it (QApplication exists)."""
+    """Build and show the window, and start loading the engine behind it (QApplication exists).
+
+    (None, None) when a Sift window is open on this data folder already: it comes to the front
+    instead, as a second launch from the desktop's menu means "show me Sift".
+    """
     # Only light modules before the window is up: paths, settings and Qt. The engine (numpy,
     # usearch, torch) is imported on the loader thread.
     from app.core.host import diagnostics
@@ -150,6 +156,13 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     from app.gui.workers import EngineLoader, ServiceEvents
 
     paths = resolve_paths(args.data_dir).ensure()
+    from app.core.ipc import ask_show
+
+    other = ask_show(paths.data_dir)
+    if other is not None:
+        print(f"Sift is already open on the data folder {paths.data_dir} (process {other}): "
+              "its window was brought to the front.", flush=True)
+        return None, None
     crashes = diagnostics.start(paths.logs_dir)
     keep_qt_files_in(paths.config_dir)  # before any QSettings or file dialog exists
     settings = load_settings(paths.settings_file)
@@ -170,6 +183,9 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     loader.failed.connect(window.engine_failed)
     loader.ready.connect(window.attach_engine)
     loader.ready.connect(lambda *_: clock.mark("engine started"))
+    loader.waiting.connect(lambda text: _wait_for_other(window, text))
+    loader.handed_over.connect(lambda pid: _hand_over(window, pid, paths.data_dir))
+    window.controller.show_requested.connect(lambda: bring_to_front(window))
     window.controller.engine_ready.connect(lambda *_: clock.mark("model loaded"))
     if args.query:
         window.search_box.setText(args.query)
@@ -183,6 +199,33 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     QTimer.singleShot(0, loader.start)  # after the first paint, so the window appears first
     window.loader = loader  # its shut_down abandons a load still under way
     return window, loader
+
+
+def bring_to_front(window: Any) -> None:
+    """Sift was started again on this data folder: this window is the one to use."""
+    log.info("Sift was started again on this data folder: its window comes to the front")
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
+def _wait_for_other(window: Any, text: str) -> None:
+    """Another Sift (`sift watch`, `sift index`) indexes this data folder: say so, then take over."""
+    if text:
+        print(f"sift: {text}", file=sys.stderr, flush=True)
+        window.indexing_bar.show_busy(text)
+        window.messages.warning(text)
+    else:
+        window.indexing_bar.show_busy("Loading the model…")
+        window.messages.info("The other Sift has ended: this window indexes and searches now.")
+
+
+def _hand_over(window: Any, pid: int, data_dir: Any) -> None:
+    print(f"Sift is already open on the data folder {data_dir} (process {pid}): its window was "
+          "brought to the front; this one closes.", flush=True)
+    window.close()
 
 
 def _own_flags(argv: Sequence[str]) -> set[str]:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.core.ipc import QueryServer, search_service
 from app.gui.messages import MessageBridge
 from app.gui.preview import PreviewContext, load_context
+from app.gui.rerank_state import reranker_state
 from app.gui.workers import SearchWorker, ServiceEvents, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Controller(QObject):
     results_stale = Signal()           # files were forgotten or the model changed: ask again
     index_grew = Signal()              # files were stored or embedded: a shown list may lack one
     rerank_checked = Signal(bool, str)  # before any search: is the cross-encoder here? (why not)
+    show_requested = Signal()          # a second launch on this data folder: come to the front
 
     def __init__(self, messages: MessageBridge, events: ServiceEvents, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -94,7 +96,8 @@ class Controller(QObject):
         self.library, self.service = library, service
         # `sift search` in a terminal asks this window instead of loading a model of its own.
         self.query_server = QueryServer(library.paths.data_dir, search_service(service),
-                                        progress=lambda: self._last_progress)
+                                        progress=lambda: self._last_progress,
+                                        show_window=self._show_requested)
         self.query_server.start()
         self.search_worker = SearchWorker(self._search, self._wants_rerank, parent=self)
         self.search_worker.answered.connect(self._answered)
@@ -140,10 +143,14 @@ class Controller(QObject):
 
     def check_reranker(self) -> None:
         """Whether the configured cross-encoder is on this computer, told before the first search."""
-        library = self.current_library
-        if library is not None:
-            self.runner.run(lambda: _reranker_state(library), lambda r: self.rerank_checked.emit(*r),
+        if (library := self.current_library) is not None:
+            self.runner.run(lambda: reranker_state(library), lambda r: self.rerank_checked.emit(*r),
                             lambda exc: None)
+
+    def _show_requested(self) -> bool:
+        """On the query channel's thread: the signal reaches the window on the GUI thread."""
+        self._closing or self.show_requested.emit()
+        return not self._closing
 
     def _wants_rerank(self) -> bool:
         library = self.current_library
@@ -388,12 +395,3 @@ class Controller(QObject):
         # No service yet (the model was still loading): the loader, abandoned, closes what it built.
         return True
 
-
-def _reranker_state(library: Any) -> tuple[bool, str]:
-    reranker = library.reranker
-    if reranker is None:
-        return False, "No cross-encoder is configured."
-    if reranker.present:
-        return True, ""
-    return False, (f"Reranking is off: the cross-encoder {reranker.name} is not on this computer. "
-                   "Run `sift get-reranker` once to download it.")

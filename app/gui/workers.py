@@ -191,6 +191,10 @@ class TaskRunner(QObject):
         _done, pending = wait_futures(running, timeout=timeout)
         return not pending
 
+# While another Sift indexes this data folder, a second window looks this often whether it ended
+# (or is a window that can come to the front instead).
+BUSY_RETRY_S = 1.0
+
 
 class EngineLoader(QObject):
     """Builds the Library and IndexService on a background thread after the window is shown.
@@ -202,6 +206,8 @@ class EngineLoader(QObject):
     library_ready = Signal(object)      # Library: settings are readable, the model is not loaded
     ready = Signal(object, object)      # Library, IndexService
     failed = Signal(object)             # the exception
+    waiting = Signal(str)               # another Sift indexes this data folder: why ('' when it ended)
+    handed_over = Signal(int)           # another Sift's window showed itself instead: its process id
 
     def __init__(self, paths: Any, events: ServiceEvents, *, watch: bool = True,
                  parent: QObject | None = None) -> None:
@@ -228,7 +234,8 @@ class EngineLoader(QObject):
             # the weights), and searches answer by their words, then with the query encoder,
             # from the first second.
             service = IndexService(library, watch=self._watch, on_event=self._events.post)
-            service.start()
+            if not self._start_when_free(library, service):
+                return
         except Exception as exc:
             self._safe_emit(self.failed, exc)
             return
@@ -238,6 +245,32 @@ class EngineLoader(QObject):
         self._safe_emit(self.ready, library, service)
         if self._model_loaded(library):
             self._warm_up(library)  # after the model: the first answers need no reranker
+
+    def _start_when_free(self, library: Any, service: Any) -> bool:
+        """Start the service once no other Sift indexes this data folder; False if this window
+        is not to (it closed meanwhile, or the other Sift's window came to the front instead)."""
+        from app.core.host.datalock import DataFolderBusy
+        from app.core.ipc import ask_show
+
+        told = False
+        while True:
+            try:
+                service.start()
+            except DataFolderBusy as exc:
+                # A window that was still starting when this one was launched answers by now.
+                pid = None if self._abandoned.is_set() else ask_show(self._paths.data_dir)
+                if pid is not None:
+                    self._safe_emit(self.handed_over, pid)
+                if pid is not None or self._abandoned.wait(0 if not told else BUSY_RETRY_S):
+                    library.close()
+                    return False
+                if not told:
+                    told = True
+                    self._safe_emit(self.waiting, f"{exc.message} This window takes over when it ends.")
+                continue
+            if told:
+                self._safe_emit(self.waiting, "")
+            return True
 
     def _model_loaded(self, library: Any) -> bool:
         """Wait for the model the writer is loading, in short steps a closing window can end."""

@@ -149,6 +149,47 @@ def _cancel(window: Any, _arg: str) -> None:
     QTimer.singleShot(10, check)
 
 
+@action("await")
+def _await(_window: Any, path: str) -> None:
+    """Go on with the script once ``path`` exists (another process's cue), events running meanwhile."""
+    _wait_for(lambda: os.path.exists(path))
+
+
+def _wait_for(check: Callable[[], bool], seconds: float = 60) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+@action("await-strip")
+def _await_strip(window: Any, text: str) -> None:
+    """Go on once the strip at the bottom says ``text``."""
+    _wait_for(lambda: text in window.indexing_bar.headline.text())
+
+
+@action("await-engine")
+def _await_engine(window: Any, _arg: str) -> None:
+    """Go on once this window runs the engine (indexes and searches)."""
+    _wait_for(lambda: window.controller.ready)
+
+
+@action("touch")
+def _touch(_window: Any, path: str) -> None:
+    """A cue for another process: this step was reached."""
+    with open(path, "w", encoding="utf-8"):
+        pass
+
+
+@action("say-state")
+def _say_state(window: Any, _arg: str) -> None:
+    """Print what the strip at the bottom says and whether the engine runs in this window."""
+    print(f"STATE engine={window.controller.ready} strip={window.indexing_bar.headline.text()}",
+          flush=True)
+
+
 @action("quit")
 def _quit(window: Any, _arg: str) -> None:
     """Ctrl+Q as the user presses it (the Quit action's shortcut), timed from here."""
