@@ -17,7 +17,7 @@ from app.core.errors import Cancelled
 from app.core.indexing.file_reader import FileOp, FileReader
 from app.core.indexing.progress import ProgressFn, ProgressTracker
 from app.core.indexing.scanner import Rules, is_indexable, scan_folder
-from app.core.indexing.stages import EmbeddingStage, LaterStage
+from app.core.indexing.stages import EmbeddingStage, LaterStage, StepResult
 from app.core.records import IndexReport, ScannedFile, SkippedFile
 from app.core.settings import Settings
 from app.core.storage.catalog import STAGE_OCR, STAGE_WORDS, FileState
@@ -51,6 +51,9 @@ class Indexer:
         self._last_save = time.monotonic()
         self._moved_ids: set[int] = set()
         self._retry: set[str] = set()  # paths read again even if unchanged (scans awaiting OCR)
+        # Embed passages already written while the reader is busy with a slow file, rather
+        # than after the words stage of the whole folder.
+        self.overlap = True
 
     # -- public --------------------------------------------------------------------------
     def index_folders(self, folders: Sequence[str], on_progress: ProgressFn | None = None,
@@ -78,15 +81,17 @@ class Indexer:
                 log.warning("folder %s is not reachable; keeping its index", folder)
                 continue
             scanned_roots.append(folder.rstrip(os.sep) + os.sep)
+            folder_work: list[tuple[ScannedFile, FileState | None]] = []
             for scanned in scan_folder(folder, self.rules, lambda: self.control.cancelled):
                 if scanned.path in on_disk:
                     continue
                 on_disk.add(scanned.path)
                 state = known.get(scanned.path)
                 if _changed(state, scanned) or scanned.path in retry:
-                    work.append((scanned, state))
+                    folder_work.append((scanned, state))
                 else:
                     report.unchanged += 1
+            work += newest_first(folder_work)
         for path, state in known.items():
             if path.startswith(tuple(scanned_roots)) and path not in on_disk:
                 gone[path] = state
@@ -144,7 +149,7 @@ class Indexer:
             else:
                 report.unchanged += 1
         try:
-            self._run(work, gone, report, ProgressTracker(on_progress))
+            self._run(newest_first(work), gone, report, ProgressTracker(on_progress))
         except Cancelled:
             report.cancelled = True
         report.seconds = time.perf_counter() - started
@@ -196,6 +201,9 @@ class Indexer:
                     if pending and time.monotonic() - last_commit > WORDS_COMMIT_SECONDS:
                         self._write(pending, report, progress)
                         pending, last_commit = [], time.monotonic()
+                    elif not pending:
+                        # The reader is busy with a slow file: embed what was read meanwhile.
+                        self._embed_meanwhile(report, progress)
                     continue
                 if op is None:
                     break
@@ -233,13 +241,32 @@ class Indexer:
             for stage in self.later_stages:
                 while (step := stage.step(self.control.checkpoint)) is not None:
                     busy = True
-                    if stage.name == EmbeddingStage.name:
-                        report.embedded += step.passages - step.kept
-                        report.reused += step.kept
-                        report.embed_seconds += step.seconds
-                    progress.step_done(stage.name, step.files, step.passages)
-                    self._maybe_save(force=False)
-                    self.control.checkpoint()
+                    self._count_step(stage.name, step, report, progress)
+
+    def _embed_meanwhile(self, report: IndexReport, progress: ProgressTracker) -> None:
+        """One small embedding step while the words stage waits for the reader.
+
+        It is one encoder slice (about SLICE_SECONDS), so the next file read waits that long at
+        most to be written; before the model is in, nothing is waited for here.
+        """
+        if not self.overlap or not self.embedder.loaded:
+            return
+        stage = next((s for s in self.later_stages if isinstance(s, EmbeddingStage)), None)
+        if stage is None:
+            return
+        step = stage.step(self.control.checkpoint, most=stage.slice)
+        if step is not None:
+            self._count_step(stage.name, step, report, progress)
+
+    def _count_step(self, name: str, step: StepResult, report: IndexReport,
+                    progress: ProgressTracker) -> None:
+        if name == EmbeddingStage.name:
+            report.embedded += step.passages - step.kept
+            report.reused += step.kept
+            report.embed_seconds += step.seconds
+        progress.step_done(name, step.files, step.passages)
+        self._maybe_save(force=False)
+        self.control.checkpoint()
 
     def _write(self, ops: list[FileOp], report: IndexReport,
                progress: ProgressTracker | None = None) -> None:
@@ -286,7 +313,7 @@ class Indexer:
                     else:
                         report.added += 1
                     file_id = cat.put_file(f.path, f.folder, f.size, f.mtime_ns, op.hash,
-                                           "indexed")
+                                           "indexed", op.reason or None)
                     ids = cat.add_chunks(file_id, f.path, op.chunks, known=known)
                     if known:
                         kept = {i: known[c.text] for i, c in zip(ids, op.chunks, strict=True)
@@ -356,6 +383,15 @@ def summarize(r: IndexReport) -> str:
     if r.reused:
         parts.append(f"{r.reused} passages already embedded")
     return ", ".join(parts) + (" (cancelled)" if r.cancelled else "")
+
+
+def newest_first(work: list[tuple[ScannedFile, FileState | None]]
+                 ) -> list[tuple[ScannedFile, FileState | None]]:
+    """The most recently modified files first: what people look for first is ready first.
+
+    Ties keep the scan's order (stable sort), so equal dates are still read folder by folder.
+    """
+    return sorted(work, key=lambda item: -item[0].mtime_ns)
 
 
 def _changed(state: FileState | None, scanned: ScannedFile) -> bool:

@@ -49,7 +49,7 @@ class LaterStage(Protocol):
 
 
 class EmbeddingStage:
-    """Embeds the passages of files at stage 'words', oldest first; a file is done when all are."""
+    """Embeds the passages of files at stage 'words', newest first; a file is done when all are."""
 
     name = STAGE_MEANING
 
@@ -63,20 +63,27 @@ class EmbeddingStage:
         counts = self.store.catalog.stage_counts()
         return counts[STAGE_WORDS], counts["pending_chunks"]
 
-    def step(self, checkpoint: Callable[[], None]) -> StepResult | None:
+    @property
+    def slice(self) -> int:
+        """Passages one encoder call takes now: about SLICE_SECONDS of work."""
+        return self._slice
+
+    def step(self, checkpoint: Callable[[], None], most: int | None = None) -> StepResult | None:
+        """One committed batch of at most ``most`` passages (default: the stage's batch)."""
         cat = self.store.catalog
+        batch = self.batch if most is None else max(1, min(most, self.batch))
         todo: list[tuple[int, list[tuple[int, str]], bool]] = []  # file, its chunks, all of them?
         taken = 0
-        for file_id in cat.files_at_stage(STAGE_WORDS, limit=self.batch):
+        for file_id in cat.files_at_stage(STAGE_WORDS, limit=batch):
             chunks = cat.unembedded_chunks(file_id)
-            room = self.batch - taken
+            room = batch - taken
             if len(chunks) > room:
                 if not todo:  # a large file: its first passages now, the rest in later steps
                     todo.append((file_id, chunks[:room], False))
                 break
             todo.append((file_id, chunks, True))
             taken += len(chunks)
-            if taken >= self.batch:
+            if taken >= batch:
                 break
         if not todo:
             return None

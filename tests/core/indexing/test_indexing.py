@@ -189,3 +189,50 @@ def test_a_failure_past_extraction_lists_the_file_and_reads_the_ones_behind_it(
     assert _indexed(library) == {str(d / "a.txt"), str(d / "c.txt")}
     assert [(Path(s.path).name, s.reason) for s in library.skipped()] == [
         ("b.txt", "could not read the file (a chunking bug)")]
+
+
+def test_recently_modified_files_are_read_and_embedded_first(library, tmp_path: Path) -> None:
+    from app.core.indexing.indexer import Indexer
+    from app.core.indexing.scanner import normalize_folder
+    from app.core.indexing.stages import EmbeddingStage
+    from app.core.storage.catalog import STAGE_WORDS
+
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    day = 86_400
+    now = 1_700_000_000
+    # Names and folders in another order than the dates: the scan's order is not the answer.
+    ages = {"a_report.txt": 30, "sub/b_minutes.txt": 2, "c_invoice.txt": 400,
+            "sub/d_draft.txt": 0, "e_letter.txt": 9}
+    for name, age in ages.items():
+        path = folder / name
+        path.write_text(f"{path.stem} about the quarterly budget\n" * 3, encoding="utf-8")
+        os.utime(path, (now - age * day, now - age * day))
+    newest_first = [str(folder / n) for n in sorted(ages, key=ages.__getitem__)]
+    root = normalize_folder(folder)
+    library.add_folders([root])
+    stage = EmbeddingStage(library.store, library.embedder, batch=1)
+    embedded: list[str] = []
+
+    class Recording:
+        name = stage.name
+
+        def pending(self) -> tuple[int, int]:
+            return stage.pending()
+
+        def step(self, checkpoint):  # type: ignore[no-untyped-def]
+            result = stage.step(checkpoint)
+            cat = library.store.catalog
+            waiting = set(cat.files_at_stage(STAGE_WORDS))
+            for path, state in cat.all_files().items():
+                if path not in embedded and state.id not in waiting:
+                    embedded.append(path)
+            return result
+
+    indexer = Indexer(library.store, library.embedder, library.settings, library.control,
+                      later_stages=[Recording()])  # type: ignore[list-item]
+    assert indexer.index_folders([root]).added == 5
+    files = library.store.catalog.all_files()
+    written = sorted(files, key=lambda p: files[p].id)  # ids follow the order files were written
+    assert written == newest_first
+    assert embedded == newest_first

@@ -246,3 +246,161 @@ def test_cancel_stops_a_slow_encoder_within_a_few_passages(library, tmp_path: Pa
     # Slices were fitted to about 0.4 s of work: 4 passages, never the whole 128-passage step.
     assert max(encoded) <= 8
     assert sum(encoded) < 12 + 8
+
+
+# -- meaning fills in while a slow file is read ------------------------------------------------
+WAIT = 60.0  # how long a slow read waits for the writer before giving up (a failure, not a timing)
+
+
+def _slow_folder(tmp_path: Path) -> tuple[str, Path]:
+    """Notes modified recently and one old, slow file: the notes are read first."""
+    folder = tmp_path / "slowread"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"note{i}.txt").write_text(f"note {i} about rivers and budgets\n" * 20,
+                                             encoding="utf-8")
+    slow = folder / "archive.txt"
+    slow.write_text("the archive of old invoices\n" * 20, encoding="utf-8")
+    os.utime(slow, (1_000_000_000, 1_000_000_000))  # 2001: read after the notes
+    return normalize_folder(folder), slow
+
+
+class _SlowReading(Indexer):
+    """An indexer whose reader takes ``slow`` only once ``release`` is set (or WAIT passed)."""
+
+    def __init__(self, *args, slow: Path, on_slow, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.slow, self.on_slow = str(slow), on_slow
+
+    def reader(self):  # type: ignore[no-untyped-def]
+        from app.core.indexing.file_reader import FileReader
+
+        outer = self
+
+        class Reader(FileReader):
+            def read_one(self, scanned, state, gone_by_hash):  # type: ignore[no-untyped-def]
+                if scanned.path == outer.slow:
+                    outer.on_slow()
+                return super().read_one(scanned, state, gone_by_hash)
+
+        return Reader(self.settings, self.embedder, self.ocr_cache, self._retry)
+
+
+class _Watched(EmbeddingStage):
+    """The embedding stage, telling ``notes_done`` once every note is embedded."""
+
+    def __init__(self, library, notes: int) -> None:  # type: ignore[no-untyped-def]
+        import threading
+
+        super().__init__(library.store, library.embedder)
+        self.notes = notes
+        self.notes_done = threading.Event()
+        self.during_words = 0  # steps taken before the slow file was written
+
+    def step(self, checkpoint, most=None):  # type: ignore[no-untyped-def]
+        result = super().step(checkpoint, most)
+        if result is not None and not self.notes_done.is_set():
+            self.during_words += 1
+            if self.store.catalog.stage_counts()[STAGE_MEANING] >= self.notes:
+                self.notes_done.set()
+        return result
+
+
+def test_passages_read_early_are_embedded_while_a_slow_file_is_still_read(
+        library, tmp_path: Path) -> None:
+    root, slow = _slow_folder(tmp_path)
+    library.add_folders([root])
+    stage = _Watched(library, notes=6)
+    seen: dict[str, object] = {}
+
+    def slow_read() -> None:
+        # The writer is free while this file is read: the notes' meaning must fill in now.
+        seen["embedded_before_slow_file"] = stage.notes_done.wait(WAIT)
+        seen["vectors"] = len(library.store.vectors)
+        seen["findable_by_words"] = [h.path for h in library.search("rivers budgets",
+                                                                    rerank=False).hits]
+
+    indexer = _SlowReading(library.store, library.embedder, library.settings, library.control,
+                           later_stages=[stage], slow=slow, on_slow=slow_read)
+    report = indexer.index_folders([root])
+    assert seen["embedded_before_slow_file"] is True
+    assert isinstance(seen["vectors"], int) and seen["vectors"] > 0
+    assert seen["findable_by_words"]  # words search answered while both stages ran
+    assert report.added == 7 and not report.cancelled
+    assert report.embedded + report.reused == library.store.catalog.counts()[1]
+    assert library.store.catalog.stage_counts()[STAGE_WORDS] == 0
+    assert library.store.consistent()
+    hit = library.search("old invoices archive", rerank=False).hits[0]
+    assert hit.path == str(slow)
+
+
+def test_cancel_while_embedding_overlaps_a_slow_read_keeps_what_is_done(
+        library, tmp_path: Path) -> None:
+    import threading
+
+    root, slow = _slow_folder(tmp_path)
+    library.add_folders([root])
+    stage = _Watched(library, notes=6)
+    control = Control()
+
+    def cancel_meanwhile() -> None:
+        stage.notes_done.wait(WAIT)
+        control.cancel()  # the user presses Cancel (or quits) while both stages run
+
+    indexer = _SlowReading(library.store, library.embedder, library.settings, control,
+                           later_stages=[stage], slow=slow, on_slow=cancel_meanwhile)
+    report = indexer.index_folders([root])
+    assert report.cancelled and stage.notes_done.is_set()
+    assert not any(t.name == "sift-reader" and t.is_alive() for t in threading.enumerate())
+    # What was embedded before the cancel stays; the next run finishes the rest.
+    assert library.store.catalog.stage_counts()[STAGE_MEANING] >= 6
+    assert library.store.consistent()
+    again = library.index()
+    assert report.added + again.added == 7  # the slow file too, by now
+    # No passage was embedded twice, none was lost.
+    done = report.embedded + report.reused + again.embedded + again.reused
+    assert done == library.store.catalog.counts()[1]
+    assert library.store.catalog.stage_counts()[STAGE_WORDS] == 0
+    assert library.store.consistent()
+
+
+def test_quit_while_embedding_overlaps_a_slow_read_returns_in_time(library,
+                                                                   tmp_path: Path) -> None:
+    """The service's shutdown, mid-overlap: the writer stops at its next checkpoint."""
+    import threading
+    import time
+
+    from app.core.library import Library
+    from app.core.service.index_service import IndexService
+
+    root, slow = _slow_folder(tmp_path)
+    library.add_folders([root])
+    stage = _Watched(library, notes=6)
+    in_slow_read = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        # As a read in the PDF worker does, it ends when the app quits (extract.shutdown).
+        in_slow_read.set()
+        deadline = time.monotonic() + WAIT
+        while not release.wait(0.05) and not library.control.cancelled and \
+                time.monotonic() < deadline:
+            pass
+
+    library.indexer = lambda: _SlowReading(  # type: ignore[method-assign]
+        library.store, library.embedder, library.settings, library.control,
+        later_stages=[stage], slow=slow, on_slow=hold)
+    service = IndexService(library, watch=False)
+    service.start()
+    try:
+        assert in_slow_read.wait(WAIT) and stage.notes_done.wait(WAIT)
+        assert service.shutdown() is True
+    finally:
+        release.set()
+    # Everything embedded before the quit is there when the app starts again.
+    lib = Library(library.paths, library.settings, embedder=library.embedder)
+    try:
+        assert lib.store.catalog.stage_counts()[STAGE_MEANING] >= 6
+        assert lib.store.consistent()
+    finally:
+        lib.close()

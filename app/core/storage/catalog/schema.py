@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # The stages a file goes through. WORDS: its passages and their keywords are stored, so it is
 # found by its words; embeddings are still to come (a chunk's empty ``embedding`` says which).
@@ -73,6 +73,10 @@ SCHEMA_LATE += "CREATE INDEX IF NOT EXISTS files_container ON files(container_id
 # Status at a million passages: files per state and stage, and the ids of embedded passages
 # (what the vector file must hold), read from small indexes instead of scanning the tables.
 SCHEMA_LATE += "CREATE INDEX IF NOT EXISTS files_status_stage ON files(status, stage);"
+# Files with a reason: the skipped ones and those whose other pages OCR still reads (retry_paths).
+SCHEMA_LATE += "CREATE INDEX IF NOT EXISTS files_reason ON files(reason) WHERE reason IS NOT NULL;"
+# The embedding stage takes the newest files first (what people look for first is ready first).
+SCHEMA_LATE += "CREATE INDEX IF NOT EXISTS files_stage_newest ON files(status, stage, mtime_ns);"
 SCHEMA_LATE += ("CREATE INDEX IF NOT EXISTS chunks_embedded ON chunks(id) "
                 "WHERE length(embedding) > 0;")
 # Each file's passage count follows its passages, whichever path adds or removes them (a cascade
@@ -117,4 +121,9 @@ MIGRATIONS: dict[int, str | tuple[str, ...]] = {
     # Passage counts per file (then kept by triggers): `sift status` instant at a million.
     4: ("ALTER TABLE files ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0",
         "UPDATE files SET chunks = (SELECT count(*) FROM chunks c WHERE c.file_id = files.id)"),
+    # A file is found by its folder's name too, like a title (its own name already was): the
+    # searchable name of every passage gains the words of the folder its file is in (an
+    # attachment's is its mail's). In place: no file is read again.
+    5: ("UPDATE chunks_fts SET name = trim(name || ' ' || folder_words((SELECT f.folder "
+        "FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id = chunks_fts.rowid)))"),
 }

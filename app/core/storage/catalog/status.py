@@ -9,7 +9,8 @@ from app.core.storage.catalog.schema import REAL_FILES, RETRY_REASON, STAGE_MEAN
 from app.core.storage.catalog.stored_paths import from_db
 
 SQL_PENDING_FILES = (
-    "SELECT id FROM files WHERE status = 'indexed' AND stage = ? ORDER BY id LIMIT ?")
+    "SELECT id FROM files WHERE status = 'indexed' AND stage = ? "
+    "ORDER BY mtime_ns DESC, id LIMIT ?")
 
 
 class StatusMixin:
@@ -18,7 +19,7 @@ class StatusMixin:
     conn: sqlite3.Connection  # the Catalog's connection
 
     def files_at_stage(self, stage: str, limit: int = 1 << 30) -> list[int]:
-        """Ids of indexed files waiting at ``stage``, oldest first."""
+        """Ids of indexed files waiting at ``stage``, the most recently modified first."""
         return [r[0] for r in self.conn.execute(SQL_PENDING_FILES, (stage, limit))]
 
     def stage_counts(self) -> dict[str, int]:
@@ -55,13 +56,15 @@ class StatusMixin:
         return {from_db(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     def retry_paths(self) -> set[str]:
-        """Files to read again at the next look even if unchanged: those waiting for OCR, and
-        those holding an attachment that waits for OCR."""
-        # Two indexed lookups (called for every batch of changes the watcher sees).
+        """Files to read again at the next look even if unchanged: those waiting for OCR (whole
+        scans, and files found by their text while OCR reads their other pages), and those
+        holding an attachment that waits for OCR."""
+        # Two indexed lookups (called for every batch of changes the watcher sees): files with
+        # a reason are few (the skipped ones and those waiting), see files_reason.
         rows = self.conn.execute(
             "SELECT path FROM files WHERE stage = ? UNION "
             "SELECT coalesce(c.path, f.path) FROM files f LEFT JOIN files c ON c.id = f.container_id "
-            "WHERE f.status = 'skipped' AND f.reason LIKE ?",
+            "WHERE f.reason IS NOT NULL AND f.reason LIKE ?",
             (STAGE_OCR, RETRY_REASON + "%"))
         return {from_db(r[0]) for r in rows}
 
