@@ -111,3 +111,36 @@ def make_scanned_pdf(path: Path, pages: list[list[str] | str]) -> Path:
     with open(path, "wb") as f:
         writer.write(f)
     return path
+
+
+def pdf_with_font(streams: list[bytes], font: bytes, extra: list[bytes] = ()) -> bytes:  # type: ignore[assignment]
+    """A PDF of one page per content stream, all drawn with the font dictionary ``font`` as /F1.
+
+    ``extra`` are further objects, numbered from 3 + 2 * len(streams) + 1 on, for the font to
+    refer to (a ToUnicode CMap stream, say).
+    """
+    n = len(streams)
+    font_id = 3 + 2 * n
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode(),
+    ]
+    for i, stream in enumerate(streams):
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    objects.append(font)
+    objects.extend(extra)
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

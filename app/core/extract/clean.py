@@ -38,7 +38,25 @@ _FOLD: dict[int, str] = {
 }
 # Zero-width characters that only split words for search ("in\u200bvoice").
 _FOLD.update({0x200B: "", 0x2060: "", 0xFEFF: ""})
+# Adobe's private-use code points for old-style figures and small capitals, which fonts
+# without a Unicode map leave in the text: "\uf731\uf739\uf739\uf738" is "1998".
+_FOLD.update({0xF730 + d: str(d) for d in range(10)})
+_FOLD.update({0xF761 + i: chr(ord("a") + i) for i in range(26)})
+# pdfium's mark for a hyphen it took away at a line end ("corre\ufffesponding"): a soft hyphen,
+# so that dehyphenation treats it as one.
+_FOLD[0xFFFE] = "\u00ad"
 _NEEDS_FOLD = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]")
+
+# TeX's OT1 fonts hold the ligatures ff fi fl ffi ffl in slots 11-15; a font embedded without a
+# Unicode map gives those control codes as text ("de\x0cnition", "e\x0ecient", "\x0cles"). A code
+# is a ligature inside a word or before a lower-case letter, never before a line end, where a
+# form feed or carriage return means what it says. T1 fonts carry glyph names, so their slots
+# (27-31, Danish ø in OT1) are left alone.
+_OT1_LIGATURES = {"\x0b": "ff", "\x0c": "fi", "\x0d": "fl", "\x0e": "ffi", "\x0f": "ffl"}
+_LIGATURE_CODE = re.compile(
+    r"(?<=[^\W\d_])[\x0b-\x0f](?=[^\W\d_]|[ \t.,;:!?)\]'\"’-])|(?<![^\W\d_])[\x0b-\x0f](?=[a-z])")
+# Kinds whose control characters are the file's own bytes, not a font's slots.
+_RAW_KINDS = frozenset({"text", "code", "markdown", "csv"})
 
 _LETTER = r"[^\W\d_]"
 # "docu-\n  ments" or "docu\u00ad\nments": a word broken at a line end, continued in lower case
@@ -72,6 +90,13 @@ def fold_unicode(text: str) -> str:
     return text
 
 
+def repair_ligature_codes(text: str) -> str:
+    """Turn the TeX ligature slots a font without a Unicode map left in the text into letters."""
+    if not any("\x0b" <= c <= "\x0f" for c in text):
+        return text
+    return _LIGATURE_CODE.sub(lambda m: _OT1_LIGATURES[m.group()], text)
+
+
 def dehyphenate(text: str) -> str:
     """Join words split across a line end; remove every other soft hyphen."""
 
@@ -103,6 +128,8 @@ def strip_markup(text: str) -> str:
 def clean_text(text: str, kind: str) -> str:
     """The text as search should see it; same number of lines as the input."""
     text = fold_unicode(text)
+    if kind not in _RAW_KINDS:
+        text = repair_ligature_codes(text)
     text = dehyphenate(text) if kind in _PROSE_KINDS else text.replace(SOFT_HYPHEN, "")
     if kind in _MARKUP_KINDS:
         text = strip_markup(text)

@@ -1,4 +1,4 @@
-"""PDF: text page by page with pypdf, in a worker process that can be killed when it hangs."""
+"""PDF: text page by page (pdf_text.py), in a worker process that can be killed when it hangs."""
 
 from __future__ import annotations
 
@@ -12,83 +12,69 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from app.core.errors import Cancelled, SkipFile
-from app.core.extract.text import os_error_reason
+from app.core.extract.pdf_text import PdfUnreadable, pdf_page_texts, short
 from app.core.extract.worker import WorkerProcess
 from app.core.records import Section
 
 log = logging.getLogger(__name__)
 
 PageTexts = list[tuple[int, str]]
-# Pages with text, and pages that show an image but have (almost) no text: OCR candidates.
-PdfResult = tuple[PageTexts, list[int]]
+# Pages with text; pages that show an image but have (almost) no text, and pages whose text
+# layer is garbage (page, reason): OCR candidates both.
+PdfResult = tuple[PageTexts, list[int], list[tuple[int, str]]]
 # Set to "1" to parse in this process: for frozen apps where spawning is awkward, and for tests.
 INPROCESS_ENV = "SIFT_PDF_INPROCESS"
 # Seconds the worker sleeps before parsing; lets tests exercise the timeout. Never set it in use.
 TEST_DELAY_ENV = "SIFT_PDF_TEST_DELAY"
-_MAX_REASON_CHARS = 200
 # A scanned page often carries a stamp or page number as text; fewer letters than this and an
 # image on the page make it an OCR candidate.
 _MIN_TEXT_CHARS = 16
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= _MAX_REASON_CHARS else text[: _MAX_REASON_CHARS - 1] + "…"
-
-
-def _clean(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-
-
-def _has_image(page: object) -> bool:
-    try:
-        return len(page.images) > 0  # type: ignore[attr-defined]
-    except Exception:  # a damaged resource dictionary: let OCR have a look
-        return True
-
-
-def read_pdf_pages(path: str, delay: float = 0.0) -> PdfResult | str:
-    """Pages with text as (1-based page number, text) and the numbers of the pages that need
-    OCR, or a reason to skip the file.
+def read_pdf_pages(path: str, delay: float = 0.0, max_pages: int | None = None) -> PdfResult | str:
+    """Pages with text as (1-based page number, text), the numbers of the pages that need OCR
+    and the pages whose text is garbage with the reason; or a reason to skip the file.
 
     Top-level so that a spawned worker can import it. Never raises for a bad file.
     """
     if delay > 0:
         time.sleep(delay)
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    from pypdf import PasswordType, PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
-
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            return "the PDF is encrypted"
-        pages = list(reader.pages)
-    except OSError as exc:
-        return os_error_reason(exc)
-    except DependencyError:
-        # pypdf needs the optional `cryptography` package for AES, even for an empty password.
-        return "the PDF is encrypted (AES needs the 'cryptography' package)"
-    except FileNotDecryptedError:
-        return "the PDF is encrypted"
-    except Exception as exc:  # pypdf raises many kinds on broken files
-        return f"the PDF is damaged: {_short(exc)}"
     found: PageTexts = []
     scanned: list[int] = []
+    garbage: list[tuple[int, str]] = []
     failures: list[Exception] = []
-    for number, page in enumerate(pages, start=1):
-        try:
-            text = _clean(page.extract_text())
-        except Exception as exc:  # one broken page should not cost the whole document
-            failures.append(exc)
-            continue
-        if sum(c.isalnum() for c in text) < _MIN_TEXT_CHARS and _has_image(page):
-            scanned.append(number)
-        elif text.strip():
-            found.append((number, text))
-    if not found and not scanned and failures and len(failures) == len(pages):
-        return f"the PDF is damaged: {_short(failures[0])}"
-    return found, scanned
+    count = 0
+    try:
+        for page in pdf_page_texts(path, max_pages, failures):
+            count += 1
+            if page.garbage:
+                garbage.append((page.number, page.garbage))
+            elif sum(c.isalnum() for c in page.text) < _MIN_TEXT_CHARS and page.has_image:
+                scanned.append(page.number)
+            elif page.text.strip():
+                found.append((page.number, page.text))
+    except PdfUnreadable as exc:
+        return str(exc)
+    if not count and failures:
+        return f"the PDF is damaged: {short(failures[0])}"
+    return found, scanned, garbage
+
+
+def pages_text(numbers: list[int]) -> str:
+    """"page 3", "pages 2–5, 9": the pages a note is about."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    parts = [str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs]
+    return ("page " if len(numbers) == 1 else "pages ") + ", ".join(parts)
+
+
+def garbage_note(garbage: list[tuple[int, str]]) -> str:
+    """What users are told of the pages whose text layer is garbage (OCR reads them instead)."""
+    return f"{pages_text([n for n, _reason in garbage])}: {garbage[0][1]}"
 
 
 def _serve(conn: Connection) -> None:
@@ -96,6 +82,7 @@ def _serve(conn: Connection) -> None:
     # Ctrl+C in a terminal reaches the whole process group; only the app should react to it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import pypdf  # noqa: F401  # imported before "ready" so startup is not billed to a file
+    import pypdfium2  # noqa: F401
 
     conn.send("ready")
     while True:
@@ -108,7 +95,7 @@ def _serve(conn: Connection) -> None:
         try:
             result: PdfResult | str = read_pdf_pages(*request)
         except BaseException as exc:  # keep serving: the parent decides what is fatal
-            result = f"could not read the PDF: {_short(exc)}"
+            result = f"could not read the PDF: {short(exc)}"
         conn.send(result)
 
 
@@ -167,25 +154,29 @@ def _read_in_worker(path: str, timeout: float) -> PdfResult | str:
             return "the PDF reader crashed on this file"
 
 
-def extract_pdf_pages(path: Path, timeout: float) -> tuple[list[Section], tuple[int, ...]]:
-    """One Section per page with text, and the pages that need OCR; SkipFile if there is neither."""
+def extract_pdf_pages(path: Path, timeout: float) -> tuple[list[Section], tuple[int, ...], list[str]]:
+    """One Section per page with text, the pages that need OCR (scanned, or with a garbage text
+    layer) and notes for the user; SkipFile if there is none of them."""
     if os.environ.get(INPROCESS_ENV) == "1":
         result = read_pdf_pages(str(path))
     else:
         result = _read_in_worker(str(path), timeout)
     if isinstance(result, str):
         raise SkipFile(result)
-    found, scanned = result
-    if not found and not scanned:
+    found, scanned, garbage = result
+    if not found and not scanned and not garbage:
         raise SkipFile("the PDF has no text layer and no images")
-    return [Section(text, page=number, first_line=1) for number, text in found], tuple(scanned)
+    sections = [Section(text, page=number, first_line=1) for number, text in found]
+    notes = [garbage_note(garbage)] if garbage else []
+    return sections, tuple(sorted(scanned + [n for n, _reason in garbage])), notes
 
 
 def extract_pdf(path: Path, timeout: float) -> list[Section]:
     """One Section per page with text (no OCR); SkipFile if none has any."""
-    sections, _scanned = extract_pdf_pages(path, timeout)
+    sections, _ocr, notes = extract_pdf_pages(path, timeout)
     if not sections:
-        raise SkipFile("the PDF has no text layer (scanned); its pages need OCR")
+        raise SkipFile(f"{notes[0]}; OCR is turned off" if notes
+                       else "the PDF has no text layer (scanned); its pages need OCR")
     return sections
 
 

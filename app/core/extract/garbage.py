@@ -1,0 +1,82 @@
+"""Whether a page's text layer is language or garbage from a broken font encoding.
+
+A PDF whose fonts map glyphs to the wrong characters (no ToUnicode table, a scrambled custom
+encoding) gives "text" that is mojibake: control and private-use characters, or letters in an
+order no language has. Such a page is read by OCR instead, or left out with the reason; it must
+never reach the index, where it would match every junk query.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+
+__all__ = ["garbage_reason"]
+
+# Fewer visible characters than this and a page is too short to judge (a page number, a title).
+_MIN_CHARS = 40
+# Share of the visible characters that are controls, unassigned or replacement marks (a
+# private-use character counts half: math fonts put bracket pieces there).
+_MAX_BAD_SHARE = 0.15
+# Distinct Latin-script words, too many of them odd (see _odd_word_share): a substitution
+# cipher of letters ("LvrDmODiX NvkaOm"), which is what a scrambled font map gives.
+_SHORT_WORD = 3
+_LONG_WORD = 4
+_MIN_WORDS = 20
+_MAX_ODD_SHARE = 0.3
+# A font subset numbered in order of use and read without its map gives punctuation soup
+# ("!\"#$%&'"). Code and formulas reach 40 % symbols, with half their characters letters.
+_SYMBOLS = frozenset("!\"#$%&*+/<=>?@[\\]^_`{|}~")
+_MAX_SYMBOL_SHARE = 0.45
+_MIN_LETTER_SHARE = 0.35
+_VOWELS = frozenset("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿœąęįųāēīōūəı")
+# A Latin word, not a TeX control sequence ("\\PgSpm") or part of a longer token.
+_LATIN_WORD = re.compile(r"(?<![\\\w])[A-Za-zÀ-ÖØ-öø-ɏ]+(?!\w)")
+
+
+def _badness(c: str) -> float:
+    if c in "\ufffd\ufffe\uffff":
+        return 1.0
+    category = unicodedata.category(c)
+    if category == "Co":
+        return 0.5
+    return 1.0 if category in ("Cc", "Cn", "Cs") else 0.0
+
+
+def _case_flips(word: str) -> int:
+    """How often the case changes inside a word, not counting a capital first letter."""
+    flips = sum(1 for a, b in itertools.pairwise(word[1:]) if a.isupper() != b.isupper())
+    return flips + (word[0].islower() and word[1].isupper())
+
+
+def _odd_word_share(text: str) -> tuple[float, int]:
+    """Share of the distinct Latin words that no language writes, and how many there are.
+
+    Odd: a long word without a vowel ("xkcd" once, but not a page of them), or a word whose
+    case goes up and down more than names do ("DORoOE", "iOrwO"; but "LaTeX", "HeurBPP",
+    "getElementById"); words in capitals ("HTML", "XVII") need no vowels.
+    """
+    words = {w for w in _LATIN_WORD.findall(text) if len(w) >= _SHORT_WORD}
+    if not words:
+        return 0.0, 0
+    odd = sum(1 for word in words if _case_flips(word) * 3 > len(word) or (
+        len(word) >= _LONG_WORD and not word.isupper() and not set(word.lower()) & _VOWELS))
+    return odd / len(words), len(words)
+
+
+def garbage_reason(text: str) -> str | None:
+    """Why this page's text is not language, or None when it reads as text (or is too short)."""
+    visible = [c for c in text if not c.isspace()]
+    if len(visible) < _MIN_CHARS:
+        return None
+    if sum(_badness(c) for c in visible) >= _MAX_BAD_SHARE * len(visible):
+        return "its text layer is control characters, not words (a broken font encoding)"
+    symbols = sum(1 for c in visible if c in _SYMBOLS) / len(visible)
+    letters = sum(1 for c in visible if c.isalpha()) / len(visible)
+    if symbols > _MAX_SYMBOL_SHARE and letters < _MIN_LETTER_SHARE:
+        return "its text layer is symbols, not words (a broken font encoding)"
+    share, count = _odd_word_share(text)
+    if count >= _MIN_WORDS and share > _MAX_ODD_SHARE:
+        return "its text layer is not language (a broken font encoding)"
+    return None
