@@ -83,8 +83,8 @@ def _read(kind: str, path: Path, max_bytes: int, pdf_timeout: float) -> Extracti
     if kind == "pdf":
         from app.core.extract.pdf import extract_pdf_pages
 
-        sections, ocr = extract_pdf_pages(path, pdf_timeout)
-        return Extraction(kind, sections, ocr)
+        sections, ocr, notes = extract_pdf_pages(path, pdf_timeout)
+        return Extraction(kind, sections, ocr, notes)
     if kind == "image":
         from app.core.extract.images import check_image
 
@@ -201,6 +201,8 @@ def extract_parts(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout
     opts = OcrOptions(enabled=ocr, cache=ocr_cache, wait=ocr_wait, timeout=ocr_timeout)
     if scanned_members:
         result.members = [read_scanned_member(m, path, opts) for m in result.members]
+    if result.kind == "pdf" and result.ocr_pages and not ocr and not result.sections and result.notes:
+        raise SkipFile(f"{result.notes[0]}; OCR is turned off")  # a garbage text layer (pdf.py)
     if result.ocr_pages:
         result.sections = read_scanned(path, result.kind, result.sections, result.ocr_pages, opts)
     return result
