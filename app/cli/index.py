@@ -55,6 +55,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         lib.close()
     if live:
         print(file=sys.stderr)
+    if lib.notice:  # a damaged index was set aside and rebuilt by this run
+        print(f"sift: note: {safe_block(lib.notice)}", file=sys.stderr)
     for report in reports:
         _print_index_report(report)
     return 130 if reports[-1].cancelled else 0

@@ -50,6 +50,9 @@ def _search_here(args: argparse.Namespace, request: SearchRequest) -> SearchResp
                           modified_after=request.since)
         resp = lib.search(request.query, limit=request.limit, filters=filters,
                           rerank=request.rerank)
+        if lib.notice:  # a damaged index was set aside: what it held is back after indexing
+            print(f"sift: note: {lib.notice} Run sift index to read your folders again.",
+                  file=sys.stderr)
         if not had_light:
             # The model had to be loaded with torch; export it once so the next search does not.
             lib.embedder.export_queries()

@@ -29,13 +29,42 @@ class CatalogDamaged(KnownError):
 
 
 # Not "no such table": a reader may meet a catalog that the writer is still creating.
-DAMAGE_SIGNS = ("malformed", "file is not a database", "could not decode", "database corrupt")
+DAMAGE_SIGNS = ("malformed", "file is not a database", "could not decode", "database corrupt",
+                "contents were lost")
+
+
+WORDS_MAX = 80
 
 
 def last_words(detail: str) -> str:
-    """SQLite's conclusion ("database disk image is malformed"), not the page list before it."""
+    """SQLite's conclusion ("database disk image is malformed"), not the page list before it.
+
+    Shortened at a word, never inside one: "damaged (There is no way to make c)" told nothing.
+    """
     parts = [p.strip() for line in detail.splitlines() for p in line.split(";") if p.strip()]
-    return (parts[-1] if parts else "damaged")[:80]
+    words = parts[-1] if parts else "damaged"
+    if len(words) <= WORDS_MAX:
+        return words
+    cut = words[:WORDS_MAX - 1].rsplit(" ", 1)[0].rstrip(" ,:;-(")
+    return f"{cut}…"
+
+
+def is_bad_value(exc: BaseException) -> bool:
+    """Whether ``exc`` is a value read from the catalog that Sift can never have written there.
+
+    A flipped byte inside a row passes SQLite's page checks; it shows as text that is not
+    UTF-8, or as a passage id outside the ids a vector index can hold.
+    """
+    return isinstance(exc, (UnicodeDecodeError, OverflowError))
+
+
+def damage_words(exc: BaseException) -> str:
+    """What a damaged catalog's read said, as the reason recorded and shown."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "stored text is not UTF-8"
+    if isinstance(exc, OverflowError):
+        return "a stored passage number is out of range"
+    return str(exc)
 
 
 def is_disk_full(exc: BaseException) -> bool:

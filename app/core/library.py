@@ -16,7 +16,13 @@ from app.core.control import Control
 from app.core.encoders.embedder import Embedder
 from app.core.encoders.reranker import Reranker
 from app.core.extract.ocr.languages import apply_ocr_languages
-from app.core.failures import CatalogDamaged, is_damage, known_failure
+from app.core.failures import (
+    CatalogDamaged,
+    damage_words,
+    is_bad_value,
+    is_damage,
+    known_failure,
+)
 from app.core.host import datalock
 from app.core.host.paths import AppPaths
 from app.core.indexing.folders import FolderChanges, FolderSet, counts_by_folder, uncovered_below
@@ -152,10 +158,10 @@ class Library:
             self._set_aside(folder, reason)
         try:
             return self._make_store(folder)
-        except sqlite3.DatabaseError as exc:
-            if reason or not is_damage(exc):
+        except (sqlite3.DatabaseError, UnicodeDecodeError, OverflowError) as exc:
+            if reason or not (is_damage(exc) or is_bad_value(exc)):
                 raise
-            self._set_aside(folder, str(exc))
+            self._set_aside(folder, damage_words(exc))
             return self._make_store(folder)
 
     def _set_aside(self, folder: Path, reason: str) -> None:
@@ -210,16 +216,27 @@ class Library:
         self.hold_writer_lock(wait=True)
         self.control.reset()
         try:
-            report = self.indexer().index_folders(targets, on_progress,
-                                                  forget_others=not folders)
-        except (sqlite3.Error, OSError) as exc:
-            known = known_failure(exc)
-            if known is None:
-                raise
-            raise known from exc
+            report = self._index_once(targets, on_progress, forget_others=not folders)
+        except CatalogDamaged as exc:
+            # Found by a read (damage a page check cannot see): set aside now and indexed
+            # again from the files, so this run ends with a whole index and says so.
+            catalog_health.mark_damaged(self.index_folder, exc.detail)
+            self.reopen()
+            report = self._index_once(targets, on_progress, forget_others=not folders)
         if not report.cancelled:
             self._drop_old_models()
         return report
+
+    def _index_once(self, targets: list[str], on_progress: ProgressFn | None, *,
+                    forget_others: bool) -> IndexReport:
+        try:
+            return self.indexer().index_folders(targets, on_progress, forget_others=forget_others)
+        except (sqlite3.Error, OSError, UnicodeDecodeError, OverflowError) as exc:
+            known = known_failure(exc) or (CatalogDamaged(damage_words(exc))
+                                           if is_bad_value(exc) else None)
+            if known is None:
+                raise
+            raise known from exc
 
     def _drop_old_models(self) -> None:
         """Once this model's index is complete, indexes of earlier models are only clutter."""
@@ -252,12 +269,19 @@ class Library:
                 return self.searcher().search(
                     query, limit=limit or self.settings.results, filters=filters,
                     rerank=self.settings.rerank if rerank is None else rerank)
-        except sqlite3.DatabaseError as exc:
-            if not is_damage(exc):
-                raise
-            # Damage a quick check cannot see (text that is not UTF-8): set aside at next open.
-            catalog_health.mark_damaged(self.index_folder, str(exc))
-            raise CatalogDamaged(str(exc)) from exc
+        except (sqlite3.DatabaseError, UnicodeDecodeError, OverflowError) as exc:
+            self._damage_found(exc)
+            raise
+
+    def _damage_found(self, exc: BaseException) -> None:
+        """A read tripped on damage a page check cannot see: set aside at the next open.
+
+        Raises CatalogDamaged (the user's words) when it is damage; returns when it is not.
+        """
+        if not (is_damage(exc) or is_bad_value(exc)):
+            return
+        catalog_health.mark_damaged(self.index_folder, damage_words(exc))
+        raise CatalogDamaged(damage_words(exc)) from exc
 
     # -- status ---------------------------------------------------------------------------
     def stats(self) -> Stats:
@@ -292,9 +316,13 @@ class Library:
             return default
         try:
             return fn(cat)
-        except sqlite3.OperationalError:
-            # The writer is creating a brand-new catalog: nothing to show yet.
-            return default
+        except (sqlite3.DatabaseError, UnicodeDecodeError, OverflowError) as exc:
+            self._damage_found(exc)
+            if not isinstance(exc, sqlite3.OperationalError):
+                raise
+            if "no such table" in str(exc) and catalog_health.emptied(self.index_folder):
+                self._damage_found(sqlite3.DatabaseError(catalog_health.EMPTIED))
+            return default  # the writer is creating a brand-new catalog: nothing to show yet
         finally:
             cat.close()
 

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_FILE = "vectors.usearch"
 MARKER = "catalog.damaged"  # written when a read finds damage; the next open sets it aside
+EMPTIED = "the catalog file is empty: its contents were lost"
 
 
 def damage(folder: Path) -> str | None:
@@ -41,11 +42,17 @@ def damage(folder: Path) -> str | None:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
         try:
             rows = conn.execute("PRAGMA quick_check").fetchall()
+            tables = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()[0]
         finally:
             conn.close()
     except sqlite3.OperationalError as exc:
-        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
-            return None  # another process writes it: busy, not damaged
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text or "unable to open" in text:
+            # Another process writes it (busy, not damaged), or the folder is read-only or
+            # unreachable: opening it says so in its own words.
+            return None
         return str(exc)
     except sqlite3.DatabaseError as exc:
         return str(exc)
@@ -53,7 +60,19 @@ def damage(folder: Path) -> str | None:
         return None  # unreadable for now (permissions, a share): opening reports it
     if rows != [("ok",)]:
         return "; ".join(str(r[0]) for r in rows[:3])
+    if not tables and emptied(folder):
+        return EMPTIED
     return None
+
+
+def emptied(folder: Path) -> bool:
+    """Whether a catalog without tables lost them, rather than being created right now.
+
+    Emptied (a 0-byte file), or its commits lived only in a write-ahead log whose header was
+    lost: SQLite then reads an empty database. A catalog being created by the writer has no
+    vector file yet (a set-aside one loses it too), so it is never taken for this.
+    """
+    return (folder / VECTORS_FILE).exists()
 
 
 def mark_damaged(folder: Path, reason: str) -> None:

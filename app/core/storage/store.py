@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +149,8 @@ def describe_index(folder: Path) -> dict[str, str]:
         return {}
     try:
         return {k: v for k, v in cat.conn.execute("SELECT key, value FROM meta")}
+    except (sqlite3.Error, UnicodeDecodeError):  # being created, or damaged: opening tells which
+        return {}
     finally:
         cat.close()
 
