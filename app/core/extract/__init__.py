@@ -9,9 +9,9 @@ Two stages, so that OCR never holds up the rest of indexing:
   low-priority worker process with a time limit per page, cached by content hash; its sections
   (page numbers kept) are cleaned the same way. ``merge_pages`` puts both in page order.
 
-``extract(path)`` serves callers without stages of their own: cached OCR text is used, a few
-scanned pages of a text PDF are read at once, and scans and images are read in the background
-(ocr_queue.py) while the call skips them with a reason until a later scan.
+``extract(path)`` serves callers without stages of their own: cached OCR text is used, and pages
+not in the cache are read in the background (ocr/queue.py): a text PDF's text pages come back at
+once, a scan or an image is skipped with a reason, until a later look finds the OCR'd text.
 
 May import: storage, encoders, host and the loose modules; nothing that indexes or searches.
 """
@@ -51,6 +51,9 @@ class Extraction:
     ocr_pages: tuple[int, ...] = ()
     notes: list[str] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
+    # Pages (of this file, or of a member) that background OCR still reads: the file is found by
+    # its other text now, and is read again when they are done.
+    ocr_waiting: tuple[int, ...] = ()
 
 
 def _size_text(size: int) -> str:
@@ -100,6 +103,15 @@ def _read(kind: str, path: Path, max_bytes: int, pdf_timeout: float) -> Extracti
 
         sections, members = extract_eml(path, max_bytes)
         return Extraction(kind, sections, members=members)
+    from app.core.extract.limited import LIMITED_KINDS, extract_limited
+
+    if kind in LIMITED_KINDS:  # hostile input can make these slow or greedy: under limits
+        return extract_limited(kind, path, max_bytes, pdf_timeout)
+    return read_format(kind, path, max_bytes)
+
+
+def read_format(kind: str, path: Path, max_bytes: int) -> Extraction:
+    """Read a format that needs neither the PDF reader nor OCR, in this process."""
     if kind in ("xlsx", "ods", "csv"):
         from app.core.extract.sheets import extract_sheet
 
@@ -174,10 +186,9 @@ def extract(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout: floa
     """The text of a file as Sections; SkipFile with the reason if there is none (yet).
 
     Pages that need OCR come from the cache (``ocr_cache``, default: Sift's cache folder). If
-    they are not there, ``ocr_wait`` reads them now; otherwise a text PDF with a few scanned
-    pages has them read now, and a scan or an image is queued for OCR in the background and
-    skipped with a reason until a later scan finds its text in the cache. An indexer with
-    stages of its own uses extract_file() and ocr.ocr_pages() instead.
+    they are not there, ``ocr_wait`` reads them now; otherwise they are queued for OCR in the
+    background, and a text PDF returns its text pages (a scan or an image is skipped with a
+    reason) until a later look finds the OCR'd text in the cache.
     """
     return extract_parts(path, max_bytes=max_bytes, pdf_timeout=pdf_timeout, ocr=ocr,
                          ocr_wait=ocr_wait, ocr_timeout=ocr_timeout, ocr_cache=ocr_cache).sections
@@ -201,18 +212,23 @@ def extract_parts(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout
     opts = OcrOptions(enabled=ocr, cache=ocr_cache, wait=ocr_wait, timeout=ocr_timeout)
     if scanned_members:
         result.members = [read_scanned_member(m, path, opts) for m in result.members]
+        if any(m.sections and m.reason for m in result.members):
+            result.ocr_waiting = (0,)  # a member's pages: the mail is read again for them
     if result.kind == "pdf" and result.ocr_pages and not ocr and not result.sections and result.notes:
         raise SkipFile(f"{result.notes[0]}; OCR is turned off")  # a garbage text layer (pdf.py)
     if result.ocr_pages:
-        result.sections = read_scanned(path, result.kind, result.sections, result.ocr_pages, opts)
+        result.sections, waiting = read_scanned(path, result.kind, result.sections,
+                                                result.ocr_pages, opts)
+        result.ocr_waiting = waiting or result.ocr_waiting
     return result
 
 
 def shutdown() -> None:
-    """Stop background OCR and the PDF and OCR worker processes; call once at app exit."""
+    """Stop background OCR and the PDF, OCR and reader worker processes; call once at app exit."""
     import sys
 
-    for name in ("app.core.extract.ocr.queue", "app.core.extract.pdf", "app.core.extract.ocr.pages"):
+    for name in ("app.core.extract.ocr.queue", "app.core.extract.pdf", "app.core.extract.ocr.pages",
+                 "app.core.extract.limited"):
         module = sys.modules.get(name)
         if module is not None:
             module.shutdown()

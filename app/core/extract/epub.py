@@ -100,8 +100,10 @@ def extract_epub(path: Path, max_bytes: int) -> list[Section]:
         for idref in spine:
             if idref not in manifest:
                 continue
-            href, media, _props = manifest[idref]
-            if "html" not in media:
+            href, media, props = manifest[idref]
+            # The navigation document is the table of contents, not a chapter: counted, it
+            # numbered every chapter one too high.
+            if "html" not in media or "nav" in props.split():
                 continue
             try:
                 text = visible_text(read_member(zf, href))

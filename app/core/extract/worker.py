@@ -1,7 +1,8 @@
 """A spawned helper process answering requests over a pipe, killable when a request hangs.
 
-The PDF reader and OCR each run in one: a library that hangs or crashes on one bad file takes
-down only its worker, which is started again for the next file.
+The PDF reader, OCR and the other readers of hostile formats (limited.py) each run in one: a
+library that hangs, crashes or swells on one bad file takes down only its worker, which is
+started again for the next file. A worker may be given a ceiling on its memory.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ STARTUP_TIMEOUT_S = 60.0  # a cold start imports the parsing or OCR libraries
 class WorkerProcess:
     """One spawned process running ``serve(conn)``, which answers "ready" first, then requests."""
 
-    def __init__(self, serve: Callable[[Connection], None], name: str) -> None:
+    def __init__(self, serve: Callable[[Connection], None], name: str, *,
+                 memory_limit: int | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.process: BaseProcess = ctx.Process(target=serve, args=(child,), name=name, daemon=True)
+        target, args = (serve, (child,)) if memory_limit is None \
+            else (_serve_limited, (serve, memory_limit, child))
+        self.process: BaseProcess = ctx.Process(target=target, args=args, name=name, daemon=True)
         self.process.start()
         child.close()
         try:
@@ -50,3 +54,16 @@ class WorkerProcess:
             self.process.kill()
         self.process.join(5.0)
         self.conn.close()
+
+
+def _serve_limited(serve: Callable[[Connection], None], limit: int, conn: Connection) -> None:
+    """``serve`` with its address space capped: a request past it fails with MemoryError."""
+    try:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or hard > limit:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # Windows, or a system that refuses the cap
+        pass
+    serve(conn)

@@ -167,6 +167,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: 
         return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(builtins, "open", deny)
+    monkeypatch.setenv("SIFT_EXTRACT_INPROCESS", "1")  # the denial is patched into this process
     assert skip_reason(path) == "permission denied"
 
 

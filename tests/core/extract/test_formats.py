@@ -147,7 +147,9 @@ def test_rtf_that_is_not_rtf(tmp_path: Path) -> None:
 def _epub(path: Path, chapters: list[tuple[str, str]], *, drm: bool = False) -> Path:
     items = "".join(f'<item id="c{i}" href="text/c{i}.xhtml" media-type="application/xhtml+xml"/>'
                     for i in range(len(chapters)))
-    spine = "".join(f'<itemref idref="c{i}"/>' for i in range(len(chapters)))
+    # The navigation document first in the spine, as EPUB 3 tools often write it.
+    spine = '<itemref idref="nav"/>' + "".join(f'<itemref idref="c{i}"/>'
+                                                for i in range(len(chapters)))
     nav_links = "".join(f'<li><a href="text/c{i}.xhtml#top">{title}</a></li>'
                         for i, (title, _) in enumerate(chapters))
     members: dict[str, bytes | str] = {
