@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Backend decisions and model exports belong to the computer (the user's cache folder): a test
+# run keeps its own, never touching the user's, and the apps it starts inherit it.
+os.environ.setdefault("SIFT_MACHINE_CACHE", tempfile.mkdtemp(prefix="sift-test-machine-cache-"))
 
 
 @pytest.fixture(scope="session")

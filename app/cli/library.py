@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,4 +15,7 @@ def open_library(args: argparse.Namespace) -> Library:
     from app.core.host.paths import resolve_paths
     from app.core.library import Library
 
-    return Library(resolve_paths(args.data_dir))
+    lib = Library(resolve_paths(args.data_dir))
+    # The first use on a computer measures the backends for about a minute: said, not silent.
+    lib.embedder.on_first_check = lambda text: print(f"sift: {text}", file=sys.stderr, flush=True)
+    return lib

@@ -51,8 +51,8 @@ class Library:
                  embedder: Embedder | None = None, reranker: Reranker | None = None) -> None:
         self.paths = paths.ensure()
         self.settings = settings if settings is not None else load_settings(paths.settings_file)
-        self.embedder = embedder or Embedder(self.settings.model, backend=self.settings.backend,
-                                             cache_dir=self.paths.cache_dir)
+        # Backend decisions and exports live in the user's cache: the computer's, for every data folder.
+        self.embedder = embedder or Embedder(self.settings.model, backend=self.settings.backend)
         self._reranker = reranker
         self.control = Control()
         self._store: IndexStore | None = None
@@ -282,6 +282,11 @@ class Library:
             return
         catalog_health.mark_damaged(self.index_folder, damage_words(exc))
         raise CatalogDamaged(damage_words(exc)) from exc
+
+    def similar(self, path: str, *, limit: int | None = None, part: str = "") -> SearchResponse:
+        """More like this: the files closest in meaning to one file, without it and its copies."""
+        with self.embedder.searching():
+            return self.searcher().similar(path, limit=limit or self.settings.results, part=part)
 
     # -- status ---------------------------------------------------------------------------
     def stats(self) -> Stats:

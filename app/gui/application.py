@@ -184,6 +184,7 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     loader.ready.connect(window.attach_engine)
     loader.ready.connect(lambda *_: clock.mark("engine started"))
     loader.waiting.connect(lambda text: _wait_for_other(window, text))
+    loader.first_check.connect(lambda text: _first_check(window, text))
     loader.handed_over.connect(lambda pid: _hand_over(window, pid, paths.data_dir))
     window.controller.show_requested.connect(lambda: bring_to_front(window))
     window.controller.engine_ready.connect(lambda *_: clock.mark("model loaded"))
@@ -220,6 +221,14 @@ def _wait_for_other(window: Any, text: str) -> None:
     else:
         window.indexing_bar.show_busy("Loading the model…")
         window.messages.info("The other Sift has ended: this window indexes and searches now.")
+
+
+def _first_check(window: Any, text: str) -> None:
+    """The first launch on this computer measures the backends: say what the wait is, and that it is once."""
+    print(f"sift: {text}", file=sys.stderr, flush=True)
+    window.status.set_model_checking(text)
+    if window.indexing_bar.headline.text().startswith("Loading"):  # not while it counts files
+        window.indexing_bar.show_busy(f"Loading the model. {text}")
 
 
 def _hand_over(window: Any, pid: int, data_dir: Any) -> None:

@@ -130,6 +130,11 @@ class StatusBar(QStatusBar):
     def set_model_loading(self, name: str) -> None:
         self.model_label.setText(f"Loading {model_label(name)}…")
 
+    def set_model_checking(self, text: str) -> None:
+        """The one-time backend check runs: the label says it briefly, its tip says all of it."""
+        self.model_label.setText("Choosing the backend (once)…")
+        self.model_label.setToolTip(text)
+
     def set_model(self, info: Any) -> None:
         self.model_label.setText(f"{model_label(info.name)} · {info.backend}")
         self.model_label.setToolTip(

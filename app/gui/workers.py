@@ -208,6 +208,7 @@ class EngineLoader(QObject):
     failed = Signal(object)             # the exception
     waiting = Signal(str)               # another Sift indexes this data folder: why ('' when it ended)
     handed_over = Signal(int)           # another Sift's window showed itself instead: its process id
+    first_check = Signal(str)           # the one-time backend check of this computer starts: what to say
 
     def __init__(self, paths: Any, events: ServiceEvents, *, watch: bool = True,
                  parent: QObject | None = None) -> None:
@@ -227,6 +228,7 @@ class EngineLoader(QObject):
             from app.core.library import Library
 
             library = Library(self._paths)
+            library.embedder.on_first_check = lambda text: self._safe_emit(self.first_check, text)
             self._safe_emit(self.library_ready, library)
             from app.core.service.index_service import IndexService
 

@@ -176,6 +176,13 @@ def _await_engine(window: Any, _arg: str) -> None:
     _wait_for(lambda: window.controller.ready)
 
 
+@action("await-model")
+def _await_model(window: Any, _arg: str) -> None:
+    """Go on once the status bar names the model and its backend (loaded, checked if need be)."""
+    _wait_for(lambda: " · " in window.status.model_label.text(), seconds=300)
+    print(f"MODEL {window.status.model_label.text()}", flush=True)
+
+
 @action("touch")
 def _touch(_window: Any, path: str) -> None:
     """A cue for another process: this step was reached."""

@@ -38,8 +38,7 @@ class EmbedderInfo:
 class Embedder:
     """One shared bi-encoder. Thread-safe: encoding is serialised by a lock, one batch at a time.
 
-    Loading is lazy (first use) because importing torch and sentence-transformers takes seconds;
-    importing this module imports neither.
+    Loading is lazy (first use): importing torch and sentence-transformers takes seconds.
     """
 
     def __init__(self, model: str, *, backend: str = "auto", batch_size: int = 16,
@@ -71,6 +70,7 @@ class Embedder:
         self._facts: ModelFacts | None = None
         self._facts_read = False
         self._loader: threading.Thread | None = None
+        self.on_first_check: Callable[[str], None] | None = None  # told: the one-time check starts
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -90,11 +90,11 @@ class Embedder:
 
     @property
     def cache_dir(self) -> Path:
-        """Where backend decisions and exported models are kept."""
+        """Where backend decisions and exported models are kept: the computer's, not a data folder's."""
         if self._cache_dir is None:
-            from app.core.host.paths import resolve_paths
+            from app.core.encoders.backends.cache import machine_cache_dir
 
-            self._cache_dir = resolve_paths().cache_dir
+            self._cache_dir = machine_cache_dir()
         return self._cache_dir / "encoders"
 
     def load(self) -> EmbedderInfo:
@@ -157,7 +157,7 @@ class Embedder:
         quiet_hf_logging()
         from app.core.encoders import backends
 
-        choice = backends.load(self.source, self.backend_choice, self.cache_dir)
+        choice = backends.load(self.source, self.backend_choice, self.cache_dir, self.on_first_check)
         self._runner = choice.runner
         self._chunk_tokenizer = _chunking_copy(choice.runner)
         self._info = EmbedderInfo(

@@ -447,3 +447,42 @@ def test_quantizing_with_nncf_sends_and_writes_nothing_outside_sift(tmp_path: Pa
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "MagicMock"  # NNCF's own no-op stand-in
     assert list(home.iterdir()) == []
+
+
+def test_a_second_data_folder_finds_the_decision_in_the_user_cache(
+        tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check runs once per computer and model, not once per data folder, and says so."""
+    from app.core.encoders.backends import cache
+    from app.core.host.paths import resolve_paths
+    from app.core.library import Library
+    from app.core.settings import Settings
+
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "user-cache"))
+    settings = Settings(model=str(tiny_model), backend="auto", rerank=False)
+    heard: list[str] = []
+
+    def loaded(data_dir: str) -> Any:
+        lib = Library(resolve_paths(tmp_path / data_dir), settings)
+        lib.embedder.on_first_check = heard.append
+        try:
+            return lib.embedder.info
+        finally:
+            lib.close()
+
+    first = loaded("data-1")
+    assert len(heard) == 1 and "once per computer and model" in heard[0]
+    assert (tmp_path / "user-cache" / "encoders" / "decisions.json").exists()
+    assert not (tmp_path / "data-1" / "cache" / "encoders").exists()
+
+    def no_check(*args: Any) -> Any:
+        raise AssertionError("a second data folder should find the decision in the user cache")
+
+    with monkeypatch.context() as m:
+        m.setattr(choice, "decide", no_check)
+        second = loaded("data-2")
+    assert second.backend_id == first.backend_id and "[remembered from" in second.reason
+    assert len(heard) == 1  # nothing to tell: no check ran
+    # The same data folder on another computer (other CPU facts) is checked there again.
+    monkeypatch.setattr(cache, "machine_key", lambda: {"cpu": "another computer"})
+    loaded("data-1")
+    assert len(heard) == 2

@@ -1,10 +1,16 @@
-"""Remembering backend decisions per model, machine and library versions, so later starts skip the check."""
+"""Remembering backend decisions per model, machine and library versions, so later starts skip the check.
+
+The decision is the computer's, not a data folder's: it is kept in the user's cache folder
+(platformdirs), where every data folder of this user finds it, and keyed by the machine's facts
+(hardware.machine_key), so a data folder carried to another computer is checked there again.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,20 @@ log = logging.getLogger(__name__)
 DECISIONS_FILE = "decisions.json"
 MAX_ENTRIES = 32
 CACHE_VERSION = 8  # bump when the way of deciding changes: old decisions are then redone
+# Overrides the user's cache folder for decisions and exported models (tests, portable installs).
+CACHE_ENV = "SIFT_MACHINE_CACHE"
+
+
+def machine_cache_dir() -> Path:
+    """The user's cache folder for what belongs to this computer: backend decisions, exports."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    import platformdirs
+
+    from app import APP_NAME
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 def model_fingerprint(source: ModelSource) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,8 +105,18 @@ def auto_order(native_bf16: bool) -> list[str]:
 MARGIN = 1.10
 
 
-def load(source: ModelSource, wanted: str, cache_dir: Path | None) -> Choice:
-    """Load the model the way the settings and this machine call for (decision cached)."""
+def first_check_notice(name: str) -> str:
+    """What a user is told while the one-time check runs (the window's status bar, the CLI)."""
+    return (f"Choosing the fastest way to run {name} on this computer: a check of about a minute, "
+            "done once per computer and model. Search by words works meanwhile.")
+
+
+def load(source: ModelSource, wanted: str, cache_dir: Path | None,
+         announce: Callable[[str], None] | None = None) -> Choice:
+    """Load the model the way the settings and this machine call for (decision cached).
+
+    ``announce`` hears ``first_check_notice`` when there is no decision yet and a check runs.
+    """
     wanted = normalise(wanted)
     cache = DecisionCache(cache_dir) if cache_dir is not None else None
     key = DecisionCache.key(source, wanted) if cache is not None else ""
@@ -117,6 +128,8 @@ def load(source: ModelSource, wanted: str, cache_dir: Path | None) -> Choice:
         except Exception as exc:  # missing export, broken library: decide again
             log.warning("remembered backend %s failed to load (%s); checking again",
                         entry["backend"], exc)
+    if announce is not None and wanted != "torch-float32":
+        announce(first_check_notice(source.name))
     model = load_sentence_transformer(source)
     choice, checked = decide(model, wanted, cache.export_dir(source) if cache else None)
     if cache is not None and checked:
