@@ -1,14 +1,14 @@
 """OCR speed and accuracy on rendered pages of known text, and reading a mixed folder with OCR
 as a later stage versus inline.
 
-    .venv/bin/python -m tests.benchmarks.ocr [--pages 3] [--files 16]
+    .venv/bin/python -m tests.benchmarks.ocr [--pages 3] [--images] [--files 16]
 
 Prints pages per second, CPU seconds per page and word error rate (WER: word-level edit
 distance over the number of reference words) for scanned Letter pages of English and of German
 (with ä, ö, ü and ß), read by the bundled engine and, where it is installed with the language
-packs, by Tesseract; then reads a mixed folder (text files, text-layer PDFs, scanned PDFs,
-images): how soon every text file is readable when OCR waits for a later stage, and when it
-runs inline.
+packs, by Tesseract; with --images, a screenshot and a phone photo of a page; then reads a
+mixed folder (text files, text-layer PDFs, scanned PDFs, images): how soon every text file is
+readable when OCR waits for a later stage, and when it runs inline.
 """
 
 from __future__ import annotations
@@ -131,6 +131,58 @@ def _one_engine(label: str, language: str, engine: EngineChoice, refs: list[str]
           f"{', '.join(f'{r:.3f}' for r in rates)}")
 
 
+def screenshot(path: Path, lines: list[str]) -> None:
+    """A 1920 × 1080 window of 15 px sans-serif text (a screenshot of a document or a chat)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (1920, 1080), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype("DejaVuSans.ttf", 15)
+    draw.rectangle((0, 0, 1920, 40), fill=(60, 64, 72))  # a title bar
+    for i, line in enumerate(lines):
+        draw.text((120, 80 + i * 30), line, fill=(30, 30, 30), font=font)
+    image.save(path)
+
+
+def photo(path: Path, lines: list[str]) -> None:
+    """A 12-megapixel phone photo of a printed page: grey paper, a slight tilt, blur, noise, JPEG."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    page = Image.new("L", (2550, 3300), 235)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype("DejaVuSerif.ttf", 46)
+    for i, line in enumerate(lines):
+        draw.text((300, 300 + i * 74), line, fill=20, font=font)
+    page = page.rotate(1.5, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=120)
+    canvas = Image.new("L", (3024, 4032), 90)  # the table around the page
+    canvas.paste(page.resize((2700, 3494)), (162, 269))
+    canvas = canvas.filter(ImageFilter.GaussianBlur(1.2))
+    noisy = np.asarray(canvas, dtype=np.float32) + np.random.default_rng(5).normal(0, 6, (4032, 3024))
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).convert("RGB").save(path, quality=85)
+
+
+def bench_images(tmp: Path) -> None:
+    """A screenshot and a phone photo: WER and CPU seconds for each engine."""
+    from app.core.extract.ocr.engines import BUNDLED_ENGINE, EngineChoice, choose
+    from app.core.extract.ocr.pages import shutdown
+
+    rng = random.Random(11)
+    shot_lines, photo_lines = page_lines(rng, lines=30), page_lines(rng)
+    screenshot(tmp / "screenshot.png", shot_lines)
+    photo(tmp / "photo.jpg", photo_lines)
+    engines = [("bundled (RapidOCR)", EngineChoice("rapidocr", BUNDLED_ENGINE))]
+    tesseract = choose(["eng", "deu"])
+    if tesseract.name == "tesseract":
+        engines.append((f"Tesseract ({tesseract.key.split('/')[0]})", replace(tesseract, languages=("eng",))))
+    print("A screenshot (1920 × 1080, 15 px text) and a phone photo of a page (3024 × 4032 JPEG):")
+    for label, engine in engines:
+        for kind, path, lines in (("screenshot", tmp / "screenshot.png", shot_lines),
+                                  ("photo", tmp / "photo.jpg", photo_lines)):
+            _one_engine(label, kind, engine, ["\n".join(lines)], [path])
+        shutdown()
+
+
 def mixed_folder(root: Path, files: int) -> None:
     from tests.pdf_samples import make_pdf, text_image
 
@@ -196,10 +248,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=3)
     parser.add_argument("--files", type=int, default=0, help="also index a mixed folder of this many files")
+    parser.add_argument("--images", action="store_true", help="also a screenshot and a phone photo")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sift-ocr-bench-") as tmp:
         os.environ["SIFT_DATA_DIR"] = str(Path(tmp) / "data")  # nothing written outside tmp
-        bench_pages(Path(tmp), args.pages)
+        if args.pages:
+            bench_pages(Path(tmp), args.pages)
+        if args.images:
+            bench_images(Path(tmp))
         if args.files:
             bench_stages(Path(tmp), args.files)
 

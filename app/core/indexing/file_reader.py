@@ -14,6 +14,7 @@ from app.core.errors import Cancelled, SkipFile
 from app.core.extract import extract_parts
 from app.core.extract.chunking import chunk_sections
 from app.core.extract.kinds import kind_of
+from app.core.extract.ocr.scans import waiting_reason
 from app.core.hashing import file_digest
 from app.core.records import Chunk, Member, ScannedFile
 from app.core.settings import Settings
@@ -142,7 +143,11 @@ class FileReader:
                           reason=f"could not read the file ({first})")
         if not chunks:
             return FileOp("skip", scanned, hash=digest, reason="no text found")
-        return FileOp("index", scanned, hash=digest, chunks=chunks, members=members)
+        # Found by its text now; the reason has it read again when OCR has its other pages.
+        waiting = waiting_reason(tuple(p for p in found.ocr_waiting if p)) \
+            if found.ocr_waiting else ""
+        return FileOp("index", scanned, hash=digest, chunks=chunks, members=members,
+                      reason=waiting)
 
 
 def _same_reading(gone: list[FileState] | None, path: str) -> FileState | None:

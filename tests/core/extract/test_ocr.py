@@ -12,6 +12,7 @@ from app.core.extract import extract, extract_file
 from app.core.extract.ocr import pages as ocr_module
 from app.core.extract.ocr import queue as ocr_queue
 from app.core.extract.ocr.pages import missing_engine, ocr_pages
+from tests.fake_tesseract import fake_tesseract, needs_posix_shell
 from tests.pdf_samples import make_scanned_pdf, text_image
 
 pytestmark = pytest.mark.skipif(missing_engine() is not None, reason="OCR engine not installed")
@@ -47,7 +48,20 @@ def test_mixed_pdf_gets_ocr_only_for_pages_without_text(tmp_path: Path) -> None:
     stage1 = extract_file(path)
     assert [s.page for s in stage1.sections] == [1, 3]
     assert stage1.ocr_pages == (2,)
-    sections = extract(path, ocr_cache=tmp_path / "cache")  # one scanned page: read at once
+    assert [s.page for s in extract(path, ocr_wait=True, ocr_cache=tmp_path / "cache")] == [1, 2, 3]
+
+
+def test_a_figure_page_is_read_in_the_background_and_joins_with_its_page_number(
+        tmp_path: Path) -> None:
+    from tests.polling import eventually
+
+    path = make_scanned_pdf(tmp_path / "paper.pdf", ["Typed cover letter about the garden",
+                                                      SCAN_LINES, "Typed appendix"])
+    # The text pages at once: the scanned page does not hold up the file.
+    assert [s.page for s in extract(path, ocr_cache=tmp_path / "cache")] == [1, 3]
+    assert ocr_queue.waiting() == 1
+    assert eventually(lambda: ocr_queue.waiting() == 0, timeout=240)
+    sections = extract(path, ocr_cache=tmp_path / "cache")
     assert [s.page for s in sections] == [1, 2, 3]
     assert _letters(SCAN_LINES[0]) in _letters(sections[1].text)
 
@@ -123,3 +137,101 @@ def test_a_page_that_failed_is_not_retried_at_every_scan(
     monkeypatch.delenv(ocr_module.TEST_DELAY_ENV)
     again = ocr_pages(path, [1], cache_dir=tmp_path / "cache")
     assert again.failed == first.failed and again.sections == []
+
+
+def test_a_second_scan_is_read_before_a_long_one_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    long_scan, short_scan = tmp_path / "book.pdf", tmp_path / "receipt.png"
+    long_scan.write_bytes(b"a long scan")
+    short_scan.write_bytes(b"a photo")
+    read: list[tuple[str, int]] = []
+    first_page = threading.Event()
+    go_on = threading.Event()
+
+    def read_pages(path: Path, pages: list[int], **_: object) -> None:
+        read.append((path.name, *pages))
+        if len(read) == 1:  # the long scan's first page is being read when the photo comes
+            first_page.set()
+            go_on.wait(10)
+
+    monkeypatch.setattr(ocr_module, "ocr_pages", read_pages)
+    told: list[str] = []
+    both = threading.Event()
+
+    def listener(path: Path) -> None:
+        told.append(path.name)
+        if len(told) == 2:
+            both.set()
+
+    ocr_queue.add_listener(listener)
+    try:
+        ocr_queue.schedule(long_scan, range(1, 31), tmp_path / "cache", 1.0)
+        assert first_page.wait(10)
+        ocr_queue.schedule(short_scan, [1], tmp_path / "cache", 1.0)
+        go_on.set()
+        assert both.wait(10)
+    finally:
+        ocr_queue.remove_listener(listener)
+    assert told == ["receipt.png", "book.pdf"]  # the photo did not wait for 29 pages
+    assert read[:3] == [("book.pdf", 1), ("receipt.png", 1), ("book.pdf", 2)]
+    assert len(read) == 31
+
+
+@needs_posix_shell
+def test_ocr_stopped_midway_resumes_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.extract.ocr.engines import EngineChoice
+
+    fake = EngineChoice("tesseract", "fake/eng", ("eng",),
+                        str(fake_tesseract(tmp_path / "bin", ("eng",), "Zauberwort")))
+    path = make_scanned_pdf(tmp_path / "scan.pdf", [SCAN_LINES, SCAN_LINES, SCAN_LINES])
+    asked = []
+
+    def cancelled() -> bool:  # Quit while the third page is next
+        asked.append(1)
+        return len(asked) == 3
+
+    with pytest.raises(Cancelled):
+        ocr_pages(path, [1, 2, 3], cache_dir=tmp_path / "cache", engine=fake, cancelled=cancelled)
+    # Were a page read again it would now time out: the two pages read come from the cache.
+    monkeypatch.setenv(ocr_module.TEST_DELAY_ENV, "5")
+    again = ocr_pages(path, [1, 2, 3], cache_dir=tmp_path / "cache", engine=fake,
+                      timeout_per_page=0.5)
+    assert [s.page for s in again.sections] == [1, 2]
+    assert list(again.failed) == [3]
+
+
+def _benchmark_page(tmp_path: Path) -> tuple[Path, str]:
+    """The first English page of tests/benchmarks/ocr.py: 30 lines of 11 pt text at 300 dpi."""
+    import random
+
+    from tests.benchmarks.ocr import page_lines, scanned_page_pdf
+
+    lines = page_lines(random.Random(7))
+    path = tmp_path / "page.pdf"
+    scanned_page_pdf(path, lines, dpi=300)
+    return path, "\n".join(lines)
+
+
+def test_the_bundled_engine_reads_a_benchmark_page_word_for_word(tmp_path: Path) -> None:
+    from app.core.extract.ocr.engines import BUNDLED_ENGINE, EngineChoice
+    from tests.benchmarks.ocr import wer
+
+    path, reference = _benchmark_page(tmp_path)
+    [section] = ocr_pages(path, [1], engine=EngineChoice("rapidocr", BUNDLED_ENGINE)).sections
+    assert wer(reference, section.text) <= 0.02
+
+
+def test_tesseract_reads_a_benchmark_page_word_for_word(tmp_path: Path) -> None:
+    from app.core.extract.ocr.engines import choose, forget_lookups
+    from tests.benchmarks.ocr import wer
+
+    forget_lookups()
+    engine = choose(["eng", "deu"])  # a language the bundled engine lacks: Tesseract if it has both
+    if engine.name != "tesseract":
+        pytest.skip(f"Tesseract with English and German is not installed: {engine.note}")
+    path, reference = _benchmark_page(tmp_path)
+    [section] = ocr_pages(path, [1], engine=engine).sections
+    assert wer(reference, section.text) <= 0.02

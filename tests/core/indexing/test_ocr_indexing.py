@@ -94,6 +94,71 @@ def test_a_scan_is_found_by_its_name_while_its_ocr_waits(
     assert library.search("furniture").hits[0].passages[0].location != "waiting for OCR"
 
 
+def test_text_files_are_findable_by_words_while_a_long_scan_is_read(
+        tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.pdf_samples import make_pdf, make_scanned_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    make_scanned_pdf(docs / "a-scanned-book.pdf", [["Chapter one"]] * 3)
+    make_scanned_pdf(docs / "paper.pdf", ["Typed abstract about boiler valves",
+                                          ["Figure 1 pressure curve"], "Typed results"])
+    make_pdf(docs / "typed.pdf", ["Minutes of the tenant meeting"])
+    (docs / "note.txt").write_text("Notes about the garden shed.", encoding="utf-8")
+    monkeypatch.setenv(ocr_module.TEST_DELAY_ENV, "30")  # OCR takes 30 s a page
+    library.add_folders([str(docs)])
+    library.index()
+    # The scan's pages and the paper's figure page are still being read...
+    assert ocr_queue.waiting() == 2
+    # ...and nothing waited for them: every text is findable by its words, the scan by its name.
+    for words, path in (("garden shed", "note.txt"), ("tenant meeting", "typed.pdf"),
+                        ("boiler valves", "paper.pdf"), ("typed results", "paper.pdf"),
+                        ("scanned book", "a-scanned-book.pdf")):
+        assert [h.path for h in library.search(words).hits][:1] == [str(docs / path)], words
+    assert not _stored_text_with(library, "pressure")
+
+
+def test_a_figure_page_joins_its_paper_with_its_page_number(
+        tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from app.core.extract.ocr.pages import ocr_pages
+    from tests.pdf_samples import make_scanned_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    paper = make_scanned_pdf(docs / "paper.pdf", ["Typed abstract about boiler valves",
+                                                  ["Invoice 4471 garden furniture"],
+                                                  "Typed results"])
+    queued: list[tuple[Path, tuple[int, ...]]] = []
+    monkeypatch.setattr(ocr_queue, "schedule",
+                        lambda path, pages, *a, **k: queued.append((path, tuple(pages))))
+    folders = [str(docs)]
+    library.add_folders(folders)
+    library.index()
+    cat = library.store.catalog
+    assert queued == [(paper, (2,))]
+    assert [h.path for h in library.search("boiler valves").hits] == [str(paper)]
+    assert not _stored_text_with(library, "furniture")
+    assert str(paper) in cat.retry_paths() and cat.skipped() == []
+    library.index()  # Sift quit and started again before the OCR ended: the page is asked again
+    assert queued == [(paper, (2,)), (paper, (2,))]
+
+    ocr_pages(paper, [2], cache_dir=library.paths.cache_dir / "ocr")  # what the queue does
+    library.indexer().update_paths([str(paper)], folders)  # what its listener asks for
+    hit = library.search("furniture").hits[0]
+    assert hit.path == str(paper) and hit.passages[0].page == 2
+    assert _stored_text_with(library, "furniture") == [2]
+    assert [h.path for h in library.search("boiler valves").hits] == [str(paper)]
+    assert str(paper) not in cat.retry_paths()
+    library.index()
+    assert len(queued) == 2  # read: not asked again
+
+
+def _stored_text_with(library, word: str) -> list[int | None]:  # type: ignore[no-untyped-def]
+    """The pages of the stored passages holding ``word`` (the meaning search finds anything)."""
+    rows = library.store.catalog.conn.execute("SELECT text, page FROM chunks")
+    return [page for text, page in rows if word in text.lower()]
+
+
 @dataclass(frozen=True)
 class QueuedScan:
     """A folder holding one scan, whose OCR is queued (recorded in ``queued``), never run."""

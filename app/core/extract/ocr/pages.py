@@ -28,6 +28,7 @@ from typing import Any
 
 from app.core.errors import Cancelled
 from app.core.extract.clean import clean_sections
+from app.core.extract.ocr import bundled
 from app.core.extract.ocr.cache import OcrCache
 from app.core.extract.ocr.engines import EngineChoice, choose, tesseract_page
 from app.core.extract.ocr.words import respace
@@ -39,15 +40,13 @@ log = logging.getLogger(__name__)
 # Seconds the worker sleeps before each page; lets tests exercise the time limit.
 TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
 # The bundled recogniser drops the spaces between words in text under about 40 px high
-# ("Paidon3March"), and its line boxes are tighter when detection sees the full resolution:
-# pages are rendered at 300 dpi (11 pt text is 46 px), small images are enlarged, and the
-# engine's own reduction to 2,000 px is lifted to MAX_SIDE_PX. Measured on a Letter page of
-# 11 pt text (with the angle classifier still on): word error rate 0.13 this way, 0.20 with
-# detection at 2,000 px, 0.84 at 200 dpi.
+# ("Paidon3March"): pages are rendered at 300 dpi (11 pt text is 46 px) and small images are
+# enlarged for it (word error rate 0.84 at 200 dpi), up to MAX_SIDE_PX. Lines are cut from that
+# image; they are found on a smaller one (bundled.DETECT_DPI), which reads as well, for less.
 RENDER_DPI = 300
 MAX_SIDE_PX = 4000
 MIN_SIDE_PX = 2400
-# A page takes 5–20 CPU seconds; the limit is there to stop a hang, not a busy machine.
+# A page takes 2–5 CPU seconds; the limit is there to stop a hang, not a busy machine.
 DEFAULT_PAGE_TIMEOUT_S = 300.0
 
 
@@ -118,29 +117,9 @@ def import_problem(exc: ImportError) -> str:
 # ----------------------------------------------------------------- worker side
 
 
-def _lines_from_boxes(result: Sequence[Any] | None) -> str:
-    """Engine boxes → reading-order lines: boxes whose vertical centres are close share a line."""
-    if not result:
-        return ""
-    items = []
-    for box, text, _score in result:
-        ys = [p[1] for p in box]
-        xs = [p[0] for p in box]
-        items.append(((min(ys) + max(ys)) / 2, max(ys) - min(ys), min(xs), text))
-    items.sort()
-    lines: list[list[tuple[float, str]]] = []
-    last_y, last_h = -1e9, 0.0
-    for y, h, x, text in items:
-        if lines and abs(y - last_y) < 0.5 * max(h, last_h):
-            lines[-1].append((x, text))
-        else:
-            lines.append([(x, text)])
-            last_y, last_h = y, h
-    return "\n".join(" ".join(t for _, t in sorted(line)) for line in lines)
-
-
-def _page_image(path: str, page: int) -> Any:
-    """The page as an RGB PIL image, at most MAX_SIDE_PX on its longest side."""
+def _page_image(path: str, page: int) -> tuple[Any, int]:
+    """The page as an RGB PIL image, at most MAX_SIDE_PX on its longest side, and the long side
+    at which to look for its lines: a PDF page's at DETECT_DPI, an image's own (capped)."""
     from PIL import Image
 
     if path.lower().endswith(".pdf"):
@@ -152,6 +131,7 @@ def _page_image(path: str, page: int) -> Any:
             width, height = pdf_page.get_size()
             scale = min(RENDER_DPI / 72, MAX_SIDE_PX / max(width, height, 1))
             image = pdf_page.render(scale=scale).to_pil()
+            detect = round(max(width, height) * min(scale, bundled.DETECT_DPI / 72))
         finally:
             pdf.close()
     else:
@@ -159,6 +139,7 @@ def _page_image(path: str, page: int) -> Any:
             source.seek(page - 1)
             source.draft("RGB", (MAX_SIDE_PX, MAX_SIDE_PX))  # JPEG decodes at a smaller scale
             image = source.convert("RGB")
+        detect = min(max(image.size), bundled.DETECT_MAX_SIDE)
     image = image.convert("RGB")
     longest = max(image.size)
     if longest > MAX_SIDE_PX:
@@ -167,23 +148,12 @@ def _page_image(path: str, page: int) -> Any:
         scale = min(3.0, MIN_SIDE_PX / longest)
         image = image.resize((round(image.width * scale), round(image.height * scale)),
                              Image.Resampling.LANCZOS)
-    return image
-
-
-def _rapidocr() -> Any:
-    from rapidocr_onnxruntime import RapidOCR
-
-    threads = max(1, min(4, (os.cpu_count() or 2)))
-    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, max_side_len=MAX_SIDE_PX)
+    return image, detect
 
 
 def _rapidocr_page(engine: Any, path: str, page: int) -> str:
-    import numpy as np
-
-    # No angle classifier: it turns long upright lines upside down (7 of 30 lines of a test
-    # page read as nothing; word error rate 0.26 with it, 0.06 without).
-    result, _elapsed = engine(np.asarray(_page_image(path, page)), use_cls=False)
-    return respace(_lines_from_boxes(result))
+    image, detect = _page_image(path, page)
+    return respace(bundled.lines_from_boxes(bundled.read_page(engine, image, detect)))
 
 
 def _serve(conn: Connection) -> None:
@@ -207,10 +177,10 @@ def _serve(conn: Connection) -> None:
                 time.sleep(delay)
             if name == "tesseract":
                 # Stopped by its own time limit first, so that the worker survives a slow page.
-                reply = ("ok", tesseract_page(_page_image(path, page), command, languages,
+                reply = ("ok", tesseract_page(_page_image(path, page)[0], command, languages,
                                               seconds).strip())
             else:
-                engine = engine or _rapidocr()
+                engine = engine or bundled.make_engine(MAX_SIDE_PX)
                 reply = ("ok", _rapidocr_page(engine, path, page))
         except FileNotFoundError as exc:  # Tesseract uninstalled since it was chosen: not the page's fault
             reply = ("unavailable", f"the OCR engine could not be started ({exc})")
@@ -273,12 +243,13 @@ def _ocr_page(path: str, page: int, timeout: float, engine: EngineChoice) -> tup
 
 def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEFAULT_PAGE_TIMEOUT_S,
               cache_dir: Path | None = None, cancelled: Any = None,
-              engine: EngineChoice | None = None) -> OcrResult:
+              engine: EngineChoice | None = None, cache: OcrCache | None = None) -> OcrResult:
     """Read ``pages`` (1-based) of a PDF or image by OCR; never raises for a bad page.
 
-    ``cache_dir`` holds results by content hash (None: no cache). ``cancelled`` is an optional
-    callable checked between pages; when it returns True, Cancelled is raised. ``engine``:
-    the one for the chosen languages unless given.
+    ``cache_dir`` holds results by content hash (None: no cache); ``cache``, an open cache of
+    this file for ``engine``, is used instead by a caller reading a file a page at a time (it
+    saves it then). ``cancelled`` is an optional callable checked between pages; when it
+    returns True, Cancelled is raised. ``engine``: the one for the chosen languages unless given.
     """
     global _closing
     engine = engine or current_engine()
@@ -288,31 +259,31 @@ def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEF
     if problem is not None:
         result.failed = dict.fromkeys(wanted, problem)
         return result
-    cache = OcrCache(cache_dir, path, engine.key)
-    texts: dict[int, str] = {}
-    changed = False
-    with _lock:
-        _closing = False
+    own = cache is None
+    cache = cache if cache is not None else OcrCache(cache_dir, path, engine.key)
+    _closing = False
+    try:
         for page in wanted:
-            if str(page) in cache.pages:
-                texts[page] = cache.pages[str(page)]
-                continue
-            if str(page) in cache.failed:
-                result.failed[page] = cache.failed[str(page)]
+            if str(page) in cache.pages or str(page) in cache.failed:
                 continue
             if cancelled is not None and cancelled():
                 raise Cancelled()
-            status, value = _ocr_page(str(path), page, timeout_per_page, engine)
+            # The worker is taken for one page at a time: a long scan never holds it for long.
+            with _lock:
+                status, value = _ocr_page(str(path), page, timeout_per_page, engine)
             if status == "unavailable":  # the machine's fault, not the page's: try again later
                 result.failed[page] = value
                 continue
-            changed = True
             if status == "ok":
-                texts[page] = cache.pages[str(page)] = value
+                cache.pages[str(page)] = value
             else:
-                result.failed[page] = cache.failed[str(page)] = value
-    if changed:
-        cache.save()
+                cache.failed[str(page)] = value
+            cache.save()  # page by page: a kill loses at most the page being read
+    finally:
+        if own:
+            cache.save()
+    texts = {p: cache.pages[str(p)] for p in wanted if str(p) in cache.pages}
+    result.failed.update({p: cache.failed[str(p)] for p in wanted if str(p) in cache.failed})
     result.sections = _sections(path, wanted, texts)
     return result
 
@@ -327,16 +298,23 @@ def _sections(path: Path, wanted: list[int], texts: dict[int, str]) -> list[Sect
 def cached_result(path: Path, pages: Iterable[int], cache_dir: Path | None) -> OcrResult | None:
     """The result of the engine for the chosen languages from the cache alone when every page is
     there; None otherwise."""
-    if cache_dir is None:
-        return None
+    found, missing = cached_pages(path, pages, cache_dir)
+    return None if missing else found
+
+
+def cached_pages(path: Path, pages: Iterable[int],
+                 cache_dir: Path | None) -> tuple[OcrResult, list[int]]:
+    """What the cache holds of ``pages`` for the engine of the chosen languages, and the pages
+    it does not hold yet (all of them without a cache)."""
     wanted = sorted(set(pages))
     engine = current_engine()
+    if cache_dir is None:
+        return OcrResult(note=engine.note), wanted
     cache = OcrCache(cache_dir, path, engine.key)
-    if any(str(page) not in cache.pages and str(page) not in cache.failed for page in wanted):
-        return None
+    missing = [p for p in wanted if str(p) not in cache.pages and str(p) not in cache.failed]
     texts = {p: cache.pages[str(p)] for p in wanted if str(p) in cache.pages}
     failed = {p: cache.failed[str(p)] for p in wanted if str(p) in cache.failed}
-    return OcrResult(sections=_sections(path, wanted, texts), failed=failed, note=engine.note)
+    return OcrResult(sections=_sections(path, wanted, texts), failed=failed, note=engine.note), missing
 
 
 def merge_pages(text_sections: list[Section], ocr_sections: list[Section]) -> list[Section]:

@@ -1,10 +1,11 @@
 """The OCR step of extraction, for a file and for the scans attached to it (e-mail attachments).
 
-Pages that need OCR come from the cache when they are there; otherwise a few scanned pages of a
-text PDF are read at once (or all of them when the caller waits), and the rest is queued for the
-background (ocr_queue.py) while the file is skipped with a reason until a later look. An
-attachment is written to a spool file named by its content for the OCR worker to read; when its
-OCR ends the mail holding it is looked at again.
+Pages that need OCR come from the cache when they are there; otherwise they are read at once only
+when the caller waits, and queued for the background (queue.py) when it does not: the file's text
+pages are its text until then (a whole scan is skipped with a reason), and the pages OCR reads
+join them at a later look. No file's words wait for OCR. An attachment is written to a spool file
+named by its content for the OCR worker to read; when its OCR ends the mail holding it is looked
+at again.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from pathlib import Path
 from app.core.errors import SkipFile
 from app.core.extract.kinds import kind_of
 from app.core.records import Member, Section
+from app.core.storage.catalog import RETRY_REASON
 
-# A text PDF with up to this many scanned pages gets them read at once; more wait for the
-# background, so that a long scan never holds up the files behind it.
-INLINE_OCR_PAGES = 3
-WAITING = "waiting for OCR: its text is being read in the background and is added at the next scan"
+WAITING = f"{RETRY_REASON}: its text is being read in the background and is added at the next scan"
 SPOOL = "attachments"  # in the OCR cache folder: attachments waiting for the OCR worker
 
 
@@ -37,38 +36,40 @@ class OcrOptions:
 
 def read_scanned(path: Path, kind: str, sections: list[Section], pages: tuple[int, ...],
                  opts: OcrOptions, *, notify: Path | None = None,
-                 spooled: bool = False) -> list[Section]:
-    """``sections`` with the OCR text of ``pages`` merged in page order; SkipFile with the reason
+                 spooled: bool = False) -> tuple[list[Section], tuple[int, ...]]:
+    """``sections`` with the OCR text of ``pages`` merged in page order, and the pages still
+    being read in the background (their text joins at a later look); SkipFile with the reason
     when there is no text (yet). ``notify``: the file to look at again when background OCR ends
     (default ``path``); ``spooled``: ``path`` is a spool file the queue removes when done."""
     if not opts.enabled:
         if sections:
-            return sections
+            return sections, ()
         raise SkipFile(needs_ocr_reason(kind))
-    from app.core.extract.ocr.pages import cached_result, merge_pages, missing_engine, ocr_pages
+    from app.core.extract.ocr.pages import cached_pages, merge_pages, missing_engine, ocr_pages
 
-    found = cached_result(path, pages, opts.cache)
-    if found is None:
+    found, missing = cached_pages(path, pages, opts.cache)
+    if missing:
         problem = missing_engine()
-        if problem is not None and not sections:
+        if problem is not None and not sections and not found.sections:
             raise SkipFile(problem)
         if problem is not None:
-            return sections
-        if opts.wait or (sections and len(pages) <= INLINE_OCR_PAGES):
+            missing = []
+        elif opts.wait:
             found = ocr_pages(path, pages, timeout_per_page=opts.timeout, cache_dir=opts.cache)
+            missing = []
         else:
             from app.core.extract.ocr.queue import schedule
 
-            schedule(path, pages, opts.cache, opts.timeout, notify=notify, remove_after=spooled)
-            raise SkipFile(WAITING)
+            schedule(path, missing, opts.cache, opts.timeout, notify=notify, remove_after=spooled)
     merged = merge_pages(sections, found.sections)
     if not merged:
-        raise SkipFile(found.reason or "no text found by OCR")
-    return merged
+        raise SkipFile(WAITING if missing else found.reason or "no text found by OCR")
+    return merged, tuple(missing)
 
 
 def read_scanned_member(member: Member, container: Path, opts: OcrOptions) -> Member:
-    """An attachment with its scanned pages read (or queued: then skipped with the reason)."""
+    """An attachment with its scanned pages read, or queued: then it has its text pages, and
+    ``reason`` says it waits (skipped with that reason when it has no text yet)."""
     if not member.ocr_pages:
         return member
     done = {"ocr_pages": (), "data": b""}
@@ -80,8 +81,9 @@ def read_scanned_member(member: Member, container: Path, opts: OcrOptions) -> Me
     queued = False
     try:
         _write_private(spool, member.data)
-        sections = read_scanned(spool, kind, list(member.sections), member.ocr_pages, opts,
-                                notify=container, spooled=True)
+        sections, waiting = read_scanned(spool, kind, list(member.sections), member.ocr_pages,
+                                         opts, notify=container, spooled=True)
+        queued = bool(waiting)
     except SkipFile as exc:
         queued = exc.message == WAITING
         return replace(member, **done, sections=(), reason=exc.message)
@@ -91,7 +93,18 @@ def read_scanned_member(member: Member, container: Path, opts: OcrOptions) -> Me
     finally:
         if not queued:
             spool.unlink(missing_ok=True)
-    return replace(member, **done, sections=tuple(sections))
+    return replace(member, **done, sections=tuple(sections), reason=WAITING if queued else "")
+
+
+def waiting_reason(pages: tuple[int, ...]) -> str:
+    """The note kept with a file found by its text while OCR reads its other pages."""
+    if not pages:  # an attachment's pages
+        return f"{RETRY_REASON}: an attachment is being read in the background"
+    if len(pages) == 1:
+        return f"{RETRY_REASON}: page {pages[0]} is being read in the background"
+    which = f"pages {', '.join(map(str, pages[:-1]))} and {pages[-1]}" if len(pages) <= 5 \
+        else f"{len(pages)} pages"
+    return f"{RETRY_REASON}: {which} are being read in the background"
 
 
 def needs_ocr_reason(kind: str) -> str:
