@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from app.core.extract.markup import strip_markup
 from app.core.records import Section
 
 __all__ = ["clean_section", "clean_sections", "clean_text"]
@@ -65,16 +66,6 @@ _HYPHENATED = re.compile(
     rf"({_LETTER}{{2,}})[-\u00ad][ \t]*\n([ \t]*)([a-zà-ÿ][\w’']*[.,;:!?)\]\"”’]*)([ \t]*)"
 )
 
-# Markup-only lines of Markdown / reStructuredText / AsciiDoc.
-# Front matter opens with "---" (YAML) or "+++" (TOML) and a "key: value" line; a document
-# that merely starts with a horizontal rule keeps its text.
-_FRONT_MATTER = re.compile(
-    r"\A(?:---|\+\+\+)[ \t]*\n[\w-]+[ \t]*[:=].*\n(?:.*\n)*?(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)")
-_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+<>:._])\1{2,}[ \t]*$")
-_GRID_BORDER = re.compile(r"^[ \t]*\+(?:[-=:]+\+)+[ \t]*$")
-_SIMPLE_TABLE_BORDER = re.compile(r"^[ \t]*=+(?:[ \t]+=+)+[ \t]*$")
-_PIPE_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
-_TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$")
 _MARKUP_KINDS = frozenset({"markdown"})
 # Where a line-end hyphen is a broken word. Not code ("a -\n b"), nor spreadsheet rows, whose
 # lines are separate cells.
@@ -107,22 +98,6 @@ def dehyphenate(text: str) -> str:
     if "-" in text or SOFT_HYPHEN in text:
         text = _HYPHENATED.sub(join, text)
     return text.replace(SOFT_HYPHEN, "")
-
-
-def strip_markup(text: str) -> str:
-    """Blank the lines that are only markup: front matter, heading underlines, table borders."""
-    front = _FRONT_MATTER.match(text)
-    if front:
-        text = "\n" * front.group().count("\n") + text[front.end():]
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if (_ADORNMENT.match(line) or _GRID_BORDER.match(line) or _SIMPLE_TABLE_BORDER.match(line)
-                or (_PIPE_TABLE_RULE.match(line) and "---" in line)):
-            lines[i] = ""
-        elif _TABLE_ROW.match(line):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            lines[i] = "\t".join(c for c in cells if c)
-    return "\n".join(lines)
 
 
 def clean_text(text: str, kind: str) -> str:

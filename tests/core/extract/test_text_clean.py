@@ -123,3 +123,18 @@ def test_words_glued_by_ocr_are_split_but_real_words_and_codes_stay() -> None:
     for kept in ("misunderstandings", "reimbursements", "ABCDEF123456789", "gedt0005q",
                  "Schwarzenegger2024report", "Rechnungsnummer", "electroencephalography"):
         assert respace(kept) == kept
+
+
+def test_tex_ligature_slots_become_letters_but_page_breaks_stay() -> None:
+    # A font without a Unicode map leaves TeX's OT1 slots: 11 ff, 12 fi, 13 fl, 14 ffi, 15 ffl.
+    raw = "its de\x0cnition, e\x0ecient data \x0cles, the sta\x0b, \x0dow and a\x0fuent end\x0c\nnext"
+    assert clean_text(raw, "pdf") == \
+        "its definition, efficient data files, the staff, flow and affluent end\x0c\nnext"
+    assert clean_text("page one\x0cpage two", "text") == "page one\x0cpage two"
+
+
+def test_pdfium_line_end_hyphens_and_adobe_figures_are_repaired() -> None:
+    assert clean_text("corre\ufffesponding to the varia\ufffe\nbles", "pdf") == \
+        "corresponding to the variables\n"
+    assert clean_text("Published in \uf731\uf739\uf739\uf738 by \uf761\uf763\uf76d\uf765", "pdf") == \
+        "Published in 1998 by acme"
