@@ -34,6 +34,7 @@ class _Job:
     notify: Path          # the file listeners are told of
     remove_after: bool    # ``path`` is a spool file, removed when done
     cache: OcrCache | None = None  # opened at its first turn
+    stamp: tuple[int, int] = (0, 0)  # the file's size and time when its cache was opened
     told_at: float = field(default_factory=time.monotonic)
 
 
@@ -79,8 +80,14 @@ class _Queue:
         from app.core.extract.ocr import pages as ocr
 
         engine = ocr.current_engine()  # the languages may have changed since the last turn
-        if job.cache is None or job.cache.key != engine.key:
-            job.cache = OcrCache(job.cache_dir, job.path, engine.key)
+        try:
+            info = job.path.stat()
+            stamp = (info.st_size, info.st_mtime_ns)
+        except OSError:
+            return True  # gone: its next look (if any) finds out
+        # A file changed while it was read: its next pages go with its new content.
+        if job.cache is None or job.cache.key != engine.key or job.stamp != stamp:
+            job.cache, job.stamp = OcrCache(job.cache_dir, job.path, engine.key), stamp
         cache = job.cache
         page = job.pages.popleft()
         ocr.ocr_pages(job.path, [page], cache=cache, engine=engine,
