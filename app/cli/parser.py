@@ -7,7 +7,7 @@ import argparse
 from app import __version__
 from app.terminal import safe
 
-COMMANDS = ("index", "search", "status", "skipped", "folders", "remove", "config", "eval",
+COMMANDS = ("index", "search", "similar", "status", "skipped", "folders", "remove", "config", "eval",
             "watch", "bench", "get-reranker")
 
 
@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-rerank", action="store_true", help="skip the cross-encoder")
     s.add_argument("--here", action="store_true",
                    help="search in this process even when a running Sift could answer")
+
+    s = sub.add_parser("similar", help="files closest in meaning to a file (more like this)")
+    s.add_argument("path", help="an indexed file")
+    s.add_argument("--json", action="store_true", help="machine-readable output, as sift search")
+    s.add_argument("-n", "--limit", type=positive_int, default=None,
+                   help="number of files to show")
 
     s = sub.add_parser("status", help="what is indexed, the model, and skipped files")
     s.add_argument("--json", action="store_true")

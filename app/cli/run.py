@@ -11,6 +11,7 @@ from app.cli.get_reranker import cmd_get_reranker
 from app.cli.index import cmd_index, cmd_remove
 from app.cli.parser import build_parser
 from app.cli.search import cmd_search
+from app.cli.similar import cmd_similar
 from app.cli.status import cmd_folders, cmd_skipped, cmd_status
 from app.terminal import safe_block
 
@@ -66,7 +67,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "index": cmd_index, "search": cmd_search, "status": cmd_status, "skipped": cmd_skipped,
+    "index": cmd_index, "search": cmd_search, "similar": cmd_similar, "status": cmd_status,
+    "skipped": cmd_skipped,
     "folders": cmd_folders, "remove": cmd_remove, "config": cmd_config, "eval": cmd_eval,
     "watch": cmd_watch, "bench": cmd_bench, "get-reranker": cmd_get_reranker,
 }

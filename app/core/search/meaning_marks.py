@@ -74,11 +74,16 @@ def _short(text: str, a: int, b: int) -> list[Span]:
 class MeaningMarker:
     """Finds the sentence to mark, from the word-piece table of the search model."""
 
-    def __init__(self, table: np.ndarray, tokenize: Tokenize, content: np.ndarray) -> None:
-        norms = np.linalg.norm(table, axis=1, keepdims=True)
-        self._unit = (table / np.maximum(norms, 1e-9)).astype(np.float32)
+    def __init__(self, table: np.ndarray, tokenize: Tokenize, piece: Callable[[int], str | None]) -> None:
+        self._table = table  # rows are made unit length when used: a few hundred per search
         self._tokenize = tokenize
-        self._content = content  # per word piece: does it carry meaning (no stopword, no punctuation)
+        self._piece = piece
+        # Per word piece: 1 carries meaning, 0 not (a stopword, punctuation), -1 not looked at yet.
+        self._content = np.full(len(table), -1, dtype=np.int8)
+
+    def _unit(self, ids: np.ndarray) -> np.ndarray:
+        rows = self._table[ids]
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
 
     @classmethod
     def from_folder(cls, folder: Path) -> MeaningMarker | None:
@@ -102,13 +107,6 @@ class MeaningMarker:
         tok = Tokenizer.from_file(str(tok_file))
         tok.no_truncation()
         tok.no_padding()
-        vocab = tok.get_vocab()
-        content = np.zeros(len(table), dtype=bool)
-        for piece, i in vocab.items():
-            if i < len(content):
-                word = piece.removeprefix("##").casefold()
-                content[i] = any(c.isalnum() for c in word) and word not in STOPWORDS \
-                    and not (piece.startswith("[") and piece.endswith("]"))
         lock = threading.Lock()
 
         def tokenize(text: str) -> tuple[list[int], list[Span]]:
@@ -116,15 +114,26 @@ class MeaningMarker:
                 enc = tok.encode(text, add_special_tokens=False)
             return enc.ids, enc.offsets
 
-        return cls(table, tokenize, content)
+        return cls(table, tokenize, tok.id_to_token)
+
+    def _carries(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` carry meaning; each word piece is looked at once."""
+        ids = ids[ids < len(self._content)]
+        for i in np.unique(ids[self._content[ids] < 0]).tolist():
+            piece = self._piece(i) or ""
+            word = piece.removeprefix("##").casefold()
+            self._content[i] = any(c.isalnum() for c in word) and word not in STOPWORDS \
+                and not (piece.startswith("[") and piece.endswith("]"))
+        return self._content[ids] > 0
 
     def query(self, text: str) -> QueryPieces | None:
         """The query's content word pieces; None when it has none."""
-        ids, _ = self._tokenize(text)
-        keep = [i for i in dict.fromkeys(ids) if i < len(self._content) and self._content[i]]
-        if not keep:
+        ids = np.asarray(list(dict.fromkeys(self._tokenize(text)[0])), dtype=np.int64)
+        keep = ids[ids < len(self._content)]
+        keep = keep[self._carries(keep)]
+        if not len(keep):
             return None
-        return QueryPieces(self._unit[keep])
+        return QueryPieces(self._unit(keep))
 
     def best_sentence(self, text: str, q: QueryPieces) -> Span | None:
         """The span of ``text`` closest in meaning to the query, or None when none comes close."""
@@ -136,8 +145,8 @@ class MeaningMarker:
             return None
         ids_a = np.asarray(ids, dtype=np.int64)
         starts = np.asarray([o[0] for o in offsets], dtype=np.int64)
-        keep = (ids_a < len(self._content))
-        keep[keep] = self._content[ids_a[keep]]
+        keep = ids_a < len(self._content)
+        keep[keep] = self._carries(ids_a[keep])
         ids_a, starts = ids_a[keep], starts[keep]
         if not len(ids_a):
             return None
@@ -147,7 +156,7 @@ class MeaningMarker:
         ids_a, which = ids_a[inside], which[inside]
         if not len(ids_a):
             return None
-        sims = q.vectors @ self._unit[ids_a].T  # (query pieces, passage pieces), in text order
+        sims = q.vectors @ self._unit(ids_a).T  # (query pieces, passage pieces), in text order
         present, cut = np.unique(which, return_index=True)
         best = np.maximum.reduceat(sims, cut, axis=1)  # each query piece's best in each sentence
         scores = best.mean(axis=0)
@@ -165,6 +174,11 @@ class MarkerSource:
         self._lock = threading.Lock()
         self._marker: MeaningMarker | None = None
         self._tried = False
+
+    def warm(self) -> None:
+        """Load it on a thread of its own now, so that the first search does not wait."""
+        if not self._tried:
+            threading.Thread(target=self.get, name="sift-meaning-marks", daemon=True).start()
 
     def get(self) -> MeaningMarker | None:
         if not self._tried:

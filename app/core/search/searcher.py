@@ -104,6 +104,7 @@ class Searcher:
         self._snapshot = threading.Lock()
         self._last_query: tuple[str, np.ndarray] | None = None  # the strength reuses it
         self.marks = MarkerSource(embedder)  # the sentence that answers, marked by meaning
+        self.marks.warm()
 
     def search(self, text: str, *, limit: int = 20, filters: Filters | None = None,
                rerank: bool = True) -> SearchResponse:
@@ -115,6 +116,13 @@ class Searcher:
         """
         with self._snapshot, read_snapshot(self.catalog.conn):
             return self._search(text, limit=limit, filters=filters, rerank=rerank)
+
+    def similar(self, path: str, *, limit: int = 20, part: str = "") -> SearchResponse:
+        """More like this: the files closest in meaning to ``path`` (see similar.py)."""
+        from app.core.search.similar import find_similar
+
+        with self._snapshot, read_snapshot(self.catalog.conn):
+            return find_similar(self, path, limit=limit, part=part)
 
     def _search(self, text: str, *, limit: int, filters: Filters | None,
                 rerank: bool) -> SearchResponse:
