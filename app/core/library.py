@@ -366,8 +366,18 @@ class Library:
                 self._searcher.catalog.close()
                 self._searcher = None
             if self._store is not None:
-                with contextlib.suppress(sqlite3.DatabaseError):  # damaged: closed regardless
+                try:
                     self._store.close()
+                except sqlite3.DatabaseError:  # damaged: closed regardless
+                    pass
+                except OSError as exc:
+                    if known_failure(exc) is None:
+                        raise
+                    # A full disk: the vector file stays as it was, and the next open brings
+                    # it in step with the catalog (which holds every commit).
+                    log.warning("could not save the vector index at close: %s", exc)
+                    with contextlib.suppress(sqlite3.Error):
+                        self._store.catalog.close()
                 self._store = None
 
     def close(self) -> None:

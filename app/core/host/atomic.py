@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -24,10 +26,25 @@ def write_atomic(path: Path, writer: Callable[[Path], None]) -> None:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        full = not isinstance(exc, OSError) and isinstance(exc, Exception) and _no_room(tmp)
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if full:
+            # A library's writer that says only "Failed to serialize into stream" (usearch):
+            # the half-written file has taken the last of the disk, so that is why.
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from exc
         raise
+
+
+NO_ROOM = 1 << 20  # bytes left beside a half-written file: the disk ran out under it
+
+
+def _no_room(tmp: Path) -> bool:
+    try:
+        return shutil.disk_usage(tmp.parent).free < NO_ROOM
+    except OSError:
+        return False
 
 
 def write_text_atomic(path: Path, text: str) -> None:

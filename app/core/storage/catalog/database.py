@@ -71,10 +71,10 @@ class Catalog(FilesMixin, EmbeddingsMixin, StatusMixin):
                     self.conn.execute(statement)
                 current += 1
             self.set_meta("schema_version", str(current))
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
-        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
@@ -86,11 +86,20 @@ class Catalog(FilesMixin, EmbeddingsMixin, StatusMixin):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                self.conn.execute("COMMIT")  # a full disk may fail it: rolled back below
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            else:
-                self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Undo what is left of a failed transaction, never hiding why it failed.
+
+        On a full disk SQLite may roll the transaction back itself; a ROLLBACK after that
+        raised "cannot rollback - no transaction is active" in place of "disk is full".
+        """
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
