@@ -76,6 +76,8 @@ class IndexingBar(QFrame):
         self.headline.setTextFormat(Qt.TextFormat.PlainText)
         self.detail = QLabel()
         self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        for label in (self.headline, self.detail):  # a long notice wraps, it never widens the window
+            label.setWordWrap(True)
         theme.secondary(self.detail)
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
