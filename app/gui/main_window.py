@@ -33,6 +33,7 @@ from app.gui.messages import MessageBridge
 from app.gui.preview import PreviewPane
 from app.gui.results_area import ResultsArea
 from app.gui.search_box import SearchBox
+from app.gui.similar_results import MoreLikeThis
 from app.gui.status_bar import StatusBar
 from app.gui.window_dialogs import WindowDialogs
 from app.gui.workers import ServiceEvents
@@ -63,6 +64,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
         self._build()
+        self.similar = MoreLikeThis(self)  # "more like this": a result's neighbours in meaning
         actions = build_menus(self)
         self.find_action, self.pause_action, self.quit_action = actions.find, actions.pause, actions.quit
         self._connect()
@@ -146,6 +148,7 @@ class MainWindow(FileActions, FolderDrops, WindowDialogs, QMainWindow):
         self.results_view.copy_requested.connect(self.copy_path)
         self.results_view.escape_pressed.connect(self.clear_search)
         self.results_view.current_moved.connect(self._current_moved)
+        self.results_view.similar_requested.connect(self.similar.request)
         self.preview.open_requested.connect(self.open_result)
         self.preview.reveal_requested.connect(self.reveal_path)
         self.preview.passage_changed.connect(

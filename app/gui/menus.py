@@ -48,6 +48,8 @@ def build_menus(window: Any) -> Actions:
     edit_menu = bar.addMenu("&Edit")
     find = _action(window, "&Search", window.focus_search, ("Ctrl+K", "Ctrl+F"))
     edit_menu.addAction(find)
+    edit_menu.addAction(_action(window, "More &Like This", lambda: window.similar.request(),
+                                ("Ctrl+L",)))
     index_menu = bar.addMenu("&Index")
     index_menu.addAction(_action(window, "&Re-index All Folders", lambda: window.controller.reindex(None)))
     pause = _action(window, "&Pause Indexing", window.toggle_pause)

@@ -200,7 +200,8 @@ class PreviewPane(QWidget):
         self.reveal_button.setEnabled(True)
         # The snippet shows at once; the fuller context replaces it when read from the catalog.
         self._context = None
-        self.text.setHtml(snippet_html(passage.text, passage.highlights, theme.mark_style(self.palette())))
+        self.text.setHtml(snippet_html(passage.text, passage.highlights,
+                                       theme.mark_style(self.palette()), passage.meaning))
         self._token += 1
         token, chunk_id = self._token, passage.chunk_id
         self._runner.run(lambda: self._source(chunk_id, query),

@@ -260,7 +260,8 @@ class ResultDelegate(QStyledItemDelegate):
         wrap.setWrapMode(QTextOption.WrapMode.WordWrap)  # "lighthou se" reads as two words: never
         doc.setDefaultTextOption(wrap)
         style = theme.mark_style(self._view.palette(), selected=selected)
-        doc.setHtml(snippet_html(passage.text, passage.highlights, style))
+        doc.setHtml(snippet_html(passage.text, passage.highlights, style,
+                                 getattr(passage, "meaning", ())))
         doc.setTextWidth(width)
         height = _height_of_lines(doc, SNIPPET_LINES)  # the row's own height clips it further
         if len(self._docs) > 500:  # widths change on resize; old layouts are just memory

@@ -1,32 +1,41 @@
-"""The results list: files with their passages under them, always expanded, with keyboard actions."""
+"""The results list: files with their passages under them, always expanded, with keyboard actions.
+
+Ctrl+L (a context-menu entry too) asks for the files most like the selected one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QContextMenuEvent, QHelpEvent, QKeyEvent, QKeySequence, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QToolTip, QTreeView, QWidget
 
 from app.gui.results_model import (
     KEY_ROLE,
+    PASSAGE_ROLE,
     PATH_ROLE,
     IconCache,
     ResultDelegate,
     ResultsModel,
     result_key,
 )
+from app.gui.richtext import MEANING_TIP
+
+SIMILAR_KEY = QKeySequence("Ctrl+L")  # "like": the files most like the selected one
 
 
 class ResultsView(QTreeView):
-    """Enter opens, Ctrl+Enter (Cmd+Enter on macOS) reveals, Ctrl+C copies the path, Esc clears."""
+    """Enter opens, Ctrl+Enter (Cmd+Enter on macOS) reveals, Ctrl+C copies the path, Esc clears,
+    Ctrl+L finds more like it."""
 
     open_requested = Signal(object)  # the FileHit: an e-mail attachment opens itself, not its mail
     reveal_requested = Signal(str)
     copy_requested = Signal(str)
     escape_pressed = Signal()
     current_moved = Signal(object, int)  # FileHit, passage index (None when nothing is selected)
+    similar_requested = Signal(object)  # the FileHit whose neighbours in meaning are wanted
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,6 +144,8 @@ class ResultsView(QTreeView):
                 self.reveal_requested.emit(path)
             else:
                 self.open_requested.emit(self.current_hit())
+        elif _is(event, SIMILAR_KEY) and path:
+            self.similar_requested.emit(self.current_hit())
         elif event.matches(QKeySequence.StandardKey.Copy) and path:
             self.copy_requested.emit(path)
         elif key == Qt.Key.Key_Escape:
@@ -143,6 +154,51 @@ class ResultsView(QTreeView):
             super().keyPressEvent(event)
             return
         event.accept()
+
+    def context_menu(self, index: QModelIndex) -> QMenu | None:
+        """What a right click on a result offers: open, reveal, copy, and more like this."""
+        hit = self.results.hit_of(index)
+        if hit is None:
+            return None
+        menu = QMenu(self)
+        entries = (("&Open", lambda: self.open_requested.emit(hit), QKeySequence("Return")),
+                   ("Show in &Folder", lambda: self.reveal_requested.emit(hit.path),
+                    QKeySequence("Ctrl+Return")),
+                   ("&Copy Path", lambda: self.copy_requested.emit(hit.path),
+                    QKeySequence(QKeySequence.StandardKey.Copy)),
+                   ("More &Like This", lambda: self.similar_requested.emit(hit), SIMILAR_KEY))
+        for i, (text, slot, keys) in enumerate(entries):
+            if i == len(entries) - 1:
+                menu.addSeparator()
+            action = QAction(text, menu)
+            action.setShortcut(keys)  # shown as a hint: the keys themselves are handled above
+            action.triggered.connect(slot)
+            menu.addAction(action)
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        index = self.indexAt(event.pos())
+        if index.isValid():
+            self.select(index)
+        menu = self.context_menu(index)
+        if menu is None:
+            super().contextMenuEvent(event)
+            return
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            tip = self.tooltip_at(event.pos())
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.viewport())
+                return True
+        return super().viewportEvent(event)
+
+    def tooltip_at(self, pos: QPoint) -> str:
+        """Why a passage row is underlined: its sentence matched by meaning."""
+        passage = self.indexAt(pos).data(PASSAGE_ROLE)
+        return MEANING_TIP if passage is not None and getattr(passage, "meaning", ()) else ""
 
     def mouseDoubleClickEvent(self, event: Any) -> None:
         path = self.current_path()
@@ -160,3 +216,8 @@ class ResultsView(QTreeView):
     def _layout_again(self) -> None:
         self.delegate.clear_cache()
         self.doItemsLayout()
+
+
+def _is(event: QKeyEvent, keys: QKeySequence) -> bool:
+    combo = event.keyCombination().toCombined()
+    return keys.count() == 1 and keys[0].toCombined() == combo

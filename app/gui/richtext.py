@@ -18,6 +18,7 @@ class MarkStyle:
     background: str
     foreground: str
     region: str = "transparent"  # the passage itself, in a preview
+    meaning: str = "transparent"  # the sentence closest in meaning (else the region's tint)
 
 
 PARAGRAPH = re.compile(r"[ \t]*\n[ \t]*\n\s*")
@@ -67,9 +68,29 @@ def _marked(text: str, spans: Sequence[Span], style: MarkStyle,
     return "".join(out)
 
 
-def snippet_html(text: str, spans: Sequence[Span], style: MarkStyle) -> str:
-    """A one-line snippet for a result row (it wraps, but line breaks of the file are dropped)."""
-    return _marked(text, spans, style, _one_line)
+MEANING_TIP = ("Underlined: the sentence closest in meaning to your search. It may share no "
+               "words with it; highlighted words are the ones it does share.")
+
+
+def snippet_html(text: str, spans: Sequence[Span], style: MarkStyle,
+                 meaning: Sequence[Span] = ()) -> str:
+    """A one-line snippet for a result row (it wraps, but line breaks of the file are dropped).
+
+    ``meaning``: the sentence closest in meaning, underlined on a tint of its own; the word marks
+    inside it stay as they are.
+    """
+    if not meaning:
+        return _marked(text, spans, style, _one_line)
+    a, b = meaning[0]
+    a, b = max(0, a), min(b, len(text))
+    before = [s for s in spans if s[1] <= a]
+    inside = [(x - a, y - a) for x, y in spans if x >= a and y <= b]
+    after = [(x - b, y - b) for x, y in spans if x >= b]
+    tint = style.meaning if style.meaning != "transparent" else style.region
+    return (_marked(text[:a], before, style, _one_line)
+            + f'<span style="text-decoration: underline; background-color:{tint};">'
+            + _marked(text[a:b], inside, style, _one_line) + "</span>"
+            + _marked(text[b:], after, style, _one_line))
 
 
 def context_html(text: str, region: Span, spans: Sequence[Span], style: MarkStyle, *,

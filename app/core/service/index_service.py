@@ -274,6 +274,11 @@ class IndexService(WriterJobs):
                 self._enqueue(Job("repair"))
             raise
 
+    def similar(self, path: str, *, limit: int | None = None, part: str = "") -> SearchResponse:
+        """More like this: the files closest in meaning to one file (Library.similar)."""
+        with self._swap_lock:
+            return self._lib.similar(path, limit=limit, part=part)
+
     def folder_states(self) -> list[FolderState]:
         lib = self._lib
         counts = lib.folder_counts()
