@@ -66,6 +66,10 @@ def run_watch(args: argparse.Namespace) -> int:
         if not os.path.isdir(folder):
             raise KnownError(f"'{folder}' is not a folder.")
     lib = Library(resolve_paths(args.data_dir))
+    if lib.read_only:  # said at once, not after the window of a start that cannot work
+        from app.core.host.datalock import DataFolderReadOnly
+
+        raise DataFolderReadOnly(lib.paths.data_dir)
     if args.folders:
         lib.add_folders(list(args.folders))
     if not lib.settings.folders:

@@ -33,9 +33,35 @@ def run_cli(argv: list[str]) -> int:
     except KnownError as exc:
         print(f"sift: {safe_block(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # A file Sift must write that the system refuses (a read-only or full disk, another
+        # user's folder): the user's words, not a traceback. Anything else is a bug.
+        words = _refused(exc)
+        if words is None:
+            raise
+        print(f"sift: {safe_block(words)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\nsift: interrupted", file=sys.stderr)
         return 130
+
+
+def _refused(exc: OSError) -> str | None:
+    import errno
+
+    from app.core.failures import known_failure
+
+    known = known_failure(exc)
+    if known is not None:
+        return str(known)
+    if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return None
+    import os
+
+    # The folder, not the file: often a temporary name of Sift's own (an atomic write's).
+    where = f" in {os.path.dirname(os.fsdecode(exc.filename))}" if exc.filename else ""
+    return (f"Sift cannot write{where}: {exc.strerror}. Searching works; changing settings "
+            "or the index needs a writable data folder (or another --data-dir).")
 
 
 def _keep_diagnostics(args: argparse.Namespace) -> None:

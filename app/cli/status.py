@@ -47,6 +47,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     backend = meta.get("backend", "")
     data = {
         "data_dir": stats.data_dir,
+        "read_only": lib.read_only,  # searched as it stands; indexing needs a writable folder
         "model": stats.model,
         "backend": backend,
         "files": stats.files,
@@ -70,7 +71,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(safe_json(json.dumps(data, indent=2, ensure_ascii=False)))
         return 0
     st = data["stages"]
-    print(f"Data folder: {safe(stats.data_dir)}")
+    print(f"Data folder: {safe(stats.data_dir)}"
+          + (" (read-only: searching works, indexing does not)" if data["read_only"] else ""))
     print(f"Model:       {safe(stats.model)}" + (f" ({safe(backend)})" if backend else ""))
     print(f"Reranker:    {safe(data['reranker'] or 'off')}")
     ocr = data["ocr"]

@@ -24,7 +24,7 @@ from app.core.failures import (
     known_failure,
 )
 from app.core.host import datalock
-from app.core.host.paths import AppPaths
+from app.core.host.paths import AppPaths, writable
 from app.core.indexing.folders import FolderChanges, FolderSet, counts_by_folder, uncovered_below
 from app.core.indexing.indexer import Indexer, ProgressFn
 from app.core.indexing.scanner import Rules, normalize_folder
@@ -170,7 +170,7 @@ class Library:
         if not mine:
             try:
                 datalock.acquire(self.paths.data_dir, wait=False)
-            except datalock.DataFolderBusy:
+            except (datalock.DataFolderBusy, datalock.DataFolderReadOnly):
                 raise CatalogDamaged(reason) from None
         try:
             self.notice = catalog_health.set_aside(folder, reason)
@@ -183,9 +183,17 @@ class Library:
         # search answers while the model loads.
         dim = int(describe_index(folder).get("dim") or 0) or self.embedder.known_dim or \
             self.embedder.load().dim
-        store = IndexStore(folder, self.embedder.name, dim)
+        # A reader on a read-only data folder opens the index as it stands, changing nothing.
+        store = IndexStore(folder, self.embedder.name, dim,
+                           readonly=not self._writer and self.read_only)
         store.open_vectors()
         return store
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this data folder's index cannot be written (searching it still works)."""
+        where = self.paths.indexes_dir
+        return not writable(where if where.is_dir() else self.paths.data_dir)
 
     def reopen(self) -> None:
         """Close the index files and open them again (after damage was found), keeping the lock."""
@@ -207,13 +215,13 @@ class Library:
     def index(self, folders: list[str] | None = None,
               on_progress: ProgressFn | None = None) -> IndexReport:
         """Index the given folders (added to settings), or all configured folders."""
+        self.hold_writer_lock(wait=True)  # first: a read-only data folder says so before anything
         if folders:
             self.add_folders(folders)
             # Overlapping chosen folders are scanned with them: see FolderSet.closure.
             targets = self.folders.closure(normalize_folder(f) for f in folders)
         else:
             targets = list(self.settings.folders)
-        self.hold_writer_lock(wait=True)
         self.control.reset()
         try:
             report = self._index_once(targets, on_progress, forget_others=not folders)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -20,6 +21,20 @@ LOCK_FILE = "sift.lock"
 
 class DataFolderBusy(KnownError):
     """Another Sift process writes to this data folder."""
+
+
+class DataFolderReadOnly(KnownError):
+    """The data folder cannot be written: searching works, indexing does not."""
+
+    def __init__(self, data_dir: Path, why: str = "") -> None:
+        super().__init__(f"The data folder {data_dir} is read-only{f' ({why})' if why else ''}: "
+                         "Sift can search its index but not add to it.",
+                         "Make it writable, or give another --data-dir to index into.")
+
+
+# What the system answers when a folder may not be written (a read-only disk or mount,
+# permissions, a policy): each means the same to a user.
+NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 class _Held:
@@ -42,7 +57,12 @@ def acquire(data_dir: Path, *, wait: bool, on_wait: Callable[[str], None] | None
         if held is not None:
             held.count += 1
             return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        if exc.errno in NOT_WRITABLE:
+            raise DataFolderReadOnly(data_dir, exc.strerror or "") from None
+        raise
     try:
         if not try_lock(fd):
             message = (f"Another Sift ({_holder(fd)}) is indexing with the data folder "

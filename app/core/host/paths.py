@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,18 @@ class AppPaths:
         return self.cache_dir / "logs"
 
     def ensure(self) -> AppPaths:
-        """Create the folders, readable by the user only."""
+        """Create the folders, readable by the user only.
+
+        A data folder that exists but cannot be written (a read-only disk, another user's
+        folder) is left as it is: its index can still be searched.
+        """
         for d in (self.data_dir, self.config_dir, self.cache_dir, self.indexes_dir):
-            make_private_dir(d)
+            try:
+                make_private_dir(d)
+            except OSError as exc:
+                if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM) \
+                        or not self.data_dir.is_dir():
+                    raise
         return self
 
 
@@ -63,6 +73,16 @@ def make_private_dir(path: Path) -> None:
             folder.mkdir()
             with contextlib.suppress(OSError):  # FAT and some shares have no modes
                 folder.chmod(0o700)  # mkdir's mode is cut by the umask: set it whole
+
+
+def writable(folder: Path) -> bool:
+    """Whether files can be made in ``folder`` (no on a read-only mount, even for root)."""
+    try:
+        if hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return False
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
 
 
 def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> AppPaths:

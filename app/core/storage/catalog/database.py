@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.core.host.paths import writable
 from app.core.storage.catalog.embeddings import EmbeddingsMixin
 from app.core.storage.catalog.files import FilesMixin
 from app.core.storage.catalog.schema import MIGRATIONS, SCHEMA, SCHEMA_LATE, SCHEMA_VERSION
@@ -18,8 +19,12 @@ from app.core.storage.catalog.status import StatusMixin
 def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     """A connection set up as every Sift connection must be: foreign keys on, waiting when busy."""
     if readonly:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False,
-                               timeout=30)
+        # A write-ahead-log catalog is read through a shared-memory file beside it, which a
+        # read-only folder cannot hold: there nobody can write the catalog either, so it is
+        # read as it stands (immutable).
+        still = "" if writable(path.parent) else "&immutable=1"
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro{still}", uri=True,
+                               check_same_thread=False, timeout=30)
     else:
         conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
