@@ -56,6 +56,9 @@ _NEEDS_FOLD = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD))
 _OT1_LIGATURES = {"\x0b": "ff", "\x0c": "fi", "\x0d": "fl", "\x0e": "ffi", "\x0f": "ffl"}
 _LIGATURE_CODE = re.compile(
     r"(?<=[^\W\d_])[\x0b-\x0f](?=[^\W\d_]|[ \t.,;:!?)\]'\"’-])|(?<![^\W\d_])[\x0b-\x0f](?=[a-z])")
+# What is left after that is a symbol font's glyph without a Unicode map ("30.2\x89" for
+# "30.2 °C"): no reader can see it, and it would show as a box in snippets.
+_STRAY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Kinds whose control characters are the file's own bytes, not a font's slots.
 _RAW_KINDS = frozenset({"text", "code", "markdown", "csv"})
 
@@ -82,10 +85,10 @@ def fold_unicode(text: str) -> str:
 
 
 def repair_ligature_codes(text: str) -> str:
-    """Turn the TeX ligature slots a font without a Unicode map left in the text into letters."""
-    if not any("\x0b" <= c <= "\x0f" for c in text):
-        return text
-    return _LIGATURE_CODE.sub(lambda m: _OT1_LIGATURES[m.group()], text)
+    """Turn the TeX ligature slots a font without a Unicode map left in the text into letters,
+    and drop the other control characters such fonts leave."""
+    text = _LIGATURE_CODE.sub(lambda m: _OT1_LIGATURES[m.group()], text)
+    return _STRAY_CONTROLS.sub("", text)
 
 
 def dehyphenate(text: str) -> str:

@@ -138,7 +138,7 @@ def pdf_page_texts(path: str, max_pages: int | None = None,
                    failures: list[Exception] | None = None) -> Iterator[PageText]:
     """Every page's text, in order; raises PdfUnreadable with the reason when there is none.
 
-    ``failures`` collects the pages the pypdf fallback could not read.
+    ``failures`` collects the errors of the pages that could not be read (the others still are).
     """
     reader, problem = _pypdf_check(path)
     if problem and reader is None and not problem.startswith("the PDF is damaged"):

@@ -125,11 +125,12 @@ def test_words_glued_by_ocr_are_split_but_real_words_and_codes_stay() -> None:
         assert respace(kept) == kept
 
 
-def test_tex_ligature_slots_become_letters_but_page_breaks_stay() -> None:
+def test_tex_ligature_slots_become_letters_and_stray_symbol_codes_go() -> None:
     # A font without a Unicode map leaves TeX's OT1 slots: 11 ff, 12 fi, 13 fl, 14 ffi, 15 ffl.
     raw = "its de\x0cnition, e\x0ecient data \x0cles, the sta\x0b, \x0dow and a\x0fuent end\x0c\nnext"
     assert clean_text(raw, "pdf") == \
-        "its definition, efficient data files, the staff, flow and affluent end\x0c\nnext"
+        "its definition, efficient data files, the staff, flow and affluent end\nnext"
+    assert clean_text("t = 30.2 \x89 or \x1a \\rightarrow", "pdf") == "t = 30.2  or  \\rightarrow"
     assert clean_text("page one\x0cpage two", "text") == "page one\x0cpage two"
 
 
