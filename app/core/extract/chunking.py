@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from app.core.records import Chunk, Section
 
@@ -16,6 +17,11 @@ _SENTENCE_END = re.compile(r"[.!?。！？:;][\"')\]]*$")
 # Boundary strengths: cutting at a paragraph break beats a sentence end, which beats a line
 # break, which beats a space; cutting inside a word is the last resort.
 _PARA, _SENT, _LINE, _SPACE, _NONE = 3.0, 2.0, 1.5, 1.0, 0.0
+# Word pieces are found a block of text at a time, and let go once passed: tokenising a 45 MB
+# section at once held every piece's offsets, and the tokenizer's own record of them, at the
+# same moment (7 GB). Blocks end at white space, so no word is split between two.
+BLOCK_CHARS = 1 << 16
+_TRIM_AT = 1 << 14  # passed word pieces are dropped in runs of about this many
 
 
 def chunk_sections(
@@ -42,14 +48,21 @@ def chunk_sections(
 def _chunk_one(section: Section, index: int, token_offsets: TokenOffsets, max_tokens: int,
                overlap: int) -> list[Chunk]:
     text = section.text
-    tokens = [t for t in token_offsets(text) if t[1] > t[0]]
-    if not tokens:
-        return []
-    newlines = [m.start() for m in re.finditer("\n", text)]
+    blocks = _token_blocks(text, token_offsets)
+    tokens: list[tuple[int, int]] = []
+    newlines = array("q", (m.start() for m in re.finditer("\n", text)))
     out: list[Chunk] = []
-    n = len(tokens)
     start = 0
-    while start < n:
+    more = True
+    while True:
+        # Enough word pieces ahead for the next cut (which looks one past ``max_tokens``).
+        while more and len(tokens) - start <= max_tokens:
+            block = next(blocks, None)
+            more = block is not None
+            tokens.extend(block or ())
+        n = len(tokens)
+        if start >= n:
+            break
         end = n if n - start <= max_tokens else _best_cut(text, tokens, start, max_tokens)
         a, b = tokens[start][0], tokens[end - 1][1]
         line_start = section.first_line + bisect.bisect_left(newlines, a)
@@ -67,7 +80,23 @@ def _chunk_one(section: Section, index: int, token_offsets: TokenOffsets, max_to
         if end >= n:
             break
         start = _next_start(text, tokens, start, end, overlap)
+        if start > _TRIM_AT:
+            del tokens[:start]
+            start = 0
     return out
+
+
+def _token_blocks(text: str, token_offsets: TokenOffsets) -> Iterator[list[tuple[int, int]]]:
+    """The word pieces of ``text`` (offsets into it), one block of text at a time."""
+    pos, n = 0, len(text)
+    while pos < n:
+        end = min(n, pos + BLOCK_CHARS)
+        if end < n:
+            cut = max(text.rfind(" ", pos, end), text.rfind("\n", pos, end),
+                      text.rfind("\t", pos, end))
+            end = cut if cut > pos else end  # one word longer than a block is cut in it
+        yield [(pos + a, pos + b) for a, b in token_offsets(text[pos:end]) if b > a]
+        pos = end
 
 
 def location_text(section: Section, line_start: int, line_end: int) -> str:
