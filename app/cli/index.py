@@ -39,13 +39,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         report = lib.index(folders or None, progress)
         reports.append(report)
-        waiting = ocr_queue.waiting()
-        if waiting and not report.cancelled:
-            # Scans were left to background OCR so that text files went first; a one-shot run
-            # waits for them and reads them again, so the command ends with everything findable.
-            print(f"\n  reading {waiting} scanned file(s) with OCR (this takes a while)…",
-                  file=sys.stderr, flush=True)
-            ocr_queue.wait_idle(lambda: lib.control.cancelled)
+        # Scans were left to background OCR so that text files went first; a one-shot run
+        # waits for them and reads them again, so the command ends with everything findable.
+        # Asked of the catalog, not of the queue: an OCR that ended before this pass did is
+        # no longer waiting, but its scan is still stored as waiting for it.
+        if not report.cancelled and lib.store.catalog.retry_paths():
+            waiting = ocr_queue.waiting()
+            if waiting:
+                print(f"\n  reading {waiting} scanned file(s) with OCR (this takes a while)…",
+                      file=sys.stderr, flush=True)
+                ocr_queue.wait_idle(lambda: lib.control.cancelled)
             report = lib.index(folders or None, progress)
             reports.append(report)
         if not report.cancelled and lib.embedder.loaded:
