@@ -72,6 +72,9 @@ def _query_text(words: list[str]) -> str:
                          "Type it again, or check the terminal's character encoding.") from None
     if not query.strip():
         raise KnownError("The query is empty.", 'Give some words: sift search "plumber invoice"')
+    from app.core.search.query import check_query
+
+    check_query(query)  # before a running Sift is asked: it would refuse it the same way
     return query
 
 

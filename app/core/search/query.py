@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from app.core.errors import KnownError
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Names and codes: E-4711, ISO_9001, v2.3.1, INV2024, GDPR. Meaning-based search blurs them;
 # keyword evidence must weigh more when a query holds one.
@@ -18,6 +20,11 @@ _IDENTIFIER = re.compile(
     r")(?![\w-])"
 )
 _PHRASE = re.compile(r'"([^"]+)"')
+# Caps on what one query may ask: each quoted phrase is one more look-up of the catalog, and
+# 30,000 of them did not finish in 300 s (issue 21). A long question is a few hundred
+# characters; a pasted paragraph fits too.
+MAX_QUERY_CHARS = 2_000
+MAX_PHRASES = 16
 
 # Words that carry no topic; dropping them keeps keyword search from matching every passage.
 STOPWORDS = frozenset("""
@@ -64,7 +71,26 @@ class ParsedQuery:
                            terms=self.terms, identifiers=self.identifiers)
 
 
+class QueryTooLong(KnownError):
+    """A query over the caps: the message says which, and what to do."""
+
+
+def check_query(text: str) -> None:
+    """QueryTooLong when ``text`` is longer, or quotes more phrases, than a search takes."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryTooLong(
+            f"The query is too long: {len(text):,} characters, at most {MAX_QUERY_CHARS:,}.",
+            "Shorten it to the words that matter; a question or a few words find more than a "
+            "pasted page.")
+    phrases = sum(1 for p in _PHRASE.findall(text) if p.strip())
+    if phrases > MAX_PHRASES:
+        raise QueryTooLong(f"The query quotes {phrases:,} phrases, at most {MAX_PHRASES}.",
+                           "Quote only what must appear word for word.")
+
+
 def parse_query(text: str) -> ParsedQuery:
+    """The query's phrases, ranking words and identifiers; QueryTooLong over the caps."""
+    check_query(text)
     phrases = tuple(p.strip() for p in _PHRASE.findall(text) if p.strip())
     words = [w.casefold() for w in _WORD.findall(text)]
     terms = [w for w in words if w not in STOPWORDS]
