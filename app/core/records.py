@@ -69,6 +69,7 @@ class ScannedFile:
     folder: str
     size: int
     mtime_ns: int
+    skip: str = ""  # why it is listed but not read (a named pipe, a link leading outside)
 
 
 @dataclass(frozen=True, slots=True)

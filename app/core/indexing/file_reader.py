@@ -101,6 +101,8 @@ class FileReader:
     def read_one(self, scanned: ScannedFile, state: FileState | None,
                  gone_by_hash: dict[str, list[FileState]]) -> FileOp:
         """What to do with one file: index its passages, note a touch or a move, or skip it."""
+        if scanned.skip:  # never opened: reading a pipe would wait for ever, a link leads out
+            return FileOp("skip", scanned, reason=scanned.skip)
         try:
             digest = file_digest(scanned.path)
         except FileNotFoundError:
