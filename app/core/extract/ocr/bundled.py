@@ -1,11 +1,12 @@
 """The bundled engine (RapidOCR's PP-OCRv4 models on onnxruntime), tuned to cost what Tesseract
-costs per page: detection at a reduced size, one thread, recognition of narrowed lines.
+costs per page: detection at a reduced size, one thread, lines recognised one by one, narrowed.
 
 Runs in the OCR worker process only (importing it loads OpenCV and onnxruntime).
 
-Where the time went (a Letter page of 11 pt text at 300 dpi, CPU seconds on one busy core):
-detection on the whole 2,550 × 3,300 render took about half; recognition most of the rest;
-onnxruntime's spinning extra thread and its allocations without an arena added a third again.
+Where the time went (a Letter page of 11 pt text at 300 dpi, 12.8 CPU s on a busy machine):
+detection on the whole 2,550 × 3,300 render; a second onnxruntime thread, spinning while it
+waited; allocations without onnxruntime's memory arena (system time); recognition of lines
+padded to the widest of each batch of 6. See docs/ocr.md for the measurements.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ DETECT_DPI = 120
 DETECT_MAX_SIDE = 1600
 # Lines are recognised narrowed to this share of their width (the recogniser's cost follows the
 # width); a line it is unsure of is read again at full width.
-NARROW = 0.7
+NARROW = 0.8
+# Lines are recognised one at a time: in batches each is padded to the widest of its batch, and
+# on one thread a batch is no faster per line (recognition took 1.5 CPU s a page this way, 2.1
+# in RapidOCR's batches of 6).
+REC_BATCH = 1
 UNSURE_SCORE = 0.9
 TEXT_SCORE = 0.5  # lines read with less confidence are noise (RapidOCR's own threshold)
 
@@ -32,7 +37,8 @@ def make_engine(max_side: int) -> Any:
 
     _tune_sessions()
     engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, max_side_len=max_side,
-                      det_limit_type="max", det_limit_side_len=DETECT_MAX_SIDE)
+                      det_limit_type="max", det_limit_side_len=DETECT_MAX_SIDE,
+                      rec_batch_num=REC_BATCH)
     recogniser = engine.text_rec
     full = type(recogniser).resize_norm_img
     recogniser.narrow = NARROW
