@@ -76,7 +76,8 @@ def _print_index_report(report: IndexReport) -> None:
     if report.reused:
         print(f"{report.reused} passages were embedded already (unchanged text, or a copy's).")
     for s in report.skipped_files[:20]:
-        print(f"  skipped {safe(s.path)}: {safe_block(s.reason)}")
+        partly = s.reason.startswith("indexed in part: ")  # its reason says what was left out
+        print(f"  {'' if partly else 'skipped '}{safe(s.path)}: {safe_block(s.reason)}")
     if len(report.skipped_files) > 20:
         print(f"  … and {len(report.skipped_files) - 20} more (sift skipped)")
 

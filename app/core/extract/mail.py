@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import tempfile
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -194,8 +195,10 @@ def _mbox_messages(path: Path, max_read: int, notes: list[str]) -> Iterator[byte
                         yield b"".join(current)
                     current, current_size = [], 0
                     if count >= MAX_MESSAGES or read > max_read:
+                        whole = os.fstat(f.fileno()).st_size
                         notes.append(f"only the first {count:,} messages are indexed "
-                                     f"({read / 2**20:,.0f} MB of the mailbox)")
+                                     f"({read / 2**20:,.0f} MB of the mailbox's "
+                                     f"{whole / 2**20:,.0f} MB)")
                         return
                 else:
                     current_size += len(line)

@@ -148,8 +148,9 @@ class FileReader:
         # Found by its text now; the reason has it read again when OCR has its other pages.
         waiting = waiting_reason(tuple(p for p in found.ocr_waiting if p)) \
             if found.ocr_waiting else ""
+        # Otherwise the reason says what of it was left out (a mailbox past its cap): listed.
         return FileOp("index", scanned, hash=digest, chunks=chunks, members=members,
-                      reason=waiting)
+                      reason=waiting or "; ".join(found.notes))
 
 
 def _same_reading(gone: list[FileState] | None, path: str) -> FileState | None:

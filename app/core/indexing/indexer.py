@@ -21,6 +21,7 @@ from app.core.indexing.stages import EmbeddingStage, LaterStage, StepResult
 from app.core.records import IndexReport, ScannedFile, SkippedFile
 from app.core.settings import Settings
 from app.core.storage.catalog import STAGE_OCR, STAGE_WORDS, FileState
+from app.core.storage.catalog.schema import PARTLY, RETRY_REASON
 from app.core.storage.store import IndexStore
 
 log = logging.getLogger(__name__)
@@ -326,6 +327,8 @@ class Indexer:
                         cat.set_stage(file_id, STAGE_OCR)  # nothing to embed until its text comes
                     else:
                         report.chunks += op.passages
+                    if op.reason and not op.reason.startswith(RETRY_REASON):
+                        report.skipped_files.append(SkippedFile(f.path, f"{PARTLY}{op.reason}"))
         # The catalog has committed; now the vector index follows. A crash in between is
         # repaired from the catalog at the next start.
         self.store.vectors.remove(removed_ids)

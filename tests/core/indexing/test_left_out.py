@@ -62,3 +62,28 @@ def test_a_watched_link_leading_outside_is_not_read(folder: Path) -> None:
 
     assert not is_indexable(str(folder / "secret.txt"), str(folder), Rules())
     assert is_indexable(str(folder / "same-note.txt"), str(folder), Rules())
+
+
+def test_a_mailbox_past_its_cap_is_listed_as_indexed_in_part(data_dir: Path, tmp_path: Path,
+                                                              monkeypatch, capsys) -> None:
+    import app.core.extract as extract
+
+    settings = json.loads((data_dir / "settings.json").read_text(encoding="utf-8"))
+    (data_dir / "settings.json").write_text(json.dumps({**settings, "max_file_mb": 1}),
+                                            encoding="utf-8")
+    monkeypatch.setattr(extract, "MBOX_MAX_BYTES", 1 << 20)  # as 128 MB is to a 500 MB mailbox
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    body = "Quarterly figures for the harbour office. " * 40
+    with open(mail / "archive.mbox", "w", encoding="utf-8") as f:
+        for i in range(1500):
+            f.write(f"From a@example.com Mon Jan  1 00:00:00 2024\nSubject: report {i}\n"
+                    f"From: a@example.com\n\n{body}\n\n")
+    sift = ["--data-dir", str(data_dir)]
+    assert run_cli([*sift, "index", str(mail)]) == 0
+    out = capsys.readouterr().out
+    assert "archive.mbox: indexed in part: only the first" in out and "of the mailbox's" in out
+    assert run_cli([*sift, "skipped"]) == 0
+    assert "indexed in part" in capsys.readouterr().out
+    assert run_cli([*sift, "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["files"] == 1  # indexed, not skipped

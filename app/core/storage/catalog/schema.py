@@ -16,6 +16,9 @@ RETRY_REASON = "waiting for OCR"
 # A scan whose text background OCR is still reading: stored with one empty passage, so it is found
 # by its name at once, and read again (to stage 'words') when its OCR ends.
 STAGE_OCR = "ocr"
+# An indexed file with another reason was read only in part (a mailbox past its cap); it is
+# listed with the skipped files, its reason so introduced.
+PARTLY = "indexed in part: "
 
 # Files on disk, never their members (e-mail attachments stored as rows inside another file's).
 REAL_FILES = "container_id IS NULL"

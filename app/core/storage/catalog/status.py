@@ -5,7 +5,14 @@ from __future__ import annotations
 import sqlite3
 
 from app.core.records import SkippedFile
-from app.core.storage.catalog.schema import REAL_FILES, RETRY_REASON, STAGE_MEANING, STAGE_OCR, STAGE_WORDS
+from app.core.storage.catalog.schema import (
+    PARTLY,
+    REAL_FILES,
+    RETRY_REASON,
+    STAGE_MEANING,
+    STAGE_OCR,
+    STAGE_WORDS,
+)
 from app.core.storage.catalog.stored_paths import from_db
 
 SQL_PENDING_FILES = (
@@ -71,8 +78,15 @@ class StatusMixin:
     def skipped(self) -> list[SkippedFile]:
         """Files, and attachments of mail files (shown as the mail, the reason naming them)."""
         rows = self.conn.execute(
-            "SELECT coalesce(m.path, f.path), f.reason, f.name, m.path IS NOT NULL FROM files f "
+            "SELECT coalesce(m.path, f.path), f.reason, f.name, m.path IS NOT NULL, f.status "
+            "FROM files f "
             "LEFT JOIN files m ON m.id = f.container_id WHERE f.status = 'skipped' "
-            "ORDER BY coalesce(m.path, f.path), f.id")
-        return [SkippedFile(from_db(r[0]), f"attachment “{r[2]}”: {r[1] or ''}" if r[3]
-                            else r[1] or "") for r in rows]
+            "OR (f.reason IS NOT NULL AND f.reason NOT LIKE ?) "
+            "ORDER BY coalesce(m.path, f.path), f.id", (RETRY_REASON + "%",))
+        return [SkippedFile(from_db(r[0]), _partly(r[4], f"attachment “{r[2]}”: {r[1] or ''}"
+                                                   if r[3] else r[1] or "")) for r in rows]
+
+
+def _partly(status: str, reason: str) -> str:
+    """An indexed file's reason says what of it was left out; a skipped one's why it was."""
+    return reason if status == "skipped" else f"{PARTLY}{reason}"
