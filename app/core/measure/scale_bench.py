@@ -103,6 +103,7 @@ def measure(data_dir: Path, model_name: str, dim: int, n: int,
     out["filter_share"] = _shares(searcher.catalog.conn, cases)
     out["breakdown_ms"] = _breakdown(searcher, fake, queries[WARMUP:WARMUP + 40], cases)
     out["dense_recall_at_10"] = _recall(lib, queries[WARMUP:WARMUP + 40], cases)
+    out["graph_entries"] = lib.store.vectors.entries  # distinct embeddings; copies share one
     out["open_parts_s"] = _open_parts(lib)
     lib.close()
     return out
@@ -392,7 +393,8 @@ def _print_human(r: dict[str, Any]) -> None:
     print("steps, ms p50: " + ", ".join(f"{k} {v:.1f}" for k, v in r["breakdown_ms"].items()
                                         if not k.endswith("_p95")))
     print("dense recall@10 vs exact: " + ", ".join(
-        f"{k} {v:.3f}" for k, v in r["dense_recall_at_10"].items()))
+        f"{k} {v:.3f}" for k, v in r["dense_recall_at_10"].items())
+        + f" ({r['graph_entries']:,} distinct vectors in the graph)")
 
 
 __all__ = ["InjectedQueries", "measure", "peak_rss_mb", "run_scale"]
