@@ -55,6 +55,8 @@ class Round:
     ocr_pages: int = 0
     ocr_minutes: float = 0.0
     peak_rss_mb: float = 0.0
+    waiting: int = 0        # passages still without an embedding when the round ended
+    seconds: float = 0.0    # how long the round ran
     searches: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -148,6 +150,9 @@ def run_sift(folder: Path, root: Path, embedder: Embedder, model: str, label: st
                     result.files = files
                     break
             time.sleep(0.5)
+        result.seconds = time.perf_counter() - started
+        if result.embedded_s is None and catalog.exists():
+            words, result.waiting, result.files = stage_counts(catalog)
         stats = svc.stats()
         result.passages = stats.chunks
         pages, latest = ocr_pages(lib.paths.cache_dir / "ocr")
@@ -203,6 +208,10 @@ def report(r: Round, recoll: float | None) -> None:
     print(f"  findable by words   : {s(r.words_s)}"
           + (f"   (Recoll, same folder, this run: {recoll:.1f} s)" if recoll else ""))
     print(f"  fully embedded      : {s(r.embedded_s)}  ({r.files} files, {r.passages} passages)")
+    if r.embedded_s is None and r.seconds:
+        done = r.passages - r.waiting
+        print(f"    by then           : {done} of {r.passages} passages embedded in "
+              f"{r.seconds:.0f} s ({done / r.seconds:.1f} passages/s overall)")
     rate = r.ocr_pages / r.ocr_minutes if r.ocr_minutes else 0.0
     print(f"  OCR                 : {r.ocr_pages} pages in {r.ocr_minutes:.1f} min"
           f" = {rate:.1f} pages/min")

@@ -18,6 +18,7 @@ from app.core.indexing.file_reader import FileOp, FileReader
 from app.core.indexing.progress import ProgressFn, ProgressTracker
 from app.core.indexing.scanner import Rules, is_indexable, scan_folder
 from app.core.indexing.stages import EmbeddingStage, LaterStage, StepResult
+from app.core.indexing.work_order import newest_first
 from app.core.records import IndexReport, ScannedFile, SkippedFile
 from app.core.settings import Settings
 from app.core.storage.catalog import STAGE_OCR, STAGE_WORDS, FileState
@@ -386,15 +387,6 @@ def summarize(r: IndexReport) -> str:
     if r.reused:
         parts.append(f"{r.reused} passages already embedded")
     return ", ".join(parts) + (" (cancelled)" if r.cancelled else "")
-
-
-def newest_first(work: list[tuple[ScannedFile, FileState | None]]
-                 ) -> list[tuple[ScannedFile, FileState | None]]:
-    """The most recently modified files first: what people look for first is ready first.
-
-    Ties keep the scan's order (stable sort), so equal dates are still read folder by folder.
-    """
-    return sorted(work, key=lambda item: -item[0].mtime_ns)
 
 
 def _changed(state: FileState | None, scanned: ScannedFile) -> bool:
