@@ -183,7 +183,7 @@ def launch(args: argparse.Namespace, clock: StartupClock) -> tuple[Any, Any]:
     loader.failed.connect(window.engine_failed)
     loader.ready.connect(window.attach_engine)
     loader.ready.connect(lambda *_: clock.mark("engine started"))
-    loader.waiting.connect(lambda text: _wait_for_other(window, text))
+    loader.waiting.connect(lambda text: _wait_for_other(window, text, paths.data_dir))
     loader.first_check.connect(lambda text: _first_check(window, text))
     loader.handed_over.connect(lambda pid: _hand_over(window, pid, paths.data_dir))
     window.controller.show_requested.connect(lambda: bring_to_front(window))
@@ -212,8 +212,10 @@ def bring_to_front(window: Any) -> None:
     window.activateWindow()
 
 
-def _wait_for_other(window: Any, text: str) -> None:
-    """Another Sift (`sift watch`, `sift index`) indexes this data folder: say so, then take over."""
+def _wait_for_other(window: Any, text: str, data_dir: Any) -> None:
+    """Another Sift (`sift watch`, `sift index`) indexes this data folder: say so, search through
+    it where it answers, then take over."""
+    window.controller.borrowed.data_dir = data_dir if text else None
     if text:
         print(f"sift: {text}", file=sys.stderr, flush=True)
         window.indexing_bar.show_busy(text)

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.ipc import QueryServer, search_service
+from app.gui.borrowed_search import BorrowedSearch
 from app.gui.messages import MessageBridge
 from app.gui.preview import PreviewContext, load_context
 from app.gui.rerank_state import reranker_state
@@ -54,6 +55,8 @@ class Controller(QObject):
         self.library: Any = None
         self.service: Any = None
         self.runner = TaskRunner(lambda exc: messages.exception(exc), parent=self)
+        self.borrowed = BorrowedSearch(self.runner, self)  # another Sift answers until this one runs
+        self.borrowed.answered.connect(lambda response: self.answered.emit(response, True))
         self.search_worker: SearchWorker | None = None
         self.query_server: QueryServer | None = None
         self._last_progress: Any = None  # what is being indexed now, for `sift status` elsewhere
@@ -105,7 +108,8 @@ class Controller(QObject):
         self.settings_changed.emit(library.settings)
         # Searches answer before the model is in (by their words, then the query encoder);
         # the status bar names the model once the writer has loaded it.
-        self.runner.run(lambda: self._loaded_model(library), self._model_known,
+        self.runner.run(lambda: self._loaded_model(library),
+                        lambda info: info is not None and self.engine_ready.emit(info),
                         lambda exc: self.engine_failed.emit(str(exc)))
         self.refresh()
         queued, self._queued_folders = self._queued_folders, []
@@ -118,10 +122,6 @@ class Controller(QObject):
     def _loaded_model(self, library: Any) -> Any:
         """The model's facts once loaded (on a worker: waits in steps that a quit ends)."""
         return library.embedder.wait_loaded(lambda: self._closing)  # raises if the load failed
-
-    def _model_known(self, info: Any) -> None:
-        if info is not None:
-            self.engine_ready.emit(info)
 
     def set_library(self, library: Any) -> None:
         """The settings are readable before the model is: show folders and counts early."""
@@ -147,8 +147,7 @@ class Controller(QObject):
             self.runner.run(lambda: reranker_state(library), lambda r: self.rerank_checked.emit(*r),
                             lambda exc: None)
 
-    def _show_requested(self) -> bool:
-        """On the query channel's thread: the signal reaches the window on the GUI thread."""
+    def _show_requested(self) -> bool:  # on the query channel's thread: a signal to the GUI thread
         self._closing or self.show_requested.emit()
         return not self._closing
 
@@ -164,11 +163,13 @@ class Controller(QObject):
             return
         if self.search_worker is None:  # still loading: run it once the model is there
             self._pending = (query, filters or {})
+            self.borrowed.ask(query, filters or {})
             return
         self.search_worker.submit(query, filters or None)
 
     def clear_search(self) -> None:
         self._pending = None
+        self.borrowed.forget()
         if self.search_worker is not None:
             self.search_worker.discard()
 

@@ -252,7 +252,7 @@ class EngineLoader(QObject):
         """Start the service once no other Sift indexes this data folder; False if this window
         is not to (it closed meanwhile, or the other Sift's window came to the front instead)."""
         from app.core.host.datalock import DataFolderBusy
-        from app.core.ipc import ask_show
+        from app.core.ipc import ask_alive, ask_show
 
         told = False
         while True:
@@ -268,7 +268,10 @@ class EngineLoader(QObject):
                     return False
                 if not told:
                     told = True
-                    self._safe_emit(self.waiting, f"{exc.message} This window takes over when it ends.")
+                    meanwhile = ("Until then it answers the searches here (read-only)."
+                                 if ask_alive(self._paths.data_dir) else "Searching starts then.")
+                    self._safe_emit(self.waiting, f"{exc.message} This window takes over when it ends. "
+                                                  f"{meanwhile}")
                 continue
             if told:
                 self._safe_emit(self.waiting, "")

@@ -183,6 +183,14 @@ def _await_model(window: Any, _arg: str) -> None:
     print(f"MODEL {window.status.model_label.text()}", flush=True)
 
 
+@action("await-answer")
+def _await_answer(window: Any, query: str) -> None:
+    """Go on once the answer to ``query`` is on screen; print its files' names."""
+    _wait_for(lambda: window._shown_query == query)
+    names = [os.path.basename(h.path) for h in window.results_view.results.hits]
+    print(f"ANSWER {query!r} {names}", flush=True)
+
+
 @action("touch")
 def _touch(_window: Any, path: str) -> None:
     """A cue for another process: this step was reached."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,32 @@ def test_while_a_sift_without_a_window_indexes_the_window_says_so_and_takes_over
     assert "This window takes over when it ends" in states[0]
     assert states[1].startswith("STATE engine=True"), out  # it took over: it indexes and searches
     assert "sift: Another Sift (process" in err  # the terminal says which way it went
+
+
+def test_while_sift_watch_indexes_the_window_searches_through_it(tmp_path: Path, tiny_model: Path) -> None:
+    from app.core.ipc import QueryServer
+    from app.core.records import FileHit, Passage, SearchResponse
+
+    data_dir = make_data_dir(tmp_path / "data", tiny_model)
+    seen = tmp_path / "seen"
+    passage = Passage(chunk_id=1, text="The keeper's log", page=None, line=1, line_end=1, score=0.9)
+
+    def answer(request: Any) -> SearchResponse:  # as `sift watch` answers over its channel
+        return SearchResponse(request.query, (FileHit("/notes/keeper.txt", 0.9, (passage,), ".txt"),),
+                              reranked=False)
+
+    datalock.acquire(data_dir, wait=False)
+    server = QueryServer(data_dir, answer)
+    assert server.start()
+    try:
+        app = _start_app(data_dir, json.dumps([
+            [0, "await-strip", "Another Sift"], [0, "say-state", ""], [0, "search", "lighthouse keeper"],
+            [0, "await-answer", "lighthouse keeper"], [0, "touch", str(seen)], [0, "quit", ""]]))
+        _wait_file(seen, app)
+        out, err = app.communicate(timeout=90)
+    finally:
+        server.stop()
+        datalock.release(data_dir)
+    assert app.returncode == 0, err[-4000:]
+    assert "answers the searches here (read-only)" in out
+    assert "ANSWER 'lighthouse keeper' ['keeper.txt']" in out
