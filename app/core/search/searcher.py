@@ -20,7 +20,7 @@ from app.core.search import confidence
 from app.core.search.filters import AllowedPassages, Filters
 from app.core.search.fusion import FEW_FILES, fuse, promote, rrf
 from app.core.search.keywords import Keywords
-from app.core.search.meaning_marks import MarkerSource, QueryPieces
+from app.core.search.meaning_marks import MarkerSource
 from app.core.search.query import (
     ParsedQuery,
     contains_phrase,
@@ -132,8 +132,8 @@ class Searcher:
         semantic = self.embedder.query_ready  # before: a query never waits for the model to load
         ranked = self.rank(q, filters=filters, depth=max(limit, RERANK_FILES), rerank=rerank)
         self.assess(q, ranked, count=limit)
-        pieces = self.meaning_pieces(q.semantic_text) if semantic else None
-        hits = tuple(self._hit(file_id, ranked, q, pieces) for file_id, _ in ranked.final[:limit])
+        focus = self.meaning_focus(q.semantic_text, ranked, limit) if semantic else {}
+        hits = tuple(self._hit(file_id, ranked, q, focus) for file_id, _ in ranked.final[:limit])
         note = ""
         if rerank and ranked.reranked is None and self.reranker is not None:
             note = self.reranker.note
@@ -353,19 +353,23 @@ class Searcher:
     def _passage_count(self) -> int:
         return self.keywords.passages()
 
-    def meaning_pieces(self, text: str) -> QueryPieces | None:
-        """What meaning marks compare sentences with; None when this model has no marker."""
+    def meaning_focus(self, text: str, ranked: Ranked, count: int) -> dict[int, tuple[int, int]]:
+        """The sentence closest in meaning to ``text`` in each passage shown, by chunk id."""
         marker = self.marks.get()
-        return marker.query(text) if marker is not None and text else None
+        pieces = marker.query(text) if marker is not None and text else None
+        if marker is None or pieces is None:
+            return {}
+        shown = [c for fid, _ in ranked.final[:count]
+                 for _, c in ranked.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]]
+        spans = marker.best_sentences([ranked.rows[c].text for c in shown], pieces)
+        return {c: s for c, s in zip(shown, spans, strict=True) if s is not None}
 
     def _hit(self, file_id: int, ranked: Ranked, q: ParsedQuery,
-             pieces: QueryPieces | None = None) -> FileHit:
+             focus: dict[int, tuple[int, int]] | None = None) -> FileHit:
         passages: list[Passage] = []
-        marker = self.marks.get() if pieces is not None else None
         for chunk_score, chunk_id in ranked.best_chunk.get(file_id, [])[:PASSAGES_PER_FILE]:
             row = ranked.rows[chunk_id]
-            focus = marker.best_sentence(row.text, pieces) if marker and pieces else None
-            snippet, offset, spans, meaning = marked_snippet(row.text, q, focus)
+            snippet, offset, spans, meaning = marked_snippet(row.text, q, (focus or {}).get(chunk_id))
             line = row.line_start + row.text.count("\n", 0, max(0, offset))
             passages.append(Passage(chunk_id=chunk_id, text=snippet, page=row.page, line=line,
                                     line_end=row.line_end, score=chunk_score,

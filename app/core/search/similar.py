@@ -119,7 +119,7 @@ def _nearest_own(catalog: Any, shown: list[int], own_ids: np.ndarray,
     keys, mat = _embeddings(catalog, shown)
     if not len(keys):
         return {}
-    best = (mat @ own_vecs.T).argmax(axis=1)
+    best = np.einsum("sd,od->so", mat, own_vecs).argmax(axis=1)  # small: BLAS threads cost more
     return {int(k): int(own_ids[b]) for k, b in zip(keys.tolist(), best.tolist(), strict=True)}
 
 
