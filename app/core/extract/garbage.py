@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 
 __all__ = ["garbage_reason"]
 
 # Fewer visible characters than this and a page is too short to judge (a page number, a title).
 _MIN_CHARS = 40
-# Share of the visible characters that are controls, unassigned or replacement marks (a
-# private-use character counts half: math fonts put bracket pieces there).
+# Share of the visible characters that are controls or replacement marks (a private-use
+# character counts half: math fonts put bracket pieces there).
 _MAX_BAD_SHARE = 0.15
 # Distinct Latin-script words, too many of them odd (see _odd_word_share): a substitution
 # cipher of letters ("LvrDmODiX NvkaOm"), which is what a scrambled font map gives.
@@ -27,21 +26,18 @@ _MIN_WORDS = 20
 _MAX_ODD_SHARE = 0.3
 # A font subset numbered in order of use and read without its map gives punctuation soup
 # ("!\"#$%&'"). Code and formulas reach 40 % symbols, with half their characters letters.
-_SYMBOLS = frozenset("!\"#$%&*+/<=>?@[\\]^_`{|}~")
+_SYMBOL = re.compile(r"[!\"#$%&*+/<=>?@\[\\\]^_`{|}~]")
+_LETTER = re.compile(r"[^\W\d_]")
+_SPACE = re.compile(r"\s")
+# Controls (not tab, newline, form feed, carriage return), surrogates, replacement marks; not
+# U+FFFE, pdfium's mark for a hyphen it took away at a line end.
+_BAD = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd\uffff]")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _MAX_SYMBOL_SHARE = 0.45
 _MIN_LETTER_SHARE = 0.35
 _VOWELS = frozenset("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿœąęįųāēīōūəı")
 # A Latin word, not a TeX control sequence ("\\PgSpm") or part of a longer token.
 _LATIN_WORD = re.compile(r"(?<![\\\w])[A-Za-zÀ-ÖØ-öø-ɏ]+(?!\w)")
-
-
-def _badness(c: str) -> float:
-    if c in "\ufffd\ufffe\uffff":
-        return 1.0
-    category = unicodedata.category(c)
-    if category == "Co":
-        return 0.5
-    return 1.0 if category in ("Cc", "Cn", "Cs") else 0.0
 
 
 def _case_flips(word: str) -> int:
@@ -65,16 +61,19 @@ def _odd_word_share(text: str) -> tuple[float, int]:
     return odd / len(words), len(words)
 
 
+def _count(pattern: re.Pattern[str], text: str) -> int:
+    return sum(1 for _ in pattern.finditer(text))
+
+
 def garbage_reason(text: str) -> str | None:
     """Why this page's text is not language, or None when it reads as text (or is too short)."""
-    visible = [c for c in text if not c.isspace()]
-    if len(visible) < _MIN_CHARS:
+    visible = len(text) - _count(_SPACE, text)
+    if visible < _MIN_CHARS:
         return None
-    if sum(_badness(c) for c in visible) >= _MAX_BAD_SHARE * len(visible):
+    if _count(_BAD, text) + _count(_PRIVATE_USE, text) / 2 >= _MAX_BAD_SHARE * visible:
         return "its text layer is control characters, not words (a broken font encoding)"
-    symbols = sum(1 for c in visible if c in _SYMBOLS) / len(visible)
-    letters = sum(1 for c in visible if c.isalpha()) / len(visible)
-    if symbols > _MAX_SYMBOL_SHARE and letters < _MIN_LETTER_SHARE:
+    if (_count(_SYMBOL, text) > _MAX_SYMBOL_SHARE * visible
+            and _count(_LETTER, text) < _MIN_LETTER_SHARE * visible):
         return "its text layer is symbols, not words (a broken font encoding)"
     share, count = _odd_word_share(text)
     if count >= _MIN_WORDS and share > _MAX_ODD_SHARE:

@@ -52,9 +52,8 @@ def normalize(text: str) -> str:
 
 
 def _judge(number: int, text: str, has_image: bool) -> PageText:
-    from app.core.extract.clean import clean_text
-
-    reason = garbage_reason(clean_text(text, "pdf")) if text.strip() else None
+    # The raw text: the hygiene drops the control characters that tell a broken font.
+    reason = garbage_reason(text) if text.strip() else None
     return PageText(number, text, has_image, reason or "")
 
 
