@@ -29,10 +29,14 @@ def _open_to_others(root: Path) -> list[str]:
 
 
 def test_a_new_data_folder_is_private_all_the_way_down(tmp_path: Path, usual_umask) -> None:
+    from app.core.host.paths import make_private_dir, resolve_paths
+
     data = tmp_path / "new" / "data"
-    # The log folder (data/cache/logs) is the first one made, before the library's own set-up.
+    # The log folder (data/cache/logs) is the first one made, before the library's own set-up
+    # (made here as the first run of a process makes it: the log is opened once per process).
+    make_private_dir(resolve_paths(data).logs_dir)
     assert run_cli(["--data-dir", str(data), "status"]) == 0
-    assert (data / "cache" / "logs").is_dir()
+    assert (data / "cache" / "logs").is_dir() and (data / "indexes").is_dir()
     assert _open_to_others(tmp_path) == []
 
 
