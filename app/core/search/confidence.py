@@ -1,11 +1,15 @@
 """How sure a result is: a calibrated probability that a file is relevant, and "no good match".
 
-Two pieces of evidence that mean the same on every collection: the file's best cosine with the
-query (meaning), and how much of the query's rare-word mass the file holds (words, weighted by
-inverse document frequency, so "the best way to learn guitar" is not matched by "best" and "way").
-A logistic model over them was fitted on the shared collections (tests/benchmarks/fusion_study.py):
-the top ten files of every question, labelled by its relevance judgements, plus the top ten of
-other collections' questions (off-topic here, so none relevant); each collection weighs alike.
+Three pieces of evidence: the file's best cosine with the query (meaning), how much of the query's
+rare-word mass the shown passages and the file's name hold (words, weighted by inverse document
+frequency, so "the best way to learn guitar" is not matched by "best" and "way"), and how far the
+fusion puts the file ahead of the other candidates (its lead, in deviations). A logistic model
+over them is fitted (tests/benchmarks/fusion_study.py) on the top ten of every question of the
+shared collections and of paraphrase questions that share no content word with their answers
+(resources/calibration/meaning), labelled by their relevance judgements, plus the top ten of
+other collections' questions (off-topic there, so none relevant); each collection weighs alike.
+The searcher orders the files it shows by this probability, so a lower strength never stands
+above a higher one.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from collections.abc import Iterable, Mapping
 
 from app.core.search.query import stem, stem_matches
 
-# Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage.
-COEF = (-4.541, 3.22, 2.944, 2.69)
+# Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage, lead.
+COEF = (-4.919, 2.151, 0.52, 0.289, 0.968)
+# A lead beyond this many deviations says nothing more (and a code's promotion has none).
+MAX_LEAD = 6.0
 # "No good match" when the best file is neither close in meaning nor holds the query's rare
 # words. Measured on the shared collections' own questions (never flagged) against other
 # collections' questions (off-topic) and questions whose relevant files were removed; and the
@@ -48,11 +54,24 @@ def coverage(texts: Iterable[str], idf: Mapping[str, float]) -> float:
     return sum(w for s, w in wanted.items() if s in seen) / total
 
 
-def relevance_probability(cosine: float | None, cover: float) -> float:
-    """The calibrated probability that a file with this evidence is relevant to the query."""
+def lead(fused: float) -> float:
+    """A fused score (the fusion's squashed deviations, in (0, 1)) as deviations again."""
+    p = min(max(fused, 1e-9), 1.0 - 1e-9)
+    return max(-MAX_LEAD, min(MAX_LEAD, math.log(p / (1.0 - p))))
+
+
+def features(cosine: float | None, cover: float, lead_: float = 0.0) -> tuple[float, ...]:
+    """The model's inputs: cosine (a file with no embedding yet takes the median relevant
+    file's), coverage, their product, and the lead."""
     c = UNKNOWN_COSINE if cosine is None else cosine
-    a, b, d, e = COEF
-    x = a + b * c + d * cover + e * c * cover
+    return c, cover, c * cover, lead_
+
+
+def relevance_probability(cosine: float | None, cover: float, lead_: float = 0.0, *,
+                          coef: tuple[float, ...] | None = None) -> float:
+    """The calibrated probability that a file with this evidence is relevant to the query."""
+    a, *weights = coef or COEF
+    x = a + sum(w * v for w, v in zip(weights, features(cosine, cover, lead_), strict=True))
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 

@@ -14,6 +14,7 @@ from app.core.storage.catalog.embeddings import EmbeddingsMixin
 from app.core.storage.catalog.files import FilesMixin
 from app.core.storage.catalog.schema import MIGRATIONS, SCHEMA, SCHEMA_LATE, SCHEMA_VERSION
 from app.core.storage.catalog.status import StatusMixin
+from app.core.storage.catalog.stored_paths import folder_words
 
 
 def connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -28,6 +29,8 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     else:
         conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
+    # The migration that adds folder words to the searchable names computes them in SQL.
+    conn.create_function("folder_words", 1, folder_words, deterministic=True)
     conn.execute("PRAGMA busy_timeout = 30000")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")

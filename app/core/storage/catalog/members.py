@@ -8,7 +8,12 @@ from collections.abc import Sequence
 
 from app.core.records import Chunk, Member
 from app.core.storage.catalog.passages import PassagesMixin
-from app.core.storage.catalog.stored_paths import MEMBER_SEP, readable, searchable_name
+from app.core.storage.catalog.stored_paths import (
+    MEMBER_SEP,
+    folder_words,
+    readable,
+    searchable_name,
+)
 
 
 class MembersMixin(PassagesMixin):
@@ -31,9 +36,9 @@ class MembersMixin(PassagesMixin):
              container_id, member.key, readable(member.of)))
         file_id = int(cur.lastrowid or 0)
         if chunks:
-            # Found by its own name and by the subject of the mail it came with.
-            self.add_chunks(file_id, name, chunks,
-                            name_terms=f"{searchable_name(name)} {member.of}")
+            # Found by its own name, the subject of the mail it came with and the mail's folder.
+            self.add_chunks(file_id, name, chunks, name_terms=" ".join(
+                (searchable_name(name), member.of, folder_words(row[1]))))
         return file_id
 
     def delete_members_of(self, file_id: int) -> list[int]:

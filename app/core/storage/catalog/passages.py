@@ -11,7 +11,7 @@ import numpy as np
 from app.core.records import Chunk
 from app.core.storage.catalog.rows import SQL_CHUNK_ROWS, ChunkRow, chunk_row
 from app.core.storage.catalog.schema import STAGE_MEANING, STAGE_WORDS
-from app.core.storage.catalog.stored_paths import searchable_name
+from app.core.storage.catalog.stored_paths import name_terms as path_terms
 
 SQL_INSERT_CHUNK = """
 INSERT INTO chunks (file_id, ord, text, page, line_start, line_end, char_start, char_end,
@@ -54,7 +54,7 @@ class PassagesMixin:
         its embedding, and a file whose chunks all have one is done at once.
         """
         vecs = None if embeddings is None else np.asarray(embeddings, dtype=np.float16)
-        name = searchable_name(path) if name_terms is None else name_terms
+        name = path_terms(path) if name_terms is None else name_terms
         ids: list[int] = []
         missing = vecs is None and not chunks  # as before: an empty file waits at 'words'
         for ord_, chunk in enumerate(chunks):

@@ -48,5 +48,18 @@ def searchable_name(path: str) -> str:
     return " ".join(part for part in _split_name(base) if part)
 
 
+def name_terms(path: str, folder: str | None = None) -> str:
+    """The words a file is found by beside its text, as a title: its name's and its folder's
+    ('…/Board/Minutes_2024.pdf' → 'Minutes 2024 pdf Board'). ``folder``: where it is, when that
+    is not the path's own parent (an attachment is where its mail is)."""
+    folder = os.path.dirname(path) if folder is None else folder
+    return " ".join(w for w in (searchable_name(path), searchable_name(folder)) if w)
+
+
+def folder_words(stored_folder: str | None) -> str:
+    """The words of a stored folder's own name (SQL function ``folder_words`` of the catalog)."""
+    return searchable_name(from_db(stored_folder)) if stored_folder else ""
+
+
 def _split_name(name: str) -> list[str]:
     return re.split(r"[\s_\-.()\[\],]+", name)
