@@ -59,8 +59,11 @@ _LIGATURE_CODE = re.compile(
 # What is left after that is a symbol font's glyph without a Unicode map ("30.2\x89" for
 # "30.2 °C"): no reader can see it, and it would show as a box in snippets.
 _STRAY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# Kinds whose control characters are the file's own bytes, not a font's slots.
+# Kinds whose control characters are the file's own bytes, kept as they are.
 _RAW_KINDS = frozenset({"text", "code", "markdown", "csv"})
+# Kinds whose text comes through fonts that may lack a Unicode map; elsewhere a carriage return
+# or a form feed before a letter is no ligature.
+_FONT_KINDS = frozenset({"pdf"})
 
 _LETTER = r"[^\W\d_]"
 # "docu-\n  ments" or "docu\u00ad\nments": a word broken at a line end, continued in lower case
@@ -85,10 +88,8 @@ def fold_unicode(text: str) -> str:
 
 
 def repair_ligature_codes(text: str) -> str:
-    """Turn the TeX ligature slots a font without a Unicode map left in the text into letters,
-    and drop the other control characters such fonts leave."""
-    text = _LIGATURE_CODE.sub(lambda m: _OT1_LIGATURES[m.group()], text)
-    return _STRAY_CONTROLS.sub("", text)
+    """Turn the TeX ligature slots a font without a Unicode map left in the text into letters."""
+    return _LIGATURE_CODE.sub(lambda m: _OT1_LIGATURES[m.group()], text)
 
 
 def dehyphenate(text: str) -> str:
@@ -106,8 +107,10 @@ def dehyphenate(text: str) -> str:
 def clean_text(text: str, kind: str) -> str:
     """The text as search should see it; same number of lines as the input."""
     text = fold_unicode(text)
-    if kind not in _RAW_KINDS:
+    if kind in _FONT_KINDS:
         text = repair_ligature_codes(text)
+    if kind not in _RAW_KINDS:
+        text = _STRAY_CONTROLS.sub("", text)
     text = dehyphenate(text) if kind in _PROSE_KINDS else text.replace(SOFT_HYPHEN, "")
     if kind in _MARKUP_KINDS:
         text = strip_markup(text)

@@ -132,6 +132,7 @@ def test_tex_ligature_slots_become_letters_and_stray_symbol_codes_go() -> None:
         "its definition, efficient data files, the staff, flow and affluent end\nnext"
     assert clean_text("t = 30.2 \x89 or \x1a \\rightarrow", "pdf") == "t = 30.2  or  \\rightarrow"
     assert clean_text("page one\x0cpage two", "text") == "page one\x0cpage two"
+    assert clean_text("old Mac line\rbreaks", "eml") == "old Mac line\rbreaks"
 
 
 def test_pdfium_line_end_hyphens_and_adobe_figures_are_repaired() -> None:
