@@ -1,4 +1,5 @@
-"""Takes the README screenshots with the real default model: empty, indexing, paused, results, an error.
+"""Takes the README screenshots with the real default model: empty, indexing, paused, results,
+a match by meaning with its sentence marked, more like this, an error.
 
 Run under a real X server (or QT_QPA_PLATFORM=offscreen):
     Xvfb :99 -screen 0 1280x800x24 &
@@ -57,6 +58,12 @@ def main() -> int:
     os.environ["HOME"] = str(home)  # folders then show as ~/Documents, as on a user's machine
     docs = home / "Documents"
     shutil.copytree(ROOT / "resources" / "sample", docs)
+    # A second note about a dog, for "more like this" to find (the sample has one of each topic).
+    (docs / "vet-visit.txt").write_text(
+        "Vet visit, 12 March. Bella is eleven weeks old and weighs 4.2 kg. She should eat four "
+        "small meals a day of a food made for growing pups, then three from six months. Next "
+        "vaccination in three weeks. Keep grapes and chocolate out of her reach: both poison "
+        "dogs.\n", encoding="utf-8")
     papers = home / "Research papers"
     write_papers(papers, args.papers)
 
@@ -144,6 +151,19 @@ def main() -> int:
         ("answer", lambda: window._shown_query.startswith("how do I"), lambda: None),
         ("preview again", preview_ready, lambda: state.update(t=time.monotonic())),
         ("settle again", lambda: time.monotonic() - state["t"] > 0.5, shot("results")),
+        # A match by meaning: "young pup" is nowhere in the note; its sentence is underlined.
+        ("meaning search", lambda: True, type_query("what to feed a young pup")),
+        ("meaning answer", lambda: window._shown_query.startswith("what to feed") and bool(
+            window.results_view.current_hit() and window.results_view.current_hit().passages[0].meaning),
+         lambda: None),
+        ("meaning preview", preview_ready, lambda: state.update(t=time.monotonic())),
+        ("settle meaning", lambda: time.monotonic() - state["t"] > 0.5, shot("meaning-match")),
+        # More like this (Ctrl+L) on the selected result: its neighbours, itself left out.
+        ("more like this", lambda: True, lambda: window.similar.request()),
+        ("similar shown", lambda: window.results_header.text().startswith("More like"),
+         lambda: None),
+        ("similar preview", preview_ready, lambda: state.update(t=time.monotonic())),
+        ("settle similar", lambda: time.monotonic() - state["t"] > 0.5, shot("more-like-this")),
         ("break the model", lambda: True, lambda: c.apply_settings(
             replace(c.current_library.settings, model="intfloat/e5-large-v2"))),
         ("error shown", lambda: bool(window.status.error), lambda: state.update(t=time.monotonic())),

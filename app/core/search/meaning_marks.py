@@ -29,7 +29,10 @@ EMBEDDING_KEY = "embeddings.word_embeddings.weight"
 MAX_SPAN_CHARS = 240
 # Below this average best match the sentence shares nothing with the question: no mark.
 MIN_SCORE = 0.2
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9À-ÖØ-Þ])|\s*\n\s*")
+# A sentence ends at . ! ? before a capital, at a blank line, or before a line that starts a list
+# item, a heading or a table row; a hard-wrapped line of prose goes on.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9À-ÖØ-Þ])"
+                           r"|\s*\n\s*\n\s*|\s*\n(?=[ \t]*(?:[-*+>#|•]|\d+[.)]\s))\s*")
 _CLAUSE_END = re.compile(r"(?<=[;:,])\s+")
 _WORD = re.compile(r"\w+")
 WORD_CACHE = 200_000
