@@ -1,7 +1,7 @@
 """Real-folder benchmark: papers and books added to a fresh index, against Recoll on the same files.
 
     python -m tests.benchmarks.real_folder FOLDER [--scan-from PDF] [--no-recoll] [--no-overlap]
-        [--model PATH_OR_ID] [--timeout 1800] [--encoder-cache DIR]
+        [--model PATH_OR_ID] [--timeout 1800] [--until embedded|words] [--encoder-cache DIR]
 
 FOLDER holds real files (for instance about 200 research papers, a few of them scanned, and a
 few long plain-text books); it is read, never changed, except that with ``--scan-from`` a second
@@ -99,7 +99,7 @@ def ocr_pages(cache: Path) -> tuple[int, float]:
 
 
 def run_sift(folder: Path, root: Path, embedder: Embedder, model: str, label: str,
-             overlap: bool, timeout: float) -> Round:
+             overlap: bool, timeout: float, words_only: bool = False) -> Round:
     result = Round(label)
     settings = Settings(model=model, rerank=False, reranker="")
     lib = Library(resolve_paths(root / "data"), settings, embedder=embedder)
@@ -143,6 +143,8 @@ def run_sift(folder: Path, root: Path, embedder: Embedder, model: str, label: st
     try:
         while time.perf_counter() - started < timeout:
             result.peak_rss_mb = max(result.peak_rss_mb, rss_mb(proc))
+            if words_done.is_set() and words_only:
+                break
             if words_done.is_set() and catalog.exists():
                 words, pending, files = stage_counts(catalog)
                 if words == 0 and pending == 0:
@@ -229,6 +231,8 @@ def main() -> None:
     ap.add_argument("--no-overlap", action="store_true",
                     help="embed only after the words stage (the behaviour before)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="per round, seconds")
+    ap.add_argument("--until", choices=("embedded", "words"), default="embedded",
+                    help="end each round once everything is embedded, or findable by words")
     ap.add_argument("--encoder-cache", type=Path, default=Path(tempfile.gettempdir()) /
                     "sift-real-folder-encoders",
                     help="kept between runs: the backend is chosen once, not at every run")
@@ -244,8 +248,9 @@ def main() -> None:
         rounds: list[tuple[Round, float | None]] = []
         recoll = None if args.no_recoll else run_recoll(folder, root / "r1")
         label = "the folder" + (" (no overlap)" if args.no_overlap else "")
-        rounds.append((run_sift(folder, root / "s1", embedder, args.model, label, not args.no_overlap,
-                                args.timeout), recoll))
+        words_only = args.until == "words"
+        rounds.append((run_sift(folder, root / "s1", embedder, args.model, label,
+                                not args.no_overlap, args.timeout, words_only), recoll))
         report(*rounds[-1])
         if args.scan_from is not None:
             scan = folder / SCAN_NAME
@@ -254,7 +259,8 @@ def main() -> None:
                 recoll = None if args.no_recoll else run_recoll(folder, root / "r2")
                 rounds.append((run_sift(folder, root / "s2", embedder, args.model,
                                         f"{label} + one {SCAN_PAGES}-page scan",
-                                        not args.no_overlap, args.timeout), recoll))
+                                        not args.no_overlap, args.timeout, words_only),
+                               recoll))
                 report(*rounds[-1])
             finally:
                 scan.unlink(missing_ok=True)
