@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,8 +230,22 @@ class PreviewPane(QWidget):
             getattr(self._hit, "attachment", "") or self._hit.path)
         self.text.setHtml(context_html(ctx.text, ctx.region, ctx.spans, theme.mark_style(self.palette()),
                                        before_gap=ctx.before_gap, after_gap=ctx.after_gap,
-                                       keep_lines=keep_lines))
+                                       keep_lines=keep_lines, meaning=self._meaning_in(ctx)))
         self.text.scrollToAnchor("match")
+
+    def _meaning_in(self, ctx: PreviewContext) -> tuple[int, int] | None:
+        """Where the snippet's meaning mark lies in the fuller context (its words, any spacing)."""
+        if self._hit is None or not 0 <= self._index < len(self._hit.passages):
+            return None
+        passage = self._hit.passages[self._index]
+        if not getattr(passage, "meaning", ()):
+            return None
+        a, b = passage.meaning[0]
+        words = passage.text[a:b].strip("…").split()
+        if not words:
+            return None
+        found = re.compile(r"\s+".join(map(re.escape, words))).search(ctx.text, *ctx.region)
+        return found.span() if found else None
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange and self._context is not None:

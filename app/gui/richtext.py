@@ -79,26 +79,33 @@ def snippet_html(text: str, spans: Sequence[Span], style: MarkStyle,
     ``meaning``: the sentence closest in meaning, underlined on a tint of its own; the word marks
     inside it stay as they are.
     """
-    if not meaning:
-        return _marked(text, spans, style, _one_line)
-    a, b = meaning[0]
-    a, b = max(0, a), min(b, len(text))
+    return _underlined(text, spans, meaning[0] if meaning else None, style, _one_line)
+
+
+def _underlined(text: str, spans: Sequence[Span], meaning: Span | None, style: MarkStyle,
+                shape: Callable[[str], str] = lambda s: s) -> str:
+    """``text`` with its word marks, and the meaning span underlined on its tint around them."""
+    if meaning is None:
+        return _marked(text, spans, style, shape)
+    a, b = max(0, meaning[0]), min(meaning[1], len(text))
     before = [s for s in spans if s[1] <= a]
     inside = [(x - a, y - a) for x, y in spans if x >= a and y <= b]
     after = [(x - b, y - b) for x, y in spans if x >= b]
     tint = style.meaning if style.meaning != "transparent" else style.region
-    return (_marked(text[:a], before, style, _one_line)
+    return (_marked(text[:a], before, style, shape)
             + f'<span style="text-decoration: underline; background-color:{tint};">'
-            + _marked(text[a:b], inside, style, _one_line) + "</span>"
-            + _marked(text[b:], after, style, _one_line))
+            + _marked(text[a:b], inside, style, shape) + "</span>"
+            + _marked(text[b:], after, style, shape))
 
 
 def context_html(text: str, region: Span, spans: Sequence[Span], style: MarkStyle, *,
-                 before_gap: bool = False, after_gap: bool = False, keep_lines: bool = True) -> str:
+                 before_gap: bool = False, after_gap: bool = False, keep_lines: bool = True,
+                 meaning: Span | None = None) -> str:
     """A preview: ``text`` with the matching passage (``region``) tinted and the query words marked.
 
     With ``keep_lines`` (code, verse) every line break stays; prose has its hard-wrapped lines
-    joined into paragraphs. The gaps say that text was left out before or after.
+    joined into paragraphs. The gaps say that text was left out before or after. ``meaning``:
+    the sentence closest in meaning, inside the region, underlined.
     """
     a, b = region
     if not keep_lines:
@@ -106,10 +113,12 @@ def context_html(text: str, region: Span, spans: Sequence[Span], style: MarkStyl
     head = [s for s in spans if s[1] <= a]
     mid = [(s[0] - a, s[1] - a) for s in spans if s[0] >= a and s[1] <= b]
     tail = [(s[0] - b, s[1] - b) for s in spans if s[0] >= b]
+    inner = (meaning[0] - a, meaning[1] - a) if meaning and a <= meaning[0] < meaning[1] <= b \
+        else None
     body = (
         _marked(text[:a], head, style)
         + f'<span style="background-color:{style.region};">'
-        + f'<a name="match"></a>{_marked(text[a:b], mid, style)}</span>'
+        + f'<a name="match"></a>{_underlined(text[a:b], mid, inner, style)}</span>'
         + _marked(text[b:], tail, style)
     )
     ellipsis = '<p style="margin:0;">…</p>'

@@ -83,6 +83,9 @@ def test_a_meaning_mark_is_underlined_and_says_why(qtbot: Any, window: Any, pets
     assert view.tooltip_at(rect.center()) == MEANING_TIP
     assert view.tooltip_at(view.visualRect(first).center()) == ""  # the file's own row
     assert not view.grab().isNull()  # painting the underlined sentence raises no warning
+    # The preview underlines the same sentence in its fuller context.
+    qtbot.waitUntil(lambda: window.preview._context is not None, timeout=TIMEOUT)
+    assert "underline" in window.preview.text.toHtml()
 
 
 def test_snippet_html_underlines_the_sentence_and_keeps_word_marks() -> None:
