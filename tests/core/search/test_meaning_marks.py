@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,17 @@ def test_with_the_real_model_the_answering_sentence_is_marked(tmp_path: Path) ->
     (a, b), = passage.meaning
     assert passage.text[a:b] == answer
     assert not passage.highlights  # no word of the question is in the note
+
+
+def test_meaning_marks_survive_the_query_channel() -> None:
+    """A running Sift answers `sift search` over the channel: the marks travel with the answer."""
+    from app.core.ipc import response_from_json, response_to_json
+    from app.core.records import FileHit, Passage, SearchResponse
+
+    passage = Passage(chunk_id=1, text="A puppy eats. It grows.", page=None, line=1, line_end=1,
+                      score=0.5, highlights=((2, 7),), meaning=((0, 13),))
+    resp = SearchResponse(query="puppy", hits=(FileHit(path="/a.txt", score=0.5,
+                                                       passages=(passage,)),), reranked=False)
+    back = response_from_json(json.loads(json.dumps(response_to_json(resp))))
+    assert back.hits[0].passages[0].meaning == ((0, 13),)
+    assert back.hits[0].passages[0].highlights == ((2, 7),)
