@@ -178,24 +178,25 @@ class Entries:
         """
         if not self.copies and not self.dead:  # each entry is its one passage
             return keys[:count], sims[:count]
-        out_keys: list[np.ndarray] = []
-        out_sims: list[np.ndarray] = []
-        left = count
+        out_keys: list[int] = []
+        out_sims: list[float] = []
         for key, sim in zip(np.asarray(keys, dtype=np.uint64).tolist(), sims.tolist(),
                             strict=True):
+            left = count - len(out_keys)
             if left <= 0:
                 break
+            if key not in self._members and key not in self.dead:
+                out_keys.append(key)  # its one passage (allowed: it stands for an allowed one)
+                out_sims.append(sim)
+                continue
             own = [] if key in self.dead else [key]
             members = np.asarray(own + self._members.get(key, []), dtype=np.uint64)
             if allowed_sorted is not None:
                 members = members[member(members, allowed_sorted)]
-            members = members[:left]
-            out_keys.append(members)
-            out_sims.append(np.full(len(members), sim, dtype=np.float32))
-            left -= len(members)
-        if not out_keys:
-            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.float32)
-        return np.concatenate(out_keys), np.concatenate(out_sims)
+            taken = members[:left].tolist()
+            out_keys += taken
+            out_sims += [sim] * len(taken)
+        return np.array(out_keys, dtype=np.uint64), np.array(out_sims, dtype=np.float32)
 
     # -- the file beside the graph's ---------------------------------------------------------
     def to_bytes(self, alive: Alive) -> bytes:
