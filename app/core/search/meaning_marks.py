@@ -236,6 +236,15 @@ class MarkerSource:
                     self._tried = True
         return self._marker
 
+    def focus(self, text: str, passages: list[tuple[int, str]]) -> dict[int, Span]:
+        """The sentence closest in meaning to ``text`` in each (id, passage text), by id."""
+        marker = self.get()
+        pieces = marker.query(text) if marker is not None and text else None
+        if marker is None or pieces is None:
+            return {}
+        spans = marker.best_sentences([t for _, t in passages], pieces)
+        return {i: s for (i, _), s in zip(passages, spans, strict=True) if s is not None}
+
     def _load(self) -> MeaningMarker | None:
         try:
             folder = model_folder(self._embedder.source)

@@ -355,14 +355,9 @@ class Searcher:
 
     def meaning_focus(self, text: str, ranked: Ranked, count: int) -> dict[int, tuple[int, int]]:
         """The sentence closest in meaning to ``text`` in each passage shown, by chunk id."""
-        marker = self.marks.get()
-        pieces = marker.query(text) if marker is not None and text else None
-        if marker is None or pieces is None:
-            return {}
         shown = [c for fid, _ in ranked.final[:count]
                  for _, c in ranked.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]]
-        spans = marker.best_sentences([ranked.rows[c].text for c in shown], pieces)
-        return {c: s for c, s in zip(shown, spans, strict=True) if s is not None}
+        return self.marks.focus(text, [(c, ranked.rows[c].text) for c in shown])
 
     def _hit(self, file_id: int, ranked: Ranked, q: ParsedQuery,
              focus: dict[int, tuple[int, int]] | None = None) -> FileHit:
