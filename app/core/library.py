@@ -296,11 +296,6 @@ class Library:
         with self.embedder.searching():
             return self.searcher().similar(path, limit=limit or self.settings.results, part=part)
 
-    def similar(self, path: str, *, limit: int | None = None, part: str = "") -> SearchResponse:
-        """More like this: the files closest in meaning to one file, without it and its copies."""
-        with self.embedder.searching():
-            return self.searcher().similar(path, limit=limit or self.settings.results, part=part)
-
     # -- status ---------------------------------------------------------------------------
     def stats(self) -> Stats:
         """Counts from the catalog, without loading the model when it is not loaded yet."""
