@@ -235,3 +235,27 @@ def test_tesseract_reads_a_benchmark_page_word_for_word(tmp_path: Path) -> None:
     path, reference = _benchmark_page(tmp_path)
     [section] = ocr_pages(path, [1], engine=engine).sections
     assert wer(reference, section.text) <= 0.02
+
+
+def test_a_file_is_not_queued_again_and_again_while_ocr_cannot_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.polling import eventually
+
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"a scan")
+    asked: list[int] = []
+
+    def cannot_run(path: Path, pages: list[int], **_: object) -> ocr_module.OcrResult:
+        asked.extend(pages)  # as when the engine's system library is missing: nothing cached
+        return ocr_module.OcrResult(failed=dict.fromkeys(pages, "OCR needs the system library"))
+
+    monkeypatch.setattr(ocr_module, "ocr_pages", cannot_run)
+    told: list[Path] = []
+    ocr_queue.add_listener(told.append)
+    try:
+        ocr_queue.schedule(scan, [1, 2, 3], tmp_path / "cache", 1.0)
+        assert eventually(lambda: ocr_queue.waiting() == 0, timeout=10)
+    finally:
+        ocr_queue.remove_listener(told.append)
+    # Its next look (a rescan, a restart) asks again; telling now would only re-queue it at once.
+    assert told == [] and asked == [1]

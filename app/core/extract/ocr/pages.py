@@ -48,6 +48,8 @@ TEST_DELAY_ENV = "SIFT_OCR_TEST_DELAY"
 RENDER_DPI = 300
 MAX_SIDE_PX = 4000
 MIN_SIDE_PX = 3200
+# Tesseract reads small images best enlarged less (at 3,200 px "Größe" became "Große").
+TESSERACT_MIN_SIDE_PX = 2400
 # A page takes 2–5 CPU seconds; the limit is there to stop a hang, not a busy machine.
 DEFAULT_PAGE_TIMEOUT_S = 300.0
 
@@ -119,7 +121,7 @@ def import_problem(exc: ImportError) -> str:
 # ----------------------------------------------------------------- worker side
 
 
-def _page_image(path: str, page: int) -> tuple[Any, int]:
+def _page_image(path: str, page: int, min_side: int = MIN_SIDE_PX) -> tuple[Any, int]:
     """The page as an RGB PIL image, at most MAX_SIDE_PX on its longest side, and the long side
     at which to look for its lines: a PDF page's at DETECT_DPI, an image's own (capped)."""
     from PIL import Image
@@ -146,8 +148,8 @@ def _page_image(path: str, page: int) -> tuple[Any, int]:
     longest = max(image.size)
     if longest > MAX_SIDE_PX:
         image.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
-    elif longest < MIN_SIDE_PX:
-        scale = min(3.0, MIN_SIDE_PX / longest)
+    elif longest < min_side:
+        scale = min(3.0, min_side / longest)
         image = image.resize((round(image.width * scale), round(image.height * scale)),
                              Image.Resampling.LANCZOS)
     return image, detect
@@ -179,8 +181,8 @@ def _serve(conn: Connection) -> None:
                 time.sleep(delay)
             if name == "tesseract":
                 # Stopped by its own time limit first, so that the worker survives a slow page.
-                reply = ("ok", tesseract_page(_page_image(path, page)[0], command, languages,
-                                              seconds).strip())
+                image, _detect = _page_image(path, page, TESSERACT_MIN_SIDE_PX)
+                reply = ("ok", tesseract_page(image, command, languages, seconds).strip())
             else:
                 engine = engine or bundled.make_engine(MAX_SIDE_PX)
                 reply = ("ok", _rapidocr_page(engine, path, page))

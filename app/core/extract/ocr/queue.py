@@ -36,6 +36,7 @@ class _Job:
     cache: OcrCache | None = None  # opened at its first turn
     stamp: tuple[int, int] = (0, 0)  # the file's size and time when its cache was opened
     told_at: float = field(default_factory=time.monotonic)
+    unavailable: bool = False  # OCR cannot run here now: the file waits for its next look
 
 
 class _Queue:
@@ -73,7 +74,8 @@ class _Queue:
             self.pending.discard(job.path)
             if job.remove_after:
                 job.path.unlink(missing_ok=True)
-            _tell(job.notify)
+            if not job.unavailable:  # else telling would only have it queued again at once
+                _tell(job.notify)
 
     def _turn(self, job: _Job) -> bool:
         """Read the job's next page; whether the job is done."""
@@ -90,8 +92,11 @@ class _Queue:
             job.cache, job.stamp = OcrCache(job.cache_dir, job.path, engine.key), stamp
         cache = job.cache
         page = job.pages.popleft()
-        ocr.ocr_pages(job.path, [page], cache=cache, engine=engine,
-                      timeout_per_page=job.timeout, cancelled=lambda: self.stopping)
+        result = ocr.ocr_pages(job.path, [page], cache=cache, engine=engine,
+                               timeout_per_page=job.timeout, cancelled=lambda: self.stopping)
+        if result is not None and page in result.failed and str(page) not in cache.failed:
+            job.unavailable = True  # not the page's fault (the engine does not load here)
+            return True
         if not job.pages:
             cache.save()
             return True
