@@ -199,6 +199,7 @@ def extract_parts(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout
                   ocr_cache: Path | None = None) -> Extraction:
     """As extract(), keeping the files inside this one (mail attachments) as ``members``."""
     from app.core.extract.ocr.scans import OcrOptions, read_scanned, read_scanned_member
+    from app.core.storage.catalog import RETRY_REASON
 
     path = Path(path)
     result = extract_file(path, max_bytes=max_bytes, pdf_timeout=pdf_timeout)
@@ -212,7 +213,7 @@ def extract_parts(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, pdf_timeout
     opts = OcrOptions(enabled=ocr, cache=ocr_cache, wait=ocr_wait, timeout=ocr_timeout)
     if scanned_members:
         result.members = [read_scanned_member(m, path, opts) for m in result.members]
-        if any(m.sections and m.reason for m in result.members):
+        if any(m.sections and m.reason.startswith(RETRY_REASON) for m in result.members):
             result.ocr_waiting = (0,)  # a member's pages: the mail is read again for them
     if result.kind == "pdf" and result.ocr_pages and not ocr and not result.sections and result.notes:
         raise SkipFile(f"{result.notes[0]}; OCR is turned off")  # a garbage text layer (pdf.py)
