@@ -69,6 +69,31 @@ def test_a_watched_folder_finds_the_scan_by_its_words_when_ocr_ends(
         assert svc.shutdown()
 
 
+def test_a_watched_folder_adds_a_figure_page_to_its_paper_when_ocr_ends(
+        tmp_path: Path, library) -> None:  # type: ignore[no-untyped-def]
+    from app.core.service.index_service import IndexService
+    from tests.pdf_samples import make_scanned_pdf
+    from tests.polling import eventually
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    paper = make_scanned_pdf(docs / "paper.pdf", ["Typed abstract about boiler valves",
+                                                  ["Invoice 4471 garden furniture"]])
+    library.add_folders([str(docs)])
+    svc = IndexService(library, reconcile_interval=3600)  # no periodic rescan to lean on
+    svc.start()
+    try:
+        def figure_page_found() -> bool:
+            return any(h.path == str(paper) and any(
+                p.page == 2 and "furniture" in p.text.lower() for p in h.passages)
+                for h in svc.search("furniture").hits)
+
+        assert eventually(figure_page_found, timeout=240)
+        assert str(paper) in [h.path for h in svc.search("boiler valves").hits]
+    finally:
+        assert svc.shutdown()
+
+
 def test_a_scan_is_found_by_its_name_while_its_ocr_waits(
         tmp_path: Path, library, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from app.core.extract.ocr.pages import ocr_pages
