@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 WORDS_COMMIT_SECONDS = 0.5  # how soon an extracted file becomes findable by its words
 WORDS_BATCH = 64            # files written together in the words stage
+# The reader has been this long on one file: embedding fills the wait. Not at every short gap
+# between files, where it would take the CPU that reading the next files needs (2 cores).
+SLOW_READ_SECONDS = 1.0
 SAVE_VECTORS_SECONDS = 60.0
 SAVE_SHARE = 50.0           # periodic saves: at least this many times their own length apart
 
@@ -193,7 +196,7 @@ class Indexer:
         reader = self.reader()
         reader.start(work, gone_by_hash)
         pending: list[FileOp] = []
-        last_commit = time.monotonic()
+        last_commit = last_op = time.monotonic()
         try:
             while True:
                 self.control.checkpoint()
@@ -203,10 +206,11 @@ class Indexer:
                     if pending and time.monotonic() - last_commit > WORDS_COMMIT_SECONDS:
                         self._write(pending, report, progress)
                         pending, last_commit = [], time.monotonic()
-                    elif not pending:
+                    elif not pending and time.monotonic() - last_op > SLOW_READ_SECONDS:
                         # The reader is busy with a slow file: embed what was read meanwhile.
                         self._embed_meanwhile(report, progress)
                     continue
+                last_op = time.monotonic()
                 if op is None:
                     break
                 pending.append(op)
