@@ -12,15 +12,8 @@ from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt,
 from PySide6.QtGui import QAction, QContextMenuEvent, QHelpEvent, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QToolTip, QTreeView, QWidget
 
-from app.gui.results_model import (
-    KEY_ROLE,
-    PASSAGE_ROLE,
-    PATH_ROLE,
-    IconCache,
-    ResultDelegate,
-    ResultsModel,
-    result_key,
-)
+from app.gui.result_delegate import IconCache, ResultDelegate
+from app.gui.results_model import KEY_ROLE, PASSAGE_ROLE, PATH_ROLE, ResultsModel, result_key
 from app.gui.richtext import MEANING_TIP
 
 SIMILAR_KEY = QKeySequence("Ctrl+L")  # "like": the files most like the selected one
