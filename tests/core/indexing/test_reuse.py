@@ -170,7 +170,9 @@ def test_a_new_version_of_a_document_embeds_only_its_changed_sections(library,
     (folder / "contract v2.md").write_text("\n\n".join(clauses), encoding="utf-8")
     report = library.index([str(folder)])
     assert report.added == 1
-    assert report.embedded <= 3 and report.reused >= per_version - 5
+    # The heading marks are read away (Markdown as its rendered page), so the changed clause
+    # shifts the cuts of the passages around it too: at most those are embedded again.
+    assert report.embedded <= 6 and report.reused >= per_version - 6
     assert library.store.consistent()
     _stored_match_their_text(library)
     assert library.search("who pays for heating", rerank=False).hits[0].path == \
