@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,9 +23,15 @@ from app.core.search.query import (
     parse_query,
     phrase_expression,
 )
+from app.core.search.ranking_steps import (
+    RERANK_FILES,
+    _best_chunks,
+    blend_by_position,
+    name_words,
+    read_snapshot,
+)
 from app.core.search.snippets import make_snippet, marked_snippet
 from app.core.storage.catalog import Catalog, ChunkRow
-from app.core.storage.catalog.stored_paths import name_terms
 from app.core.storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
@@ -37,15 +39,11 @@ log = logging.getLogger(__name__)
 __all__ = ["Filters", "Ranked", "Searcher", "rrf"]
 
 CANDIDATE_CHUNKS = 300     # from each retriever
-RERANK_FILES = 20          # cross-encoding is the slow step
 # The window around the best passage's matching words that the cross-encoder reads: about the
 # length of the MS MARCO passages such cross-encoders are trained on (~60 words, ~75 word pieces).
 RERANK_WINDOW_CHARS = 360
 PASSAGES_PER_FILE = 3
 MAX_IDF_TERMS = 12
-# Share of the retrieval order in the blended rerank score, by position: the top of a list that
-# two retrievers agreed on is trusted more than the cross-encoder's single view of one window.
-RETRIEVAL_SHARE = ((3, 0.75), (10, 0.6), (RERANK_FILES, 0.4))
 # The head of the fusion that is weighed file by file (meaning, words, name, lead) and ordered by
 # its strength: every file a search may show, and at least this many.
 STRENGTH_HEAD = 50
@@ -377,64 +375,3 @@ class Searcher:
                        passages=tuple(passages), ext=first.ext, mtime=first.mtime_ns / 1e9,
                        attachment=first.member, attached_to=first.member_of,
                        part=first.member_key)
-
-
-def name_words(row: ChunkRow) -> str:
-    """The words of a passage's file name and folder (an attachment: its name, its mail's subject
-    and the mail's folder): evidence like a title's."""
-    if row.container:
-        return f"{name_terms(row.member, os.path.dirname(row.container))} {row.member_of}"
-    return name_terms(row.path)
-
-
-def blend_by_position(retrieval: list[float], logits: list[float]) -> list[float]:
-    """Blend retrieval scores and cross-encoder logits, each min-max scaled over the head.
-
-    The retrieval share falls with position (RETRIEVAL_SHARE): near the top the fused evidence of
-    two retrievers holds; lower down the cross-encoder may lift a file that they undervalued.
-    """
-    def scaled(values: list[float]) -> list[float]:
-        lo, hi = min(values), max(values)
-        return [0.5] * len(values) if hi - lo < 1e-9 else [(v - lo) / (hi - lo) for v in values]
-
-    if not retrieval:
-        return []
-    r, c = scaled(retrieval), scaled(logits)
-    out = []
-    for i, (rv, cv) in enumerate(zip(r, c, strict=True)):
-        share = next(s for limit, s in RETRIEVAL_SHARE if i < limit) if i < RERANK_FILES else 0.4
-        out.append(share * rv + (1 - share) * cv)
-    return out
-
-
-def _best_chunks(chunk_scores: dict[int, dict[str, float]],
-                 files: dict[int, int]) -> dict[int, list[tuple[float, int]]]:
-    """Per file, its chunks ordered by how well they match (rank-fused at chunk level)."""
-    rankings = [
-        sorted(((c, s[key]) for c, s in chunk_scores.items() if key in s), key=lambda kv: -kv[1])
-        for key in ("dense", "bm25")
-    ]
-    per_file: dict[int, list[tuple[float, int]]] = {}
-    for chunk_id, score in rrf(rankings):
-        fid = files.get(chunk_id)
-        if fid is not None:
-            per_file.setdefault(fid, []).append((score, chunk_id))
-    # Chunks known only as holding a code the query names (no retriever score) come last.
-    for chunk_id, scores in chunk_scores.items():
-        fid = files.get(chunk_id)
-        if not scores and fid is not None:
-            per_file.setdefault(fid, []).append((0.0, chunk_id))
-    return per_file
-
-
-@contextlib.contextmanager
-def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """A read transaction: every statement inside sees the database as of the first one."""
-    if conn.in_transaction:  # already in one (a caller's): its snapshot holds
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")

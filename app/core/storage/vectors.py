@@ -397,5 +397,4 @@ def _yield_now_and_then(done: int, total: int) -> bool:
 # usearch checks a callback's annotations as types; this module's are strings (postponed).
 _yield_now_and_then.__annotations__ = {"done": int, "total": int, "return": bool}
 
-__all__ = ["DTYPE", "EXACT_LIMIT", "UsearchStore", "VectorStore", "dense_recall",
-           "keys_fingerprint"]
+__all__ = ["DTYPE", "EXACT_LIMIT", "UsearchStore", "VectorStore", "dense_recall", "keys_fingerprint"]
