@@ -19,10 +19,9 @@ from collections.abc import Iterable, Mapping
 
 from app.core.search.query import stem, stem_matches
 
-# Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage, lead. The lead
-# carries no weight: a fit that leaned on it put a right answer with strong meaning and words
-# at 7 % unless it stood far ahead of the rest, so the strength keeps the meaning-and-words fit.
-COEF = (-4.541, 3.22, 2.944, 2.69, 0.0)
+# Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage, lead; fitted on
+# the three shared collections and the paraphrase questions together (fusion_study.py fit).
+COEF = (-4.863, 3.417, 2.231, 2.45, 0.337)
 # A lead beyond this many deviations says nothing more (and a code's promotion has none).
 MAX_LEAD = 6.0
 # "No good match" when the best file is neither close in meaning nor holds the query's rare
