@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -16,31 +16,64 @@ DEPTH = 100          # files of each list that take part in the normalisation
 # each list's top stands out, the lists' overlap, the share of rare query words the keyword top
 # holds) were measured too: none predicted it (|r| < 0.1), and weighting by them lost up to
 # 0.014 nDCG@10. So one weight holds, and a query adapts fusion only where the evidence is
-# unambiguous: a list with nothing to say, and codes found verbatim in few files.
+# unambiguous: a list with nothing to say, keyword matches unrelated in meaning to the question,
+# and codes found verbatim in few files.
 DENSE_PRIOR = 0.7
 FEW_FILES = 10       # a code found verbatim in at most this many files ranks them first
+# Words matched by files that are unrelated in meaning to the question are incidental ("king" in a
+# chess manual for "tragedy of a royal heir avenging a killed king"). How related the keyword
+# list's best files are is measured against the best file by meaning: the mean cosine of the
+# KEYWORD_TOP best keyword files as a share of the dense list's top cosine (a share, so that it
+# holds for any model's scale of cosines, and a model whose cosines say nothing keeps every
+# share near one). The keyword list's say falls from full at RELATED_SHARE to nothing at 0. On
+# the shared collections the share has a median of 0.80-0.86 (0.41-0.58 for the lowest 2 %); for
+# questions that share no content word with their answer, 0.21-0.26 (docs/ranking.md).
+KEYWORD_TOP = 3
+RELATED_SHARE = 0.4
 
 Ranking = Sequence[tuple[int, float]]
 
 
-def retriever_weights(dense: Ranking, bm25: Ranking, *,
-                      dense_prior: float = DENSE_PRIOR) -> tuple[float, float]:
+def keyword_relatedness(dense: Ranking, bm25: Ranking,
+                        cosine: Mapping[int, float]) -> float | None:
+    """How close in meaning the keyword list's best files are to the question, as a share of the
+    closest file's cosine (1: as close; 0 or less: unrelated); None where it cannot be told (no
+    embedding of a keyword file yet, or nothing close in meaning at all)."""
+    known = [cosine[fid] for fid, _ in bm25[:KEYWORD_TOP] if fid in cosine]
+    if not known or not dense or dense[0][1] <= 0:
+        return None
+    return sum(known) / len(known) / dense[0][1]
+
+
+def retriever_weights(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
+                      relatedness: float | None = None) -> tuple[float, float]:
     """Weights (dense, keyword) for this query, summing to one.
 
     A retriever with nothing to say (no embeddings yet, the query encoder still loading, or no
-    keyword in any file) gets no weight, so the other decides alone.
+    keyword in any file) gets no weight, so the other decides alone; so does a keyword list
+    whose best files are unrelated in meaning to the question (``relatedness``, see
+    keyword_relatedness).
     """
     if not dense:
         return 0.0, 1.0
     if not bm25:
         return 1.0, 0.0
-    return dense_prior, 1.0 - dense_prior
+    words = 1.0 - dense_prior
+    if relatedness is not None:
+        words *= min(1.0, max(0.0, relatedness / RELATED_SHARE))
+    return dense_prior / (dense_prior + words), words / (dense_prior + words)
 
 
-def fuse(dense: Ranking, bm25: Ranking, *,
-         dense_prior: float = DENSE_PRIOR) -> list[tuple[int, float]]:
-    """One ranking of files from the dense and keyword rankings (each best-first, file level)."""
-    return fuse_scores([dense, bm25], weights=retriever_weights(dense, bm25, dense_prior=dense_prior))
+def fuse(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
+         cosine: Mapping[int, float] | None = None) -> list[tuple[int, float]]:
+    """One ranking of files from the dense and keyword rankings (each best-first, file level).
+
+    ``cosine``: each file's best cosine with the question, where known (the keyword list's best
+    files among them), for the weight of the keyword list.
+    """
+    related = keyword_relatedness(dense, bm25, cosine) if cosine is not None else None
+    weights = retriever_weights(dense, bm25, dense_prior=dense_prior, relatedness=related)
+    return fuse_scores([dense, bm25], weights=weights)
 
 
 def fuse_scores(rankings: Sequence[Ranking], weights: Sequence[float] | None = None,

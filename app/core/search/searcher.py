@@ -14,7 +14,7 @@ from app.core.encoders.reranker import Reranker
 from app.core.records import FileHit, Passage, SearchResponse
 from app.core.search import confidence
 from app.core.search.filters import AllowedPassages, Filters
-from app.core.search.fusion import FEW_FILES, fuse, promote, rrf
+from app.core.search.fusion import FEW_FILES, KEYWORD_TOP, fuse, promote, rrf
 from app.core.search.keywords import Keywords
 from app.core.search.meaning_marks import MarkerSource
 from app.core.search.query import (
@@ -44,8 +44,8 @@ CANDIDATE_CHUNKS = 300     # from each retriever
 RERANK_WINDOW_CHARS = 360
 PASSAGES_PER_FILE = 3
 MAX_IDF_TERMS = 12
-# The head of the fusion that is weighed file by file (meaning, words, name, lead) and ordered by
-# its strength: every file a search may show, and at least this many.
+# The head of the fusion that is weighed file by file (meaning, words, name, lead) and given the
+# strength it shows: every file a search may show, and at least this many.
 STRENGTH_HEAD = 50
 
 
@@ -56,7 +56,7 @@ class Ranked:
     dense: list[tuple[int, float]] = field(default_factory=list)    # (file_id, best cosine)
     bm25: list[tuple[int, float]] = field(default_factory=list)     # (file_id, best bm25)
     fused: list[tuple[int, float]] = field(default_factory=list)    # the fusion, codes first
-    hybrid: list[tuple[int, float]] = field(default_factory=list)   # its head by strength
+    hybrid: list[tuple[int, float]] = field(default_factory=list)   # with the strengths shown
     reranked: list[tuple[int, float]] | None = None
     best_chunk: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
     rows: dict[int, ChunkRow] = field(default_factory=dict)
@@ -181,7 +181,12 @@ class Searcher:
                 bm25_best[fid] = scores["bm25"]
         out.dense = sorted(dense_best.items(), key=lambda kv: -kv[1])
         out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
-        hybrid = fuse(out.dense, out.bm25)
+        # The keyword list's best files' meaning weighs its say (fusion.keyword_meaning).
+        cosine = dict(dense_best)
+        unknown = {fid for fid, _ in out.bm25[:KEYWORD_TOP]} - set(cosine)
+        if out.dense and unknown:
+            cosine.update(self._cosines(q, [c for c, f in files.items() if f in unknown], files))
+        hybrid = fuse(out.dense, out.bm25, cosine=cosine)
         out.exact_code_files = {files[c] for c in code_chunks
                                 if c in files and c in chunk_scores}
         listed = {fid for fid, _ in hybrid}
@@ -192,30 +197,32 @@ class Searcher:
         head = out.fused[:max(depth, STRENGTH_HEAD)]
         shown = [c for fid, _ in head for _, c in out.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]]
         out.rows.update(self.catalog.chunk_rows([c for c in shown if c not in out.rows]))
-        self._weigh(q, out, head, files, dense_best)
-        out.hybrid = self._by_strength(out, head) + out.fused[len(head):]
+        self._weigh(q, out, head, files, cosine)
+        out.hybrid = self._shown_strengths(out, head) + out.fused[len(head):]
         if rerank and self.reranker is not None and out.hybrid and self.reranker.available:
             out.reranked = self._rerank(q, out)
         return out
 
     def _weigh(self, q: ParsedQuery, out: Ranked, head: list[tuple[int, float]],
-               files: dict[int, int], dense_best: dict[int, float]) -> None:
+               files: dict[int, int], known: dict[int, float]) -> None:
         """Each head file's evidence: its best cosine (read from the catalog for a file only the
         keywords listed), the share of the query's rare words its shown passages and name hold,
-        and its lead in the fusion; then its calibrated strength."""
+        and its lead in the fusion (and whether it stands far ahead of all others); then its
+        calibrated strength."""
         idf = confidence.idf_weights(self._doc_freq(q), self._passage_count())
-        cosine = dict(dense_best) if out.dense else {}
+        cosine = dict(known) if out.dense else {}
         missing = {fid for fid, _ in head} - set(cosine)
         if out.dense and missing:
             cosine.update(self._cosines(q, [c for c, f in files.items() if f in missing], files))
-        for fid, fused in head:
+        leads = [confidence.lead(fused) for _, fused in head]
+        for (fid, _), standout in zip(head, confidence.standouts(leads), strict=True):
             chunks = out.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]
             texts = [out.rows[c].text for _, c in chunks]
             if chunks:
                 texts.append(name_words(out.rows[chunks[0][1]]))
             out.coverage[fid] = confidence.coverage(texts, idf)
             out.strength[fid] = confidence.relevance_probability(
-                cosine.get(fid), out.coverage[fid], confidence.lead(fused))
+                cosine.get(fid), out.coverage[fid], standout)
         out.cosine = cosine
 
     def _cosines(self, q: ParsedQuery, chunk_ids: list[int], files: dict[int, int],
@@ -238,21 +245,16 @@ class Searcher:
             return last[1]
         return self.embedder.embed_query_nowait(q.semantic_text) if q.semantic_text else None
 
-    def _by_strength(self, out: Ranked, head: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """The head ordered by strength, highest first (ties keep the fusion's order).
-
-        Files that hold a code the query names stay first (verbatim, in few files: the strongest
-        evidence there is); none of them shows a lower strength than a file below them.
+    def _shown_strengths(self, out: Ranked,
+                         order: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """``order`` with the strength each file shows: its calibrated probability, pooled with
+        its neighbours' where the order puts a weaker file above a stronger one (isotonic along
+        the order), so the strength never rises down the list and the order stays the fusion's.
         """
-        order = sorted(head, key=lambda kv: -out.strength[kv[0]])
-        codes = [kv for kv in order if kv[0] in out.exact_code_files]
-        if codes:
-            rest = [kv for kv in order if kv[0] not in out.exact_code_files]
-            floor = max((out.strength[f] for f, _ in rest), default=0.0)
-            for fid, _ in codes:
-                out.strength[fid] = max(out.strength[fid], floor)
-            order = sorted(codes, key=lambda kv: -out.strength[kv[0]]) + rest
-        return [(fid, out.strength[fid]) for fid, _ in order]
+        pooled = confidence.non_increasing([out.strength[fid] for fid, _ in order])
+        for (fid, _), p in zip(order, pooled, strict=True):
+            out.strength[fid] = p
+        return [(fid, p) for (fid, _), p in zip(order, pooled, strict=True)]
 
     def _phrase_found(self, phrase: str, filters: Filters) -> bool:
         expr = phrase_expression(phrase)
@@ -323,10 +325,15 @@ class Searcher:
         blended = blend_by_position([s for _, s in head], logits)
         # The blend is the lead now: the strength follows the order the cross-encoder helped make.
         mean, std = float(np.mean(blended)), float(np.std(blended)) or 1.0
-        for (fid, _), b in zip(head, blended, strict=True):
+        leads = [max(-confidence.MAX_LEAD, min(confidence.MAX_LEAD, (b - mean) / std))
+                 for b in blended]
+        for (fid, _), standout in zip(head, confidence.standouts(leads), strict=True):
             out.strength[fid] = confidence.relevance_probability(
-                out.cosine.get(fid), out.coverage.get(fid, 0.0), (b - mean) / std)
-        order = self._by_strength(out, head)
+                out.cosine.get(fid), out.coverage.get(fid, 0.0), standout)
+        ranked = sorted(zip(head, blended, strict=True), key=lambda hb: -hb[1])
+        codes = [kv for kv, _ in ranked if kv[0] in out.exact_code_files]
+        order = self._shown_strengths(
+            out, codes + [kv for kv, _ in ranked if kv[0] not in out.exact_code_files])
         floor = min(out.strength[f] for f, _ in order) if order else 0.0
         tail = [(fid, min(floor, out.strength.get(fid, floor))) for fid, _ in out.hybrid
                 if fid not in {f for f, _ in head}]

@@ -7,6 +7,8 @@ import random
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from app.core.measure.evaluation import load_beir
 from app.core.search import confidence
 from app.core.search.query import parse_query, stem, words
@@ -135,8 +137,22 @@ def test_meaning_questions_share_no_content_word_with_their_answers() -> None:
 
 
 def test_strength_rises_with_each_piece_of_evidence() -> None:
-    base = confidence.relevance_probability(0.3, 0.2, 0.0)
-    assert confidence.relevance_probability(0.6, 0.2, 0.0) > base
-    assert confidence.relevance_probability(0.3, 0.9, 0.0) > base
-    assert confidence.relevance_probability(0.3, 0.2, 2.0) >= base
-    # A right answer by meaning alone (no shared word) is not shown as noise.
+    base = confidence.relevance_probability(0.3, 0.2)
+    assert confidence.relevance_probability(0.6, 0.2) > base
+    assert confidence.relevance_probability(0.3, 0.9) > base
+    assert confidence.relevance_probability(0.3, 0.2, 2.0) > base
+    # A right answer by meaning alone shares no word with the question, but stands far ahead of
+    # every other file in meaning: it is not shown as noise...
+    assert confidence.relevance_probability(0.45, 0.0, 2.5) > 0.3
+    # ...while the same cosine in a crowd of equals is.
+    assert confidence.relevance_probability(0.45, 0.0, 0.0) < 0.1
+    # Where the words carry the file, standing out adds nothing they have not said.
+    assert (confidence.relevance_probability(0.45, 1.0, 2.5)
+            == confidence.relevance_probability(0.45, 1.0, 0.0))
+
+
+def test_only_a_file_far_ahead_of_all_others_stands_out() -> None:
+    assert confidence.standouts([4.8, 2.0, 1.5]) == [pytest.approx(2.8), 0.0, 0.0]
+    assert confidence.standouts([1.5, 4.8, 2.0]) == [0.0, pytest.approx(2.8), 0.0]
+    assert confidence.standouts([3.0, 3.0, 1.0]) == [0.0, 0.0, 0.0]   # two alike: neither
+    assert confidence.standouts([2.0]) == [0.0] and confidence.standouts([]) == []

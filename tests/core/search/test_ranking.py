@@ -71,6 +71,35 @@ def test_fusion_keeps_how_far_ahead_a_file_is_and_uses_what_exists() -> None:
     assert [f for f, _ in fuse([], sharp)][:3] == [1000, 1001, 1002]
 
 
+def test_keyword_matches_unrelated_in_meaning_lose_their_say() -> None:
+    # A question whose answer shares no word with it: the keyword list holds only incidental
+    # matches of one word (files about something else: cosine near 0 with the question).
+    dense = [(1, 0.40)] + [(i, 0.36 - 0.001 * i) for i in range(2, 100)]
+    words = [(1000, 9.5)] + [(1000 + i, 2.0 - 0.01 * i) for i in range(1, 100)]
+    unrelated = {1: 0.40, 1000: -0.03, 1001: 0.0, 1002: 0.02}
+    assert fuse(dense, words)[0][0] == 1000                     # far ahead by its words...
+    assert fuse(dense, words, cosine=unrelated)[0][0] == 1      # ...which mean nothing here
+    # On-topic keyword matches keep their full weight; partly related ones part of it.
+    assert retriever_weights(dense, words, relatedness=0.8) == retriever_weights(dense, words)
+    wd, ww = retriever_weights(dense, words, relatedness=0.2)
+    assert 0.0 < ww < retriever_weights(dense, words)[1] and wd + ww == pytest.approx(1.0)
+    assert retriever_weights(dense, words, relatedness=-0.05) == (1.0, 0.0)
+    # Before the keyword files' embeddings exist nothing is known of their meaning: full weight.
+    assert fuse(dense, words, cosine={1: 0.40})[0][0] == 1000
+    # A model whose cosines say nothing (all alike) leaves the words their say.
+    flat = {i: 0.93 for i in [*range(1, 100), *range(1000, 1100)]}
+    assert fuse([(i, 0.93) for i in range(1, 100)], words, cosine=flat)[0][0] == 1000
+
+
+def test_strengths_shown_never_rise_down_the_list() -> None:
+    pooled = confidence.non_increasing([0.74, 0.34, 0.73, 0.2, 0.06, 0.1])
+    assert pooled == sorted(pooled, reverse=True)
+    assert pooled[0] == 0.74 and pooled[1] == pooled[2] == pytest.approx((0.34 + 0.73) / 2)
+    assert sum(pooled) == pytest.approx(0.74 + 0.34 + 0.73 + 0.2 + 0.06 + 0.1)
+    assert confidence.non_increasing([0.9, 0.5, 0.1]) == [0.9, 0.5, 0.1]
+    assert confidence.non_increasing([]) == []
+
+
 def test_promote_keeps_relative_order() -> None:
     order = [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)]
     assert [f for f, _ in promote(order, {4, 2})] == [2, 4, 1, 3]
