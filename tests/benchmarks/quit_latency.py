@@ -178,6 +178,10 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Started in the background (nohup, `&` in a script), this process and every child inherit
+    # SIGINT ignored, and `sift index` rightly keeps it so: Ctrl-C would measure nothing. A
+    # handler here is reset to the default in each child, as a terminal's Ctrl-C finds it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="sift-quit-") as tmp:
         root = Path(tmp)
