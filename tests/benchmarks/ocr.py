@@ -72,7 +72,7 @@ def worker_cpu_seconds() -> float:
     wall time misleads on a busy machine."""
     from app.core.extract.ocr import pages as ocr
 
-    worker = ocr._worker
+    worker = ocr._slot.worker
     if worker is None:
         return 0.0
     try:

@@ -9,17 +9,14 @@ only looked at.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import signal
-import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core.errors import Cancelled, SkipFile
-from app.core.extract.worker import WorkerProcess
+from app.core.errors import SkipFile
+from app.core.extract.worker import WorkerSlot, requests
 
 if TYPE_CHECKING:
     from app.core.extract import Extraction
@@ -61,17 +58,9 @@ def read_limited(kind: str, path: str, max_bytes: int, delay: float = 0.0) -> tu
 
 def _serve(conn: Connection) -> None:
     """Worker loop: answer (kind, path, max_bytes, delay) until told to stop or the pipe closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is for the app
     import app.core.extract  # noqa: F401  # before "ready": startup is not billed to a file
 
-    conn.send("ready")
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            return
-        if request is None:
-            return
+    for request in requests(conn):
         try:
             answer = read_limited(*request)
         except BaseException as exc:  # MemoryError while building the answer, and the like
@@ -82,41 +71,8 @@ def _serve(conn: Connection) -> None:
             conn.send(("memory", ""))
 
 
-_lock = threading.Lock()
-_worker: WorkerProcess | None = None
-_closing = False
-_spawn_failed = False
-_atexit_registered = False
-
-
-def _get_worker() -> WorkerProcess | None:
-    """The running worker, started if needed; None if workers cannot be started here."""
-    global _worker, _spawn_failed, _atexit_registered, _closing
-    if _worker is not None and _worker.process.is_alive():
-        return _worker
-    _discard(_worker)
-    if _spawn_failed:
-        return None
-    _closing = False
-    try:
-        _worker = WorkerProcess(_serve, "sift-read", memory_limit=MEMORY_LIMIT)
-    except (OSError, RuntimeError) as exc:
-        log.warning("reader worker process unavailable (%s); reading files in-process", exc)
-        _spawn_failed = True
-        return None
-    if not _atexit_registered:
-        atexit.register(shutdown)
-        _atexit_registered = True
-    return _worker
-
-
-def _discard(worker: WorkerProcess | None, *, kill: bool = True) -> None:
-    global _worker
-    if worker is None:
-        return
-    if _worker is worker:
-        _worker = None
-    worker.stop(kill=kill)
+_slot = WorkerSlot(_serve, "sift-read", memory_limit=lambda: MEMORY_LIMIT)
+shutdown = _slot.shutdown  # stop the worker; a read still waiting on it raises Cancelled
 
 
 def extract_limited(kind: str, path: Path, max_bytes: int, timeout: float) -> Extraction:
@@ -139,35 +95,16 @@ def extract_limited(kind: str, path: Path, max_bytes: int, timeout: float) -> Ex
 
 def _ask(kind: str, path: str, max_bytes: int, timeout: float) -> tuple[str, Any]:
     delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
-    with _lock:
-        worker = _get_worker()
+    with _slot.lock:
+        worker = _slot.get_or_none("reading files in-process")
         if worker is None:
             return read_limited(kind, path, max_bytes)
         try:
             return worker.ask((kind, path, max_bytes, delay), timeout)  # type: ignore[no-any-return]
         except TimeoutError:
-            _discard(worker)
+            _slot.discard()
             return "skip", f"took longer than {timeout:g} s to read; skipped"
         except (EOFError, OSError, ValueError):
-            _discard(worker)
-            if _closing:
-                raise Cancelled() from None
+            _slot.lost()
             # Killed by the system (out of memory), or a crash in a library's C code.
             return "skip", "the reader crashed on this file"
-
-
-def shutdown() -> None:
-    """Stop the worker process; an extract still waiting on it raises Cancelled."""
-    global _closing
-    worker = _worker
-    if worker is None:
-        return
-    _closing = True
-    if _lock.acquire(blocking=False):
-        try:
-            _discard(worker, kill=False)
-        finally:
-            _lock.release()
-    else:
-        # A thread is waiting on this worker: killing it wakes that thread, which cleans up.
-        worker.process.kill()

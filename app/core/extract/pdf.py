@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import signal
-import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from app.core.errors import Cancelled, SkipFile
+from app.core.errors import SkipFile
 from app.core.extract.pdf_text import PdfUnreadable, pdf_page_texts, short
-from app.core.extract.worker import WorkerProcess
+from app.core.extract.worker import WorkerSlot, requests
 from app.core.records import Section
 
 log = logging.getLogger(__name__)
@@ -79,19 +76,10 @@ def garbage_note(garbage: list[tuple[int, str]]) -> str:
 
 def _serve(conn: Connection) -> None:
     """Worker loop: answer (path, delay) requests until told to stop or the pipe closes."""
-    # Ctrl+C in a terminal reaches the whole process group; only the app should react to it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import pypdf  # noqa: F401  # imported before "ready" so startup is not billed to a file
     import pypdfium2  # noqa: F401
 
-    conn.send("ready")
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            return
-        if request is None:
-            return
+    for request in requests(conn):
         try:
             result: PdfResult | str = read_pdf_pages(*request)
         except BaseException as exc:  # keep serving: the parent decides what is fatal
@@ -99,58 +87,23 @@ def _serve(conn: Connection) -> None:
         conn.send(result)
 
 
-_lock = threading.Lock()
-_worker: WorkerProcess | None = None
-_closing = False
-_spawn_failed = False
-_atexit_registered = False
-
-
-def _get_worker() -> WorkerProcess | None:
-    """The running worker, started if needed; None if workers cannot be started here."""
-    global _worker, _spawn_failed, _atexit_registered, _closing
-    if _worker is not None and _worker.process.is_alive():
-        return _worker
-    _discard(_worker)
-    if _spawn_failed:
-        return None
-    _closing = False
-    try:
-        _worker = WorkerProcess(_serve, "sift-pdf")
-    except (OSError, RuntimeError) as exc:
-        log.warning("PDF worker process unavailable (%s); parsing PDFs in-process", exc)
-        _spawn_failed = True
-        return None
-    if not _atexit_registered:
-        atexit.register(shutdown)
-        _atexit_registered = True
-    return _worker
-
-
-def _discard(worker: WorkerProcess | None, *, kill: bool = True) -> None:
-    global _worker
-    if worker is None:
-        return
-    if _worker is worker:
-        _worker = None
-    worker.stop(kill=kill)
+_slot = WorkerSlot(_serve, "sift-pdf")
+shutdown = _slot.shutdown  # stop the worker; a read still waiting on it raises Cancelled
 
 
 def _read_in_worker(path: str, timeout: float) -> PdfResult | str:
     delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
-    with _lock:
-        worker = _get_worker()
+    with _slot.lock:
+        worker = _slot.get_or_none("parsing PDFs in-process")
         if worker is None:
             return read_pdf_pages(path)
         try:
-            return worker.ask((path, delay), timeout)
+            return worker.ask((path, delay), timeout)  # type: ignore[no-any-return]
         except TimeoutError:
-            _discard(worker)
+            _slot.discard()
             return f"took longer than {timeout:g} s to read; skipped"
         except (EOFError, OSError, ValueError):
-            _discard(worker)
-            if _closing:
-                raise Cancelled() from None
+            _slot.lost()
             return "the PDF reader crashed on this file"
 
 
@@ -178,20 +131,3 @@ def extract_pdf(path: Path, timeout: float) -> list[Section]:
         raise SkipFile(f"{notes[0]}; OCR is turned off" if notes
                        else "the PDF has no text layer (scanned); its pages need OCR")
     return sections
-
-
-def shutdown() -> None:
-    """Stop the worker process; an extract still waiting on it raises Cancelled."""
-    global _closing
-    worker = _worker
-    if worker is None:
-        return
-    _closing = True
-    if _lock.acquire(blocking=False):
-        try:
-            _discard(worker, kill=False)
-        finally:
-            _lock.release()
-    else:
-        # A thread is waiting on this worker: killing it wakes that thread, which cleans up.
-        worker.process.kill()

@@ -337,7 +337,7 @@ def test_pdf_worker_crash_is_a_skip(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path = make_pdf(tmp_path / "crash.pdf", ["boom"])
     extract(path)  # start the worker
     monkeypatch.setenv(pdf_module.TEST_DELAY_ENV, "30")
-    worker = pdf_module._worker
+    worker = pdf_module._slot.worker
     assert worker is not None
     threading.Timer(0.3, worker.process.kill).start()
     assert "crashed" in skip_reason(path)

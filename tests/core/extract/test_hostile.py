@@ -84,7 +84,7 @@ def test_a_file_that_needs_too_much_memory_is_skipped(tmp_path: Path,
     small = tmp_path / "small.html"
     small.write_text("<p>a few words</p>", encoding="utf-8")
     assert extract_file(small).sections[0].text == "a few words"
-    worker = limited._worker
+    worker = limited._slot.worker
     assert worker is not None and worker.process.pid is not None
     status = Path(f"/proc/{worker.process.pid}/status").read_text()
     size = next(int(line.split()[1]) * 1024 for line in status.splitlines()

@@ -114,10 +114,10 @@ def test_a_slow_tesseract_page_is_stopped_at_its_limit_and_the_next_page_is_read
     engine = EngineChoice("tesseract", "test/deu", ("deu",), str(slow))
     result = ocr_pages(scan, [1], timeout_per_page=3, engine=engine)
     assert "took longer than" in result.failed[1]
-    worker = ocr_module._worker
+    worker = ocr_module._slot.worker
     engine = EngineChoice("tesseract", "test/deu", ("deu",), str(fast))
     assert [s.text for s in ocr_pages(scan, [1], engine=engine).sections] == ["Zauberwort"]
-    assert ocr_module._worker is worker  # Tesseract was stopped, not the worker
+    assert ocr_module._slot.worker is worker  # Tesseract was stopped, not the worker
     if shutil.which("pgrep"):  # and the slow program is gone, not left running
         assert subprocess.run(["pgrep", "-f", str(slow)], capture_output=True).returncode == 1
 

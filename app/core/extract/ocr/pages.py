@@ -12,13 +12,10 @@ the pages that ``extract_file`` listed in ``Extraction.ocr_pages``.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
-import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +29,7 @@ from app.core.extract.ocr import bundled
 from app.core.extract.ocr.cache import OcrCache
 from app.core.extract.ocr.engines import EngineChoice, choose, tesseract_page
 from app.core.extract.ocr.words import respace
-from app.core.extract.worker import WorkerProcess
+from app.core.extract.worker import WorkerSlot, requests
 from app.core.records import Section
 
 log = logging.getLogger(__name__)
@@ -163,18 +160,10 @@ def _rapidocr_page(engine: Any, path: str, page: int) -> str:
 def _serve(conn: Connection) -> None:
     """Worker loop: answer (path, page, delay, engine, command, languages, seconds) with
     ("ok", text) or ("error"/"unavailable", reason)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
         os.nice(10)  # OCR yields the CPU to text extraction, embedding and the window
     engine: Any = None
-    conn.send("ready")
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            return
-        if request is None:
-            return
+    for request in requests(conn):
         path, page, delay, name, command, languages, seconds = request
         try:
             if delay:
@@ -200,26 +189,8 @@ def _serve(conn: Connection) -> None:
 # ----------------------------------------------------------------- app side
 
 
-_lock = threading.Lock()
-_worker: WorkerProcess | None = None
-_closing = False
-
-
-def _get_worker() -> WorkerProcess:
-    global _worker
-    if _worker is None or not _worker.process.is_alive():
-        if _worker is not None:
-            _worker.stop()
-        _worker = WorkerProcess(_serve, "sift-ocr")
-        atexit.register(shutdown)
-    return _worker
-
-
-def _discard() -> None:
-    global _worker
-    if _worker is not None:
-        _worker.stop()
-        _worker = None
+_slot = WorkerSlot(_serve, "sift-ocr")
+shutdown = _slot.shutdown  # stop the OCR worker; an OCR call waiting on it raises Cancelled
 
 
 def _ocr_page(path: str, page: int, timeout: float, engine: EngineChoice) -> tuple[str, str]:
@@ -227,8 +198,8 @@ def _ocr_page(path: str, page: int, timeout: float, engine: EngineChoice) -> tup
     when OCR cannot run on this machine; within ``timeout`` seconds."""
     delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
     try:
-        worker = _get_worker()
-    except OSError as exc:
+        worker = _slot.get()
+    except (OSError, RuntimeError) as exc:
         return "unavailable", f"the OCR worker could not start ({exc})"
     # Tesseract gets most of the time limit for itself: the worker then outlives a slow page.
     inner = max(1.0, timeout * 0.9 - delay)
@@ -236,12 +207,10 @@ def _ocr_page(path: str, page: int, timeout: float, engine: EngineChoice) -> tup
         return worker.ask((path, page, delay, engine.name, engine.command, engine.languages, inner),
                           timeout)
     except TimeoutError:
-        _discard()
+        _slot.discard()
         return "error", f"OCR took longer than {timeout:g} s on page {page}; skipped"
     except (EOFError, OSError, ValueError):
-        _discard()
-        if _closing:
-            raise Cancelled() from None
+        _slot.lost()
         return "error", f"the OCR engine crashed on page {page}"
 
 
@@ -255,7 +224,6 @@ def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEF
     saves it then). ``cancelled`` is an optional callable checked between pages; when it
     returns True, Cancelled is raised. ``engine``: the one for the chosen languages unless given.
     """
-    global _closing
     engine = engine or current_engine()
     problem = missing_engine() if engine.name == "rapidocr" else None
     wanted = sorted(set(pages))
@@ -265,7 +233,7 @@ def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEF
         return result
     own = cache is None
     cache = cache if cache is not None else OcrCache(cache_dir, path, engine.key)
-    _closing = False
+    _slot.closing = False
     try:
         for page in wanted:
             if str(page) in cache.pages or str(page) in cache.failed:
@@ -273,7 +241,7 @@ def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEF
             if cancelled is not None and cancelled():
                 raise Cancelled()
             # The worker is taken for one page at a time: a long scan never holds it for long.
-            with _lock:
+            with _slot.lock:
                 status, value = _ocr_page(str(path), page, timeout_per_page, engine)
             if status == "unavailable":  # the machine's fault, not the page's: try again later
                 result.failed[page] = value
@@ -324,19 +292,3 @@ def cached_pages(path: Path, pages: Iterable[int],
 def merge_pages(text_sections: list[Section], ocr_sections: list[Section]) -> list[Section]:
     """Text-layer and OCR sections together in page order."""
     return sorted([*text_sections, *ocr_sections], key=lambda s: s.page or 0)
-
-
-def shutdown() -> None:
-    """Stop the OCR worker; an OCR call waiting on it raises Cancelled."""
-    global _closing
-    worker = _worker
-    if worker is None:
-        return
-    _closing = True
-    if _lock.acquire(blocking=False):
-        try:
-            _discard()
-        finally:
-            _lock.release()
-    else:
-        worker.process.kill()
