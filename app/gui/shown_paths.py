@@ -3,24 +3,21 @@
 On Linux a name is bytes; Python hands the undecodable ones over as lone surrogates, which Qt
 drops ("latin1-\\xe9t\\xe9.txt" became "latin1-t.txt", a path that does not exist). What is shown
 spells each such byte as \\xNN; what travels through Qt's models and signals escapes it the way
-the catalog stores paths (storage/catalog/stored_paths.py, whose package is too heavy to import
-here), and ``actual`` turns that back into the path the file system knows.
+the catalog stores paths (app/core/path_escapes.py), and ``actual`` turns that back into the
+path the file system knows.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from urllib.parse import quote
 
-ESCAPE = "\uffff"
-_SURROGATE = re.compile("[\udc80-\udcff\uffff]")
-_ESCAPED = re.compile("\uffff(\uffff|[0-9a-f]{2})")
+from app.core.path_escapes import SURROGATE, escape, unescape
 
 
 def is_exact_text(path: str) -> bool:
     """Whether the path is plain text (UTF-8 on disk), as Qt and the clipboard carry it."""
-    return not _SURROGATE.search(path)
+    return not SURROGATE.search(path)
 
 
 def shown(path: str) -> str:
@@ -33,18 +30,12 @@ def shown(path: str) -> str:
 
 def carried(path: str) -> str:
     """The path as a string Qt keeps intact (models, signals); ``actual`` undoes it."""
-    if is_exact_text(path):
-        return path
-    return _SURROGATE.sub(lambda m: ESCAPE * 2 if m.group() == ESCAPE
-                          else ESCAPE + f"{ord(m.group()) - 0xDC00:02x}", path)
+    return escape(path)
 
 
 def actual(path: str) -> str:
     """The path as the file system knows it, from a carried one (a plain path is left as it is)."""
-    if ESCAPE not in path:
-        return path
-    return _ESCAPED.sub(lambda m: ESCAPE if m.group(1) == ESCAPE
-                        else chr(0xDC00 + int(m.group(1), 16)), path)
+    return unescape(path)
 
 
 def terminal_text(path: str) -> str:

@@ -1,6 +1,7 @@
 """The SQLite catalog, Sift's source of truth: files, chunks, their embeddings and the FTS5 text."""
 
 # Callers import from here; the modules below say which part of the catalog each holds.
+from app.core.path_escapes import ESCAPE
 from app.core.storage.catalog.database import Catalog
 from app.core.storage.catalog.rows import ChunkRow, FileState
 from app.core.storage.catalog.schema import (
@@ -14,7 +15,7 @@ from app.core.storage.catalog.schema import (
     STAGE_OCR,
     STAGE_WORDS,
 )
-from app.core.storage.catalog.stored_paths import ESCAPE, MEMBER_SEP, from_db, readable, to_db
+from app.core.storage.catalog.stored_paths import MEMBER_SEP, from_db, readable, to_db
 
 __all__ = [
     "ESCAPE", "MEMBER_SEP", "MIGRATIONS", "REAL_FILES", "RETRY_REASON", "SCHEMA", "SCHEMA_LATE",

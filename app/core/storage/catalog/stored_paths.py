@@ -5,13 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-# On Linux a name is bytes; Python hands undecodable bytes over as lone surrogates
-# (surrogateescape), which SQLite refuses. Stored paths escape each such byte as ESCAPE + two
-# hex digits (and ESCAPE itself doubled), so they round-trip exactly while every valid name,
-# and every folder prefix, stays as it is. U+FFFF is a noncharacter: real names hardly hold it.
-ESCAPE = "\uffff"
-_SURROGATE = re.compile("[\udc80-\udcff\uffff]")
-_ESCAPED = re.compile("\uffff(\uffff|[0-9a-f]{2})")
+from app.core.path_escapes import SURROGATE, escape, unescape
 
 # A member's stored path: its container's, this, then its key and name. U+FFFF in a stored path
 # is always followed by U+FFFF or two hex digits (see to_db), so no file on disk has this path,
@@ -20,24 +14,18 @@ MEMBER_SEP = "\uffff/"
 
 
 def to_db(path: str) -> str:
-    """``path`` as stored: lossless, and valid UTF-8."""
-    if not _SURROGATE.search(path):
-        return path
-    return _SURROGATE.sub(lambda m: ESCAPE * 2 if m.group() == ESCAPE
-                          else ESCAPE + f"{ord(m.group()) - 0xDC00:02x}", path)
+    """``path`` as stored: lossless, and valid UTF-8 (path_escapes.py)."""
+    return escape(path)
 
 
 def from_db(stored: str) -> str:
     """The path as the file system knows it (the inverse of ``to_db``)."""
-    if ESCAPE not in stored:
-        return stored
-    return _ESCAPED.sub(lambda m: ESCAPE if m.group(1) == ESCAPE
-                        else chr(0xDC00 + int(m.group(1), 16)), stored)
+    return unescape(stored)
 
 
 def readable(name: str) -> str:
     """A name to show and search by: undecodable bytes become U+FFFD."""
-    if not _SURROGATE.search(name):
+    if not SURROGATE.search(name):
         return name
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
