@@ -20,14 +20,15 @@ DEPTH = 100          # files of each list that take part in the normalisation
 # and codes found verbatim in few files.
 DENSE_PRIOR = 0.7
 FEW_FILES = 10       # a code found verbatim in at most this many files ranks them first
-# Words matched by files that are unrelated in meaning to the question are incidental ("king" in a
-# chess manual for "tragedy of a royal heir avenging a killed king"). How related the keyword
-# list's best files are is measured against the best file by meaning: the mean cosine of the
-# KEYWORD_TOP best keyword files as a share of the dense list's top cosine (a share, so that it
-# holds for any model's scale of cosines, and a model whose cosines say nothing keeps every
-# share near one). The keyword list's say falls from full at RELATED_SHARE to nothing at 0. On
-# the shared collections the share has a median of 0.80-0.86 (0.41-0.58 for the lowest 2 %); for
-# questions that share no content word with their answer, 0.21-0.26 (docs/ranking.md).
+# Words matched by files that are unrelated in meaning to the question are incidental ("misread"
+# in a paper on proteins for "romance where the heroine misreads an arrogant rich suitor"). How
+# related the keyword list's best files are is measured against the best file by meaning: the
+# mean cosine of the KEYWORD_TOP best keyword files as a share of the dense list's top cosine (a
+# share, so that it holds for any model's scale of cosines, and a model whose cosines say
+# nothing keeps every share near one). The keyword list's say falls from full at RELATED_SHARE
+# to nothing at 0. On the shared collections the share has a median of 0.80-0.86 (0.41-0.58
+# for the lowest 2 %); for questions that share no content word with their answer, 0.21-0.26
+# (docs/ranking.md).
 KEYWORD_TOP = 3
 RELATED_SHARE = 0.4
 
