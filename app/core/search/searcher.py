@@ -47,6 +47,9 @@ MAX_IDF_TERMS = 12
 # The head of the fusion that is weighed file by file (meaning, words, name, lead) and given the
 # strength it shows: every file a search may show, and at least this many.
 STRENGTH_HEAD = 50
+# A query word held by at most FEW_FILES passages that carries this share of the query's
+# rare-word mass is a name (Searcher._names). Of the shared collections' questions one has one.
+NAME_SHARE = 0.7
 
 
 @dataclass
@@ -158,7 +161,7 @@ class Searcher:
             chunk_scores.setdefault(chunk_id, {})["dense"] = score
         for chunk_id, score in self._keyword(q, filters):
             chunk_scores.setdefault(chunk_id, {})["bm25"] = score
-        code_chunks = self._code_chunks(q, filters)
+        code_chunks = self._code_chunks(q, filters, self._names(q))
         for chunk_id in code_chunks:
             chunk_scores.setdefault(chunk_id, {})
         # Which file each candidate is in; the text only of what is shown (fetched below) or
@@ -269,13 +272,28 @@ class Searcher:
             log.warning("phrase lookup failed for %r: %s", phrase, exc)
             return True
 
-    def _code_chunks(self, q: ParsedQuery, filters: Filters) -> list[int]:
-        """Chunks of the files that hold one of the query's codes verbatim, when few files do."""
+    def _names(self, q: ParsedQuery) -> tuple[str, ...]:
+        """Words of the query that name something: held by at most FEW_FILES passages and
+        carrying NAME_SHARE of the query's rare-word mass ("the invoice from Müller"). Like a
+        code, they put the few files holding them first: a surname means little to the model,
+        and a z-normalised fusion lets many near-equal files by meaning outvote it."""
+        doc_freq = self._doc_freq(q)
+        idf = confidence.idf_weights(doc_freq, self._passage_count())
+        total = sum(idf.values())
+        if total <= 0:
+            return ()
+        return tuple(t for t, w in idf.items()
+                     if 0 < doc_freq[t] <= FEW_FILES and w / total >= NAME_SHARE)
+
+    def _code_chunks(self, q: ParsedQuery, filters: Filters,
+                     names: tuple[str, ...] = ()) -> list[int]:
+        """Chunks of the files that hold one of the query's codes (or names) verbatim, when few
+        files do."""
         found: list[int] = []
         where, params = filters.sql()
         sql = ("SELECT c.id, c.file_id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
                f"JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ? AND {where} LIMIT ?")
-        for code in q.codes:
+        for code in dict.fromkeys((*q.codes, *names)):
             expr = phrase_expression(code)
             if expr is None:
                 continue

@@ -77,3 +77,28 @@ def test_a_match_by_meaning_alone_is_not_called_weak(real_library) -> None:  # t
     lib, docs = real_library
     resp = lib.search("automobile maintenance")
     assert resp.hits[0].path == str(docs / "car.txt") and not resp.weak
+
+
+def test_a_rare_name_finds_the_one_file_that_holds_it(tmp_path: Path) -> None:
+    """A name in one file among many on the same subject: its words, not the meaning of a
+    surname (which the model barely has), must put that file first."""
+    from app.core.host.paths import resolve_paths
+    from app.core.library import Library
+
+    docs = tmp_path / "invoices"
+    docs.mkdir()
+    trades = ("electrician", "roofer", "painter", "gardener", "locksmith", "glazier")
+    for i in range(30):
+        (docs / f"invoice-{i:02d}.txt").write_text(
+            f"Invoice {i} from the {trades[i % len(trades)]} for work in the flat, due in 30 days. "
+            "Payment by bank transfer.", encoding="utf-8")
+    (docs / "2024-03 scan.txt").write_text(
+        "Rechnung Müller Sanitär: replaced the valve under the kitchen sink, two hours.",
+        encoding="utf-8")
+    lib = Library(resolve_paths(tmp_path / "data"), Settings(rerank=False))
+    try:
+        lib.index([str(docs)])
+        for query in ("Müller", "the invoice from Müller"):
+            assert lib.search(query).hits[0].path == str(docs / "2024-03 scan.txt"), query
+    finally:
+        lib.close()
