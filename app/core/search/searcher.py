@@ -161,7 +161,9 @@ class Searcher:
             chunk_scores.setdefault(chunk_id, {})["dense"] = score
         for chunk_id, score in self._keyword(q, filters):
             chunk_scores.setdefault(chunk_id, {})["bm25"] = score
-        code_chunks = self._code_chunks(q, filters, self._names(q))
+        doc_freq = self._doc_freq(q)
+        idf = confidence.idf_weights(doc_freq, self._passage_count())
+        code_chunks = self._code_chunks(q, filters, self._names(doc_freq, idf))
         for chunk_id in code_chunks:
             chunk_scores.setdefault(chunk_id, {})
         # Which file each candidate is in; the text only of what is shown (fetched below) or
@@ -184,7 +186,7 @@ class Searcher:
                 bm25_best[fid] = scores["bm25"]
         out.dense = sorted(dense_best.items(), key=lambda kv: -kv[1])
         out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
-        # The keyword list's best files' meaning weighs its say (fusion.keyword_meaning).
+        # The keyword list's best files' meaning weighs its say (fusion.keyword_relatedness).
         cosine = dict(dense_best)
         unknown = {fid for fid, _ in out.bm25[:KEYWORD_TOP]} - set(cosine)
         if out.dense and unknown:
@@ -200,19 +202,19 @@ class Searcher:
         head = out.fused[:max(depth, STRENGTH_HEAD)]
         shown = [c for fid, _ in head for _, c in out.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]]
         out.rows.update(self.catalog.chunk_rows([c for c in shown if c not in out.rows]))
-        self._weigh(q, out, head, files, cosine)
+        self._weigh(q, out, head, files, cosine, idf)
         out.hybrid = self._shown_strengths(out, head) + out.fused[len(head):]
         if rerank and self.reranker is not None and out.hybrid and self.reranker.available:
             out.reranked = self._rerank(q, out)
         return out
 
     def _weigh(self, q: ParsedQuery, out: Ranked, head: list[tuple[int, float]],
-               files: dict[int, int], known: dict[int, float]) -> None:
+               files: dict[int, int], known: dict[int, float],
+               idf: dict[str, float]) -> None:
         """Each head file's evidence: its best cosine (read from the catalog for a file only the
         keywords listed), the share of the query's rare words its shown passages and name hold,
         and its lead in the fusion (and whether it stands far ahead of all others); then its
         calibrated strength."""
-        idf = confidence.idf_weights(self._doc_freq(q), self._passage_count())
         cosine = dict(known) if out.dense else {}
         missing = {fid for fid, _ in head} - set(cosine)
         if out.dense and missing:
@@ -272,18 +274,14 @@ class Searcher:
             log.warning("phrase lookup failed for %r: %s", phrase, exc)
             return True
 
-    def _names(self, q: ParsedQuery) -> tuple[str, ...]:
+    def _names(self, doc_freq: dict[str, int], idf: dict[str, float]) -> tuple[str, ...]:
         """Words of the query that name something: held by at most FEW_FILES passages and
         carrying NAME_SHARE of the query's rare-word mass ("the invoice from Müller"). Like a
         code, they put the few files holding them first: a surname means little to the model,
         and a z-normalised fusion lets many near-equal files by meaning outvote it."""
-        doc_freq = self._doc_freq(q)
-        idf = confidence.idf_weights(doc_freq, self._passage_count())
         total = sum(idf.values())
-        if total <= 0:
-            return ()
         return tuple(t for t, w in idf.items()
-                     if 0 < doc_freq[t] <= FEW_FILES and w / total >= NAME_SHARE)
+                     if total > 0 and 0 < doc_freq[t] <= FEW_FILES and w / total >= NAME_SHARE)
 
     def _code_chunks(self, q: ParsedQuery, filters: Filters,
                      names: tuple[str, ...] = ()) -> list[int]:
@@ -348,10 +346,8 @@ class Searcher:
         for (fid, _), standout in zip(head, confidence.standouts(leads), strict=True):
             out.strength[fid] = confidence.relevance_probability(
                 out.cosine.get(fid), out.coverage.get(fid, 0.0), standout)
-        ranked = sorted(zip(head, blended, strict=True), key=lambda hb: -hb[1])
-        codes = [kv for kv, _ in ranked if kv[0] in out.exact_code_files]
-        order = self._shown_strengths(
-            out, codes + [kv for kv, _ in ranked if kv[0] not in out.exact_code_files])
+        ranked = [kv for kv, _ in sorted(zip(head, blended, strict=True), key=lambda hb: -hb[1])]
+        order = self._shown_strengths(out, promote(ranked, out.exact_code_files))
         floor = min(out.strength[f] for f, _ in order) if order else 0.0
         tail = [(fid, min(floor, out.strength.get(fid, floor))) for fid, _ in out.hybrid
                 if fid not in {f for f, _ in head}]

@@ -233,7 +233,6 @@ def ocr_pages(path: Path, pages: Iterable[int], *, timeout_per_page: float = DEF
         return result
     own = cache is None
     cache = cache if cache is not None else OcrCache(cache_dir, path, engine.key)
-    _slot.closing = False
     try:
         for page in wanted:
             if str(page) in cache.pages or str(page) in cache.failed:
