@@ -31,6 +31,14 @@ FEW_FILES = 10       # a code found verbatim in at most this many files ranks th
 # (docs/ranking.md).
 KEYWORD_TOP = 3
 RELATED_SHARE = 0.4
+# Words matched by a file that holds little of the question are incidental too: the keyword
+# list's best file holding one word of "rich man in the jazz age chasing a lost love" is not
+# evidence of an answer. The keyword list's say falls from full where its best file holds
+# COVER_SHARE of the question's rare-word mass (weighted by inverse document frequency, as the
+# strength's coverage) to nothing where it holds none. Its best file holds a median 0.61-1.0 of
+# that mass on the shared collections and the entity collection (0.32-0.58 for the lowest
+# tenth), and 0.18-0.25 for questions that share no content word with their answer.
+COVER_SHARE = 0.4
 
 Ranking = Sequence[tuple[int, float]]
 
@@ -47,13 +55,15 @@ def keyword_relatedness(dense: Ranking, bm25: Ranking,
 
 
 def retriever_weights(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
-                      relatedness: float | None = None) -> tuple[float, float]:
+                      relatedness: float | None = None,
+                      coverage: float | None = None) -> tuple[float, float]:
     """Weights (dense, keyword) for this query, summing to one.
 
     A retriever with nothing to say (no embeddings yet, the query encoder still loading, or no
     keyword in any file) gets no weight, so the other decides alone; so does a keyword list
     whose best files are unrelated in meaning to the question (``relatedness``, see
-    keyword_relatedness).
+    keyword_relatedness) or whose best file holds none of its rare words (``coverage``: the
+    share of the question's rare-word mass it holds, see COVER_SHARE).
     """
     if not dense:
         return 0.0, 1.0
@@ -62,18 +72,23 @@ def retriever_weights(dense: Ranking, bm25: Ranking, *, dense_prior: float = DEN
     words = 1.0 - dense_prior
     if relatedness is not None:
         words *= min(1.0, max(0.0, relatedness / RELATED_SHARE))
+    if coverage is not None:
+        words *= min(1.0, max(0.0, coverage / COVER_SHARE))
     return dense_prior / (dense_prior + words), words / (dense_prior + words)
 
 
 def fuse(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
-         cosine: Mapping[int, float] | None = None) -> list[tuple[int, float]]:
+         cosine: Mapping[int, float] | None = None,
+         keyword_coverage: float | None = None) -> list[tuple[int, float]]:
     """One ranking of files from the dense and keyword rankings (each best-first, file level).
 
     ``cosine``: each file's best cosine with the question, where known (the keyword list's best
-    files among them), for the weight of the keyword list.
+    files among them), and ``keyword_coverage``: the share of the question's rare-word mass the
+    keyword list's best file holds; both weigh the keyword list.
     """
     related = keyword_relatedness(dense, bm25, cosine) if cosine is not None else None
-    weights = retriever_weights(dense, bm25, dense_prior=dense_prior, relatedness=related)
+    weights = retriever_weights(dense, bm25, dense_prior=dense_prior, relatedness=related,
+                                coverage=keyword_coverage)
     return fuse_scores([dense, bm25], weights=weights)
 
 

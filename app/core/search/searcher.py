@@ -28,6 +28,7 @@ from app.core.search.ranking_steps import (
     _best_chunks,
     blend_by_position,
     name_words,
+    query_names,
     read_snapshot,
 )
 from app.core.search.snippets import make_snippet, marked_snippet
@@ -47,9 +48,6 @@ MAX_IDF_TERMS = 12
 # The head of the fusion that is weighed file by file (meaning, words, name, lead) and given the
 # strength it shows: every file a search may show, and at least this many.
 STRENGTH_HEAD = 50
-# A query word held by at most FEW_FILES passages that carries this share of the query's
-# rare-word mass is a name (Searcher._names). Of the shared collections' questions one has one.
-NAME_SHARE = 0.7
 
 
 @dataclass
@@ -163,7 +161,7 @@ class Searcher:
             chunk_scores.setdefault(chunk_id, {})["bm25"] = score
         doc_freq = self._doc_freq(q)
         idf = confidence.idf_weights(doc_freq, self._passage_count())
-        code_chunks = self._code_chunks(q, filters, self._names(doc_freq, idf))
+        code_chunks = self._code_chunks(q, filters, query_names(doc_freq, idf))
         for chunk_id in code_chunks:
             chunk_scores.setdefault(chunk_id, {})
         # Which file each candidate is in; the text only of what is shown (fetched below) or
@@ -186,19 +184,21 @@ class Searcher:
                 bm25_best[fid] = scores["bm25"]
         out.dense = sorted(dense_best.items(), key=lambda kv: -kv[1])
         out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
-        # The keyword list's best files' meaning weighs its say (fusion.keyword_relatedness).
+        out.best_chunk = _best_chunks(chunk_scores, files)
+        # The keyword list's best files' meaning, and how much of the question its best file
+        # holds, weigh its say (fusion.keyword_relatedness, fusion.COVER_SHARE).
         cosine = dict(dense_best)
         unknown = {fid for fid, _ in out.bm25[:KEYWORD_TOP]} - set(cosine)
         if out.dense and unknown:
             cosine.update(self._cosines(q, [c for c, f in files.items() if f in unknown], files))
-        hybrid = fuse(out.dense, out.bm25, cosine=cosine)
+        cover = self._coverage(out.bm25[0][0], out, idf) if out.bm25 else None
+        hybrid = fuse(out.dense, out.bm25, cosine=cosine, keyword_coverage=cover)
         out.exact_code_files = {files[c] for c in code_chunks
                                 if c in files and c in chunk_scores}
         listed = {fid for fid, _ in hybrid}
         low = hybrid[-1][1] if hybrid else 0.5
         hybrid += [(fid, low) for fid in sorted(out.exact_code_files - listed)]
         out.fused = promote(hybrid, out.exact_code_files)
-        out.best_chunk = _best_chunks(chunk_scores, files)
         head = out.fused[:max(depth, STRENGTH_HEAD)]
         shown = [c for fid, _ in head for _, c in out.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]]
         out.rows.update(self.catalog.chunk_rows([c for c in shown if c not in out.rows]))
@@ -221,14 +221,21 @@ class Searcher:
             cosine.update(self._cosines(q, [c for c, f in files.items() if f in missing], files))
         leads = [confidence.lead(fused) for _, fused in head]
         for (fid, _), standout in zip(head, confidence.standouts(leads), strict=True):
+            out.strength[fid] = confidence.relevance_probability(
+                cosine.get(fid), self._coverage(fid, out, idf), standout)
+        out.cosine = cosine
+
+    @staticmethod
+    def _coverage(fid: int, out: Ranked, idf: dict[str, float]) -> float:
+        """The share of the query's rare-word mass a file's shown passages and name hold
+        (remembered in ``out.coverage``)."""
+        if fid not in out.coverage:
             chunks = out.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]
             texts = [out.rows[c].text for _, c in chunks]
             if chunks:
                 texts.append(name_words(out.rows[chunks[0][1]]))
             out.coverage[fid] = confidence.coverage(texts, idf)
-            out.strength[fid] = confidence.relevance_probability(
-                cosine.get(fid), out.coverage[fid], standout)
-        out.cosine = cosine
+        return out.coverage[fid]
 
     def _cosines(self, q: ParsedQuery, chunk_ids: list[int], files: dict[int, int],
                  ) -> dict[int, float]:
@@ -273,15 +280,6 @@ class Searcher:
         except Exception as exc:  # an FTS syntax corner case: keep the phrase as typed
             log.warning("phrase lookup failed for %r: %s", phrase, exc)
             return True
-
-    def _names(self, doc_freq: dict[str, int], idf: dict[str, float]) -> tuple[str, ...]:
-        """Words of the query that name something: held by at most FEW_FILES passages and
-        carrying NAME_SHARE of the query's rare-word mass ("the invoice from Müller"). Like a
-        code, they put the few files holding them first: a surname means little to the model,
-        and a z-normalised fusion lets many near-equal files by meaning outvote it."""
-        total = sum(idf.values())
-        return tuple(t for t, w in idf.items()
-                     if total > 0 and 0 < doc_freq[t] <= FEW_FILES and w / total >= NAME_SHARE)
 
     def _code_chunks(self, q: ParsedQuery, filters: Filters,
                      names: tuple[str, ...] = ()) -> list[int]:

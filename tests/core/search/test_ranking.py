@@ -91,6 +91,26 @@ def test_keyword_matches_unrelated_in_meaning_lose_their_say() -> None:
     assert fuse([(i, 0.93) for i in range(1, 100)], words, cosine=flat)[0][0] == 1000
 
 
+def test_keyword_matches_holding_little_of_the_question_lose_their_say() -> None:
+    # "rich man in the jazz age chasing a lost love": the keyword list's best file holds one of
+    # its words ("lost and found: ..."), a fifth of its rare-word mass; the answer holds none.
+    dense = [(1, 0.40)] + [(i, 0.36 - 0.001 * i) for i in range(2, 100)]
+    words = [(1000, 9.5)] + [(1000 + i, 2.0 - 0.01 * i) for i in range(1, 100)]
+    related = {1: 0.40, 1000: 0.35, 1001: 0.34, 1002: 0.33}  # on the subject, so no help there
+    assert fuse(dense, words, cosine=related)[0][0] == 1000
+    assert fuse(dense, words, cosine=related, keyword_coverage=0.2)[0][0] == 1
+    # A keyword file holding most of the question keeps the words' full say; none of it, none.
+    full = retriever_weights(dense, words)
+    assert retriever_weights(dense, words, coverage=0.4) == full
+    assert retriever_weights(dense, words, coverage=0.9) == full
+    wd, ww = retriever_weights(dense, words, coverage=0.2)
+    assert 0.0 < ww < full[1] and wd + ww == pytest.approx(1.0)
+    assert retriever_weights(dense, words, coverage=0.0) == (1.0, 0.0)
+    # Both measures of an incidental match compound; neither touches a list with no rival.
+    assert retriever_weights(dense, words, relatedness=0.2, coverage=0.2)[1] < ww
+    assert retriever_weights([], words, coverage=0.0) == (0.0, 1.0)
+
+
 def test_strengths_shown_never_rise_down_the_list() -> None:
     pooled = confidence.non_increasing([0.74, 0.34, 0.73, 0.2, 0.06, 0.1])
     assert pooled == sorted(pooled, reverse=True)
