@@ -144,7 +144,7 @@ def _load(coll: str) -> dict:
                 e["file_cos"][rows[c][0]] = v
         e["code_files"] = {rows[c][0] for c in e["codes"] if c in rows}
         idf = C.idf_weights(e["df"], d["N"])
-        e["keyword_cover"] = _cover(e, e["bm25"][0][0], idf) if e["bm25"] else None
+        e["keyword_cover"] = {fid: _cover(e, fid, idf) for fid, _ in e["bm25"][:F.COVERED_FILES]}
     return d
 
 
@@ -161,7 +161,7 @@ def fused_order(e: dict, drop: frozenset = frozenset(), before: bool = False):  
     dense = [kv for kv in e["hnsw"] if kv[0] not in drop]
     bm25 = [kv for kv in e["bm25"] if kv[0] not in drop]
     order = (F.fuse(dense, bm25) if before else
-             F.fuse(dense, bm25, cosine=e["file_cos"], keyword_coverage=e["keyword_cover"]))
+             F.fuse(dense, bm25, cosine=e["file_cos"], coverage=e["keyword_cover"]))
     codes = e["code_files"] - drop
     listed = {f for f, _ in order}
     order += [(f, order[-1][1] if order else 0.5) for f in sorted(codes - listed)]

@@ -28,7 +28,7 @@ from app.core.search.query import stem, stem_matches
 # Fitted logistic coefficients: intercept, cosine, coverage, cosine × coverage, standout ×
 # (1 - coverage); fitted on the three shared collections and the paraphrase questions among
 # remote texts together (fusion_study.py fit).
-COEF = (-4.709, 3.682, 2.52, 2.73, 1.235)
+COEF = (-4.71, 3.68, 2.523, 2.73, 1.243)
 # A lead beyond this many deviations says nothing more (and a code's promotion has none).
 MAX_LEAD = 6.0
 # "No good match" when the best file is neither close in meaning nor holds the query's rare

@@ -16,8 +16,8 @@ DEPTH = 100          # files of each list that take part in the normalisation
 # each list's top stands out, the lists' overlap, the share of rare query words the keyword top
 # holds) were measured too: none predicted it (|r| < 0.1), and weighting by them lost up to
 # 0.014 nDCG@10. So one weight holds, and a query adapts fusion only where the evidence is
-# unambiguous: a list with nothing to say, keyword matches unrelated in meaning to the question,
-# and codes found verbatim in few files.
+# unambiguous: a list with nothing to say, keyword matches unrelated in meaning to the question
+# or holding little of it, and codes found verbatim in few files.
 DENSE_PRIOR = 0.7
 FEW_FILES = 10       # a code found verbatim in at most this many files ranks them first
 # Words matched by files that are unrelated in meaning to the question are incidental ("misread"
@@ -36,9 +36,17 @@ RELATED_SHARE = 0.4
 # evidence of an answer. The keyword list's say falls from full where its best file holds
 # COVER_SHARE of the question's rare-word mass (weighted by inverse document frequency, as the
 # strength's coverage) to nothing where it holds none. Its best file holds a median 0.61-1.0 of
-# that mass on the shared collections and the entity collection (0.32-0.58 for the lowest
+# that mass on the shared collections and the entity collection (0.32-0.57 for the lowest
 # tenth), and 0.18-0.25 for questions that share no content word with their answer.
+# Such a file also stands at most sqrt(files the keyword list holds) deviations out: normalised
+# over sixty candidates, the one file of a short keyword list stands about eight deviations out
+# however little of the question it holds, which outweighs any difference in meaning. A file
+# holding most of the question keeps its lead (a name typed alone, found in one file).
 COVER_SHARE = 0.4
+# The keyword list's first files whose coverage is weighed, which is all that can need the cap:
+# a list of n <= 16 files is all weighed, and of a longer one at most 2 * DEPTH / n < 16 files
+# (by Chebyshev, over at most 2 * DEPTH candidates) stand more than sqrt(n) deviations out.
+COVERED_FILES = 16
 
 Ranking = Sequence[tuple[int, float]]
 
@@ -79,21 +87,27 @@ def retriever_weights(dense: Ranking, bm25: Ranking, *, dense_prior: float = DEN
 
 def fuse(dense: Ranking, bm25: Ranking, *, dense_prior: float = DENSE_PRIOR,
          cosine: Mapping[int, float] | None = None,
-         keyword_coverage: float | None = None) -> list[tuple[int, float]]:
+         coverage: Mapping[int, float] | None = None) -> list[tuple[int, float]]:
     """One ranking of files from the dense and keyword rankings (each best-first, file level).
 
     ``cosine``: each file's best cosine with the question, where known (the keyword list's best
-    files among them), and ``keyword_coverage``: the share of the question's rare-word mass the
-    keyword list's best file holds; both weigh the keyword list.
+    files among them); ``coverage``: the share of the question's rare-word mass each of the
+    keyword list's first COVERED_FILES files holds. Both weigh the keyword list; a file holding
+    little of the question is also held to sqrt(files listed) deviations (COVER_SHARE).
     """
     related = keyword_relatedness(dense, bm25, cosine) if cosine is not None else None
+    coverage = coverage or {}
+    top = coverage.get(bm25[0][0]) if bm25 else None
     weights = retriever_weights(dense, bm25, dense_prior=dense_prior, relatedness=related,
-                                coverage=keyword_coverage)
-    return fuse_scores([dense, bm25], weights=weights)
+                                coverage=top)
+    ceiling = math.sqrt(len(bm25[:DEPTH]))
+    caps = {fid: ceiling for fid, share in coverage.items() if share < COVER_SHARE}
+    return fuse_scores([dense, bm25], weights=weights, caps=[{}, caps])
 
 
 def fuse_scores(rankings: Sequence[Ranking], weights: Sequence[float] | None = None,
                 depth: int = DEPTH, absent: Sequence[float | None] | None = None,
+                caps: Sequence[Mapping[int, float]] | None = None,
                 ) -> list[tuple[int, float]]:
     """Convex combination of z-normalised scores from several retrievers.
 
@@ -101,17 +115,19 @@ def fuse_scores(rankings: Sequence[Ranking], weights: Sequence[float] | None = N
     above all others is not pulled level with the dense retriever's tenth guess. Each list is
     normalised over every candidate of the fusion, a candidate it did not list scoring
     ``absent`` (a keyword list that was not cut off knows its non-matches score exactly 0), or
-    else one deviation below its lowest. The result is squashed into (0, 1); order unchanged.
+    else one deviation below its lowest. ``caps``: per list, the most deviations some of its
+    items may stand out. The result is squashed into (0, 1); order unchanged.
     """
     weights = list(weights) if weights is not None else [1.0] * len(rankings)
     absent = list(absent) if absent is not None else [None] * len(rankings)
+    caps = list(caps) if caps is not None else [{}] * len(rankings)
     total = sum(weights) or 1.0
     heads = [dict(r[:depth]) for r in rankings]
     items = sorted(set().union(*heads)) if heads else []
     if not items:
         return []
     fused = np.zeros(len(items))
-    for w, head, missing in zip(weights, heads, absent, strict=True):
+    for w, head, missing, cap in zip(weights, heads, absent, caps, strict=True):
         if not head or w == 0:
             continue
         listed = np.array(list(head.values()), dtype=np.float64)
@@ -119,7 +135,11 @@ def fuse_scores(rankings: Sequence[Ranking], weights: Sequence[float] | None = N
             missing = float(listed.min() - (listed.std() or 1.0))
         values = np.array([head.get(i, missing) for i in items], dtype=np.float64)
         std = float(values.std()) or 1.0
-        fused += w * (values - values.mean()) / std
+        z = (values - values.mean()) / std
+        if cap:
+            ceiling = np.array([cap.get(i, np.inf) for i in items])
+            z = np.minimum(z, ceiling)
+        fused += w * z
     fused /= total
     order = sorted(range(len(items)), key=lambda k: (-fused[k], items[k]))
     return [(items[k], 1.0 / (1.0 + math.exp(-float(fused[k])))) for k in order]

@@ -14,7 +14,7 @@ from app.core.encoders.reranker import Reranker
 from app.core.records import FileHit, Passage, SearchResponse
 from app.core.search import confidence
 from app.core.search.filters import AllowedPassages, Filters
-from app.core.search.fusion import FEW_FILES, KEYWORD_TOP, fuse, promote, rrf
+from app.core.search.fusion import COVERED_FILES, FEW_FILES, KEYWORD_TOP, fuse, promote, rrf
 from app.core.search.keywords import Keywords
 from app.core.search.meaning_marks import MarkerSource
 from app.core.search.query import (
@@ -185,14 +185,18 @@ class Searcher:
         out.dense = sorted(dense_best.items(), key=lambda kv: -kv[1])
         out.bm25 = sorted(bm25_best.items(), key=lambda kv: -kv[1])
         out.best_chunk = _best_chunks(chunk_scores, files)
-        # The keyword list's best files' meaning, and how much of the question its best file
-        # holds, weigh its say (fusion.keyword_relatedness, fusion.COVER_SHARE).
+        # The keyword list's best files' meaning, and how much of the question they hold, weigh
+        # its say (fusion.keyword_relatedness, fusion.COVER_SHARE).
         cosine = dict(dense_best)
         unknown = {fid for fid, _ in out.bm25[:KEYWORD_TOP]} - set(cosine)
         if out.dense and unknown:
             cosine.update(self._cosines(q, [c for c, f in files.items() if f in unknown], files))
-        cover = self._coverage(out.bm25[0][0], out, idf) if out.bm25 else None
-        hybrid = fuse(out.dense, out.bm25, cosine=cosine, keyword_coverage=cover)
+        covered = [fid for fid, _ in out.bm25[:COVERED_FILES]]
+        out.rows.update(self.catalog.chunk_rows(
+            [c for fid in covered for _, c in out.best_chunk.get(fid, [])[:PASSAGES_PER_FILE]
+             if c not in out.rows]))
+        hybrid = fuse(out.dense, out.bm25, cosine=cosine,
+                      coverage={fid: self._coverage(fid, out, idf) for fid in covered})
         out.exact_code_files = {files[c] for c in code_chunks
                                 if c in files and c in chunk_scores}
         listed = {fid for fid, _ in hybrid}

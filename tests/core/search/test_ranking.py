@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.core.search import confidence
-from app.core.search.fusion import fuse, promote, retriever_weights
+from app.core.search.fusion import fuse, fuse_scores, promote, retriever_weights
 from app.core.search.searcher import blend_by_position
 
 WORDS = ("meeting notes budget revenue report invoice plumber boiler valve landlord deposit "
@@ -98,7 +98,8 @@ def test_keyword_matches_holding_little_of_the_question_lose_their_say() -> None
     words = [(1000, 9.5)] + [(1000 + i, 2.0 - 0.01 * i) for i in range(1, 100)]
     related = {1: 0.40, 1000: 0.35, 1001: 0.34, 1002: 0.33}  # on the subject, so no help there
     assert fuse(dense, words, cosine=related)[0][0] == 1000
-    assert fuse(dense, words, cosine=related, keyword_coverage=0.2)[0][0] == 1
+    assert fuse(dense, words, cosine=related, coverage={1000: 0.2})[0][0] == 1
+    assert fuse(dense, words, cosine=related, coverage={1000: 0.9})[0][0] == 1000
     # A keyword file holding most of the question keeps the words' full say; none of it, none.
     full = retriever_weights(dense, words)
     assert retriever_weights(dense, words, coverage=0.4) == full
@@ -109,6 +110,20 @@ def test_keyword_matches_holding_little_of_the_question_lose_their_say() -> None
     # Both measures of an incidental match compound; neither touches a list with no rival.
     assert retriever_weights(dense, words, relatedness=0.2, coverage=0.2)[1] < ww
     assert retriever_weights([], words, coverage=0.0) == (0.0, 1.0)
+
+
+def test_a_lone_keyword_match_stands_out_only_as_far_as_it_holds_the_question() -> None:
+    # Sixty notes; one keyword file, close behind the answer in meaning. Normalised over all
+    # sixty, the lone match stands about eight deviations out, which no meaning gap outweighs.
+    dense = [(1, 0.40), (2, 0.36)] + [(i, 0.30 - 0.004 * i) for i in range(3, 61)]
+    lone = [(2, 3.4)]
+    cosine = {fid: c for fid, c in dense}
+    assert fuse(dense, lone, cosine=cosine, coverage={2: 0.5})[0][0] == 2   # a name: it leads
+    # Holding one word of many ("rich"), it stands one deviation out: meaning decides.
+    assert fuse(dense, lone, cosine=cosine, coverage={2: 0.2})[0][0] == 1
+    # Its list's weight alone (the coverage gate without the cap) would not be enough.
+    gated = retriever_weights(dense, lone, coverage=0.2)
+    assert fuse_scores([dense, lone], weights=gated)[0][0] == 2
 
 
 def test_strengths_shown_never_rise_down_the_list() -> None:
