@@ -13,8 +13,9 @@ from app.core.encoders.embedder import Embedder
 from app.core.encoders.reranker import Reranker
 from app.core.records import FileHit, Passage, SearchResponse
 from app.core.search import confidence
+from app.core.search.exact import first_chunks
 from app.core.search.filters import AllowedPassages, Filters
-from app.core.search.fusion import COVERED_FILES, FEW_FILES, KEYWORD_TOP, fuse, promote, rrf
+from app.core.search.fusion import COVERED_FILES, KEYWORD_TOP, fuse, promote, rrf
 from app.core.search.keywords import Keywords
 from app.core.search.meaning_marks import MarkerSource
 from app.core.search.query import (
@@ -161,7 +162,8 @@ class Searcher:
             chunk_scores.setdefault(chunk_id, {})["bm25"] = score
         doc_freq = self._doc_freq(q)
         idf = confidence.idf_weights(doc_freq, self._passage_count())
-        code_chunks = self._code_chunks(q, filters, query_names(doc_freq, idf))
+        code_chunks = first_chunks(self.catalog.conn, q, filters, query_names(doc_freq, idf),
+                                   doc_freq)
         for chunk_id in code_chunks:
             chunk_scores.setdefault(chunk_id, {})
         # Which file each candidate is in; the text only of what is shown (fetched below) or
@@ -284,27 +286,6 @@ class Searcher:
         except Exception as exc:  # an FTS syntax corner case: keep the phrase as typed
             log.warning("phrase lookup failed for %r: %s", phrase, exc)
             return True
-
-    def _code_chunks(self, q: ParsedQuery, filters: Filters,
-                     names: tuple[str, ...] = ()) -> list[int]:
-        """Chunks of the files that hold one of the query's codes (or names) verbatim, when few
-        files do."""
-        found: list[int] = []
-        where, params = filters.sql()
-        sql = ("SELECT c.id, c.file_id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-               f"JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ? AND {where} LIMIT ?")
-        for code in dict.fromkeys((*q.codes, *names)):
-            expr = phrase_expression(code)
-            if expr is None:
-                continue
-            try:
-                rows = self.catalog.conn.execute(sql, [expr, *params, 4 * FEW_FILES]).fetchall()
-            except Exception as exc:
-                log.warning("code lookup failed for %r: %s", code, exc)
-                continue
-            if 0 < len({r[1] for r in rows}) <= FEW_FILES and len(rows) < 4 * FEW_FILES:
-                found += [int(r[0]) for r in rows]
-        return found
 
     def _dense(self, q: ParsedQuery, filters: Filters) -> list[tuple[int, float]]:
         if not q.semantic_text:

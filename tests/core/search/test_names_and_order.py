@@ -11,6 +11,8 @@ import pytest
 
 from app.core.measure.evaluation import load_beir
 from app.core.search import confidence
+from app.core.search.exact import first_chunks, name_phrase
+from app.core.search.filters import Filters
 from app.core.search.query import parse_query, stem, words
 
 MEANING = Path(__file__).resolve().parents[3] / "resources" / "calibration" / "meaning"
@@ -156,3 +158,30 @@ def test_only_a_file_far_ahead_of_all_others_stands_out() -> None:
     assert confidence.standouts([1.5, 4.8, 2.0]) == [0.0, pytest.approx(2.8), 0.0]
     assert confidence.standouts([3.0, 3.0, 1.0]) == [0.0, 0.0, 0.0]   # two alike: neither
     assert confidence.standouts([2.0]) == [0.0] and confidence.standouts([]) == []
+
+
+def rng_text(n: int) -> str:
+    """``n`` words of the notes' topics, always the same."""
+    rng = random.Random(5)
+    return " ".join(rng.choice(TOPICS).split()[rng.randrange(3)] for _ in range(n))
+
+
+def test_typing_a_files_name_finds_it_first(library, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for i in range(20):  # notes that say the words often, with meaning of their own
+        (notes / f"crossing-{i:02d}.txt").write_text(
+            f"Log {i}: the north sea was rough; north sea ferries late; north sea gales again.",
+            encoding="utf-8")
+    (notes / "North Sea.md").write_text(  # a long note that never says its name's words
+        "Ferries from Harwich leave at nine. " + rng_text(120), encoding="utf-8")
+    for i in range(12):  # a name many files share puts none of them first
+        (notes / f"Invoice {i}.txt").write_text(f"Amount due: {i * 10} euros.", encoding="utf-8")
+    library.index([str(notes)])
+    for query in ("north sea", "the North Sea", "North-Sea"):
+        assert library.search(query, rerank=False).hits[0].path == str(notes / "North Sea.md")
+    assert name_phrase(parse_query("the invoice from the plumber")) == "invoice from the plumber"
+    assert name_phrase(parse_query("notes")) == "notes"  # stopwords alone stay what was typed
+    searcher = library.searcher()
+    assert first_chunks(searcher.catalog.conn, parse_query("invoice"), Filters()) == []
+    assert len(first_chunks(searcher.catalog.conn, parse_query("north sea"), Filters())) == 1
