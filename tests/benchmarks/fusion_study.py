@@ -84,7 +84,6 @@ def dump(coll: str) -> None:
     from app.core.library import Library
     from app.core.search.exact import first_chunks
     from app.core.search.query import parse_query
-    from app.core.search.ranking_steps import query_names
     from app.core.search.searcher import Filters
 
     _, queries, qrels = load_beir(SOURCES[coll])
@@ -104,8 +103,8 @@ def dump(coll: str) -> None:
         hnsw = list(zip(*(a.tolist() for a in s.vectors.search_approximate(vec, 300)), strict=True))
         kw = s._keyword(q, Filters())
         df = s._doc_freq(q)
-        codes = first_chunks(s.catalog.conn, q, Filters(),
-                             query_names(df, C.idf_weights(df, s._passage_count())), df)
+        codes = first_chunks(s.catalog.conn, q, Filters(), df,
+                             C.idf_weights(df, s._passage_count()))
         ids = list({c for c, _ in dense} | {c for c, _ in kw} | {c for c, _ in hnsw} | set(codes))
         rows = s.catalog.chunk_rows(ids)
         cos: dict[int, float] = {}

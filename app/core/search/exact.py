@@ -15,30 +15,39 @@ log = logging.getLogger(__name__)
 
 _JOIN = ("FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id "
          "WHERE chunks_fts MATCH ? AND {where}")
-# Every passage of a file carries its name: a few long files named by the query match this many
-# rows before their count is known to be few; past it the files are counted on their own.
-NAME_ROWS = 50 * FEW_FILES
+# A query word held by at most FEW_FILES passages that carries this share of the query's
+# rare-word mass is a name (query_names). Of the shared collections' questions one has one.
+NAME_SHARE = 0.7
 # FTS5 walks the rows of the query's words to find those in a name: past this many for the rarest
 # word the look-up costs more than the search it serves (and so common a word names many files).
 NAME_LOOKUP_ROWS = KEYWORD_ROWS
 
 
 def first_chunks(conn: sqlite3.Connection, q: ParsedQuery, filters: Filters,
-                 names: tuple[str, ...] = (),
-                 doc_freq: dict[str, int] | None = None) -> list[int]:
+                 doc_freq: dict[str, int], idf: dict[str, float]) -> list[int]:
     """Passages of the files that hold one of the query's codes or rare names verbatim, or whose
     name holds the whole query, wherever few files do (a passage each, at least).
 
-    ``doc_freq``: the passages holding each of the query's words, where known; a query whose
-    every word is in more than NAME_LOOKUP_ROWS passages is not looked up in names.
+    ``doc_freq`` and ``idf``: the passages holding each of the query's words and its weight. A
+    query whose every word is in more than NAME_LOOKUP_ROWS passages is not looked up in names.
     """
     where, params = filters.sql()
     found: list[int] = []
-    for code in dict.fromkeys((*q.codes, *names)):
+    for code in dict.fromkeys((*q.codes, *query_names(doc_freq, idf))):
         found += _verbatim(conn, phrase_expression(code), where, params)
-    if not doc_freq or min(doc_freq.values(), default=0) <= NAME_LOOKUP_ROWS:
+    if min(doc_freq.values(), default=0) <= NAME_LOOKUP_ROWS:
         found += _named(conn, q, where, params)
     return list(dict.fromkeys(found))
+
+
+def query_names(doc_freq: dict[str, int], idf: dict[str, float]) -> tuple[str, ...]:
+    """Words of the query that name something: held by at most FEW_FILES passages and carrying
+    NAME_SHARE of the query's rare-word mass ("the invoice from Müller"). Like a code, they put
+    the few files holding them first: a surname means little to the model, and a z-normalised
+    fusion lets many near-equal files by meaning outvote it."""
+    total = sum(idf.values())
+    return tuple(t for t, w in idf.items()
+                 if total > 0 and 0 < doc_freq[t] <= FEW_FILES and w / total >= NAME_SHARE)
 
 
 def name_phrase(q: ParsedQuery) -> str | None:
@@ -74,19 +83,15 @@ def _named(conn: sqlite3.Connection, q: ParsedQuery, where: str,
     expr = phrase_expression(phrase) if phrase else None
     if expr is None:
         return []
-    column = f"name : {expr}"
     try:
-        rows = conn.execute(f"SELECT c.id, c.file_id {_JOIN.format(where=where)} LIMIT ?",
-                            [column, *params, NAME_ROWS]).fetchall()
-        first: dict[int, int] = {}
-        for chunk_id, file_id in rows:
-            first[file_id] = min(first.get(file_id, chunk_id), chunk_id)
-        if len(rows) == NAME_ROWS and len(first) <= FEW_FILES:  # long files: count them all
-            rows = conn.execute(f"SELECT c.file_id, min(c.id) {_JOIN.format(where=where)} "
-                                "GROUP BY c.file_id LIMIT ?",
-                                [column, *params, FEW_FILES + 1]).fetchall()
-            first = {int(f): int(c) for f, c in rows}
+        # Every passage of a file carries its name: DISTINCT stops at the eleventh file.
+        files = [int(r[0]) for r in conn.execute(
+            f"SELECT DISTINCT c.file_id {_JOIN.format(where=where)} LIMIT ?",
+            [f"name : {expr}", *params, FEW_FILES + 1])]
+        if not 0 < len(files) <= FEW_FILES:
+            return []
+        return [int(conn.execute("SELECT min(id) FROM chunks WHERE file_id = ?",
+                                 (f,)).fetchone()[0]) for f in files]
     except sqlite3.Error as exc:
         log.warning("name lookup failed for %r: %s", phrase, exc)
         return []
-    return list(first.values()) if 0 < len(first) <= FEW_FILES else []

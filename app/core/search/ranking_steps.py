@@ -1,5 +1,5 @@
 """Steps of ranking that need no searcher: the rerank blended by position, each file's best
-passages, a file's name as words, the query's names, and one read snapshot of the catalog."""
+passages, a file's name as words, and one read snapshot of the catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 
-from app.core.search.fusion import FEW_FILES, rrf
+from app.core.search.fusion import rrf
 from app.core.storage.catalog import ChunkRow
 from app.core.storage.catalog.stored_paths import name_terms
 
@@ -16,19 +16,6 @@ RERANK_FILES = 20          # cross-encoding is the slow step
 # Share of the retrieval order in the blended rerank score, by position: the top of a list that
 # two retrievers agreed on is trusted more than the cross-encoder's single view of one window.
 RETRIEVAL_SHARE = ((3, 0.75), (10, 0.6), (RERANK_FILES, 0.4))
-# A query word held by at most FEW_FILES passages that carries this share of the query's
-# rare-word mass is a name (query_names). Of the shared collections' questions one has one.
-NAME_SHARE = 0.7
-
-
-def query_names(doc_freq: dict[str, int], idf: dict[str, float]) -> tuple[str, ...]:
-    """Words of the query that name something: held by at most FEW_FILES passages and carrying
-    NAME_SHARE of the query's rare-word mass ("the invoice from Müller"). Like a code, they put
-    the few files holding them first: a surname means little to the model, and a z-normalised
-    fusion lets many near-equal files by meaning outvote it."""
-    total = sum(idf.values())
-    return tuple(t for t, w in idf.items()
-                 if total > 0 and 0 < doc_freq[t] <= FEW_FILES and w / total >= NAME_SHARE)
 
 
 def name_words(row: ChunkRow) -> str:

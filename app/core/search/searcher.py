@@ -29,7 +29,6 @@ from app.core.search.ranking_steps import (
     _best_chunks,
     blend_by_position,
     name_words,
-    query_names,
     read_snapshot,
 )
 from app.core.search.snippets import make_snippet, marked_snippet
@@ -162,8 +161,7 @@ class Searcher:
             chunk_scores.setdefault(chunk_id, {})["bm25"] = score
         doc_freq = self._doc_freq(q)
         idf = confidence.idf_weights(doc_freq, self._passage_count())
-        code_chunks = first_chunks(self.catalog.conn, q, filters, query_names(doc_freq, idf),
-                                   doc_freq)
+        code_chunks = first_chunks(self.catalog.conn, q, filters, doc_freq, idf)
         for chunk_id in code_chunks:
             chunk_scores.setdefault(chunk_id, {})
         # Which file each candidate is in; the text only of what is shown (fetched below) or

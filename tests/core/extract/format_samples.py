@@ -7,6 +7,7 @@ import re
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -19,9 +20,10 @@ def spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"\S+", text)]
 
 
-def skip_reason(path: Path) -> str:
+def skip_reason(path: Path, **options: Any) -> str:
+    """Why ``path`` is skipped (extract's ``options`` as given)."""
     with pytest.raises(SkipFile) as info:
-        extract(path, ocr=False)
+        extract(path, **options)
     return info.value.message
 
 

@@ -103,7 +103,7 @@ def test_huge_image_is_skipped_without_decoding(tmp_path: Path) -> None:
 def test_damaged_image(tmp_path: Path) -> None:
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"\xff\xd8\xff not an image")
-    assert skip_reason(path) == "not a readable image (damaged or an unknown format)"
+    assert skip_reason(path, ocr=False) == "not a readable image (damaged or an unknown format)"
 
 
 def test_icon_is_skipped_as_too_small(tmp_path: Path) -> None:
@@ -111,7 +111,8 @@ def test_icon_is_skipped_as_too_small(tmp_path: Path) -> None:
 
     path = tmp_path / "favicon.png"
     Image.new("RGB", (16, 16), "white").save(path)
-    assert skip_reason(path) == "the image is 16 × 16 pixels, too small to hold readable text"
+    assert skip_reason(path, ocr=False) == (
+        "the image is 16 × 16 pixels, too small to hold readable text")
 
 
 def test_image_with_ocr_off_says_so(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_image_with_ocr_off_says_so(tmp_path: Path) -> None:
 
     path = tmp_path / "shot.png"
     Image.new("RGB", (400, 200), "white").save(path)
-    assert "OCR" in skip_reason(path)
+    assert "OCR" in skip_reason(path, ocr=False)
     assert extract_file(path).ocr_pages == (1,)
 
 

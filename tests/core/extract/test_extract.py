@@ -12,10 +12,11 @@ import docx
 import pytest
 
 from app.core import extract as extract_pkg
-from app.core.errors import Cancelled, SkipFile
+from app.core.errors import Cancelled
 from app.core.extract import extract, kind_of, shutdown, supported_extensions
 from app.core.extract import pdf as pdf_module
 from app.core.records import Section
+from tests.core.extract.format_samples import skip_reason
 from tests.pdf_samples import make_pdf
 
 
@@ -32,12 +33,6 @@ def pdf_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     else:
         monkeypatch.delenv(pdf_module.INPROCESS_ENV, raising=False)
     return request.param
-
-
-def skip_reason(path: Path, **kwargs: float) -> str:
-    with pytest.raises(SkipFile) as info:
-        extract(path, **kwargs)  # type: ignore[arg-type]
-    return info.value.message
 
 
 def line_of(section: Section, needle: str) -> int:

@@ -183,5 +183,5 @@ def test_typing_a_files_name_finds_it_first(library, tmp_path: Path) -> None:
     assert name_phrase(parse_query("the invoice from the plumber")) == "invoice from the plumber"
     assert name_phrase(parse_query("notes")) == "notes"  # stopwords alone stay what was typed
     searcher = library.searcher()
-    assert first_chunks(searcher.catalog.conn, parse_query("invoice"), Filters()) == []
-    assert len(first_chunks(searcher.catalog.conn, parse_query("north sea"), Filters())) == 1
+    assert first_chunks(searcher.catalog.conn, parse_query("invoice"), Filters(), {}, {}) == []
+    assert len(first_chunks(searcher.catalog.conn, parse_query("north sea"), Filters(), {}, {})) == 1
